@@ -1,0 +1,16 @@
+"""netcost: what a neural network costs — parameters, MACs/FLOPs, receptive field,
+activation memory — from declarative specs, cross-checked against real torch models.
+
+Public API::
+
+    report = netcost.analyze("resnet18")            # analytic Report; report.df is a DataFrame
+    graph = netcost.load_graph("specs/my.yaml", overrides={"width": 0.5})
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from netcost.api import analyze, load_graph, load_spec
+
+__all__ = ["__version__", "analyze", "load_graph", "load_spec"]

@@ -1,0 +1,3 @@
+from netcost.cli import main
+
+main()

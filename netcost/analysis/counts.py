@@ -1,0 +1,89 @@
+"""The analytic Report of a Graph: one row per layer, and totals."""
+
+from __future__ import annotations
+
+from netcost import __version__
+from netcost.analysis.memory import activation_memory
+from netcost.analysis.receptive import last_local_field, receptive_fields
+from netcost.core.cost import Convention, Cost
+from netcost.graph import Graph
+from netcost.report.model import Report
+
+DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1, "fp64": 8}
+
+
+def analyze_graph(
+    graph: Graph,
+    batch: int = 1,
+    dtype: str = "fp32",
+    convention: Convention = Convention.NETCOST,
+    formulas: bool = False,
+) -> Report:
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    width = DTYPE_BYTES[dtype]
+    fields = receptive_fields(graph)
+    memory = activation_memory(graph, width, batch)
+    rows, total = [], Cost()
+    flops_total = 0
+    for node in graph.nodes:
+        cost = node.op.cost(node.in_shapes, node.shape)
+        flops = node.op.flops(convention, node.in_shapes, node.shape, cost) * batch
+        cost = cost.scaled(batch)
+        total += cost
+        flops_total += flops
+        rf = fields[node.name]
+        row = {
+            "name": node.name,
+            "op": node.op.kind,
+            "args": node.op.describe(),
+            "output_shape": [batch, *node.shape.dims],
+            "params": cost.params,
+            "buffers": cost.buffers,
+            "macs": cost.macs,
+            "flops": flops,
+            "elementwise_flops": cost.elementwise,
+            "rf_size": _pair(rf.size),
+            "rf_jump": _pair(rf.jump),
+            "rf_start": _pair(rf.start),
+            "rf_global": rf.is_global,
+            "activation_bytes": memory.per_node[node.name],
+        }
+        if formulas:
+            f = node.op.formula(node.in_shapes, node.shape)
+            row["formula_params"] = f.params if f else None
+            row["formula_flops"] = f.flops if f else None
+        rows.append(row)
+    local = last_local_field(graph, fields)
+    totals = {
+        "params": total.params,
+        "buffers": total.buffers,
+        "param_bytes": total.params * width,
+        "macs": total.macs,
+        "flops": flops_total,
+        "elementwise_flops": total.elementwise,
+        "activation_bytes": sum(memory.per_node.values()),
+        "peak_activation_bytes": memory.peak,
+        "max_op_io_bytes": memory.max_op_io,
+        "receptive_field": _pair(local.size) if local else None,
+    }
+    return Report(
+        model=graph.name,
+        convention=convention.value,
+        input=[batch, *graph.input_shape.dims],
+        vars=dict(graph.vars),
+        dtype=dtype,
+        rows=rows,
+        totals=totals,
+        meta={
+            "netcost_version": __version__,
+            "convention_description": convention.description,
+            "reference": graph.reference,
+            "peak_at": memory.peak_at,
+            "max_op_io_at": memory.max_op_io_at,
+        },
+    )
+
+
+def _pair(value):
+    return list(value) if value is not None else None

@@ -1,0 +1,64 @@
+"""Arguments and options shared by several commands, and their parsers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from netcost.core.cost import Convention
+from netcost.report.render import Format
+
+
+def parse_input(text: str | None) -> tuple[int, ...] | None:
+    """``3x160x160`` (C x H x W), ``160x160`` (H x W) or ``160`` (square)."""
+    if text is None:
+        return None
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        dims = tuple(int(p) for p in parts)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not CxHxW, HxW or a single size (e.g. 3x224x224)") from None
+    if not 1 <= len(dims) <= 3 or any(d < 1 for d in dims):
+        raise typer.BadParameter(f"{text!r} is not CxHxW, HxW or a single size (e.g. 3x224x224)")
+    return dims * 2 if len(dims) == 1 else dims
+
+
+def parse_sets(items: list[str] | None) -> dict[str, Any]:
+    """``width=0.75`` -> {"width": 0.75}; values are read as YAML scalars (numbers, booleans, strings)."""
+    import yaml
+
+    values: dict[str, Any] = {}
+    for item in items or []:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise typer.BadParameter(f"{item!r} is not name=value (e.g. --set width=0.75)")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        if not isinstance(value, (int, float, bool, str)):
+            raise typer.BadParameter(f"{item!r}: the value must be a number, true/false or a string")
+        values[name.strip()] = value
+    return values
+
+
+ModelArg = Annotated[
+    str, typer.Argument(metavar="MODEL", help="A bundled spec name (see `netcost zoo`) or a path to a YAML spec.")
+]
+InputOpt = Annotated[
+    str | None, typer.Option("--input", "-i", help="Input of one sample: CxHxW, HxW or a size (e.g. 3x160x160).")
+]
+BatchOpt = Annotated[int, typer.Option("--batch", "-b", min=1, help="Batch size; totals cover the whole batch.")]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", "-s", help="Override a spec variable: name=value (repeatable).")
+]
+DtypeOpt = Annotated[str, typer.Option("--dtype", help="Bytes per element: fp32, fp16, bf16, int8, fp64.")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+ConventionOpt = Annotated[
+    Convention,
+    typer.Option("--convention", "-c", help="How FLOPs are counted (see README): netcost, flopcounter, fvcore, pycls."),
+]
+DepthOpt = Annotated[
+    int | None, typer.Option("--depth", "-d", min=1, help="Fold layers into blocks of this name depth (1: stages).")
+]

@@ -1,0 +1,1 @@
+"""The analytic core: shapes, costs and receptive fields. Never imports torch."""

@@ -1,0 +1,113 @@
+"""The Op contract: one frozen dataclass per op kind, owning its shape rule, cost,
+receptive-field effect, formulas and (lazily) its torch builder.
+
+Field annotations are the spec schema: the spec loader coerces YAML values into them
+(``Pair`` accepts ``3`` or ``[1, 7]``; ``Padding`` accepts ``1``, ``[1, 2]``,
+``[top, bottom, left, right]``, ``same`` or ``valid``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Annotated, Any, ClassVar
+
+from netcost.core.cost import Convention, Cost
+from netcost.core.rf import RF
+from netcost.core.shape import Shape, same_padding
+from netcost.errors import ShapeError
+
+Pair = Annotated[tuple[int, int], "pair"]  # an int for both axes, or [h, w]
+Padding = Annotated[tuple[int, int, int, int] | str, "padding"]  # see module docstring
+
+Shapes = tuple[Shape, ...]
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A layer's cost written the way the slides write it, with its numbers."""
+
+    params: str | None = None
+    flops: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Op:
+    """Base of every op. Subclasses are frozen dataclasses registered with ``@register``."""
+
+    kind: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    arity: ClassVar[tuple[int, int | None]] = (1, 1)  # (min, max) inputs; None = unbounded
+    is_view: ClassVar[bool] = False  # output aliases the input's storage (flatten, dropout in eval)
+    EXAMPLES: ClassVar[list[tuple[Shapes, dict[str, Any]]]] = []
+
+    def shape(self, ins: Shapes) -> Shape:
+        return ins[0]
+
+    def cost(self, ins: Shapes, out: Shape) -> Cost:
+        return Cost()
+
+    def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
+        return fields_in[0]
+
+    def flops(self, convention: Convention, ins: Shapes, out: Shape, cost: Cost) -> int:
+        """This layer's FLOPs under ``convention``. Ops that a tool counts specially override it."""
+        if convention is Convention.FVCORE:
+            return cost.macs
+        if convention is Convention.PYCLS:
+            return cost.macs + cost.bias
+        return 2 * cost.macs
+
+    def formula(self, ins: Shapes, out: Shape) -> Formula | None:
+        return None
+
+    def describe(self) -> str:
+        """Short text of the arguments that differ from their defaults: ``3x3 /2 p1 g32``."""
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "out" or value == f.default:
+                continue
+            parts.append(_ARG_TEXT.get(f.name, lambda n, v: f"{n}={_compact(v)}")(f.name, value))
+        return " ".join(parts)
+
+    def build(self, ins: Shapes, out: Shape):  # pragma: no cover - torch path, issue 4
+        raise NotImplementedError(f"{self.kind}: no torch builder yet")
+
+
+_ARG_TEXT = {
+    "k": lambda n, v: f"{v[0]}x{v[1]}" if isinstance(v, tuple) else f"k={v}",
+    "stride": lambda n, v: f"/{_compact(v)}",
+    "pad": lambda n, v: f"p{_compact(v)}",
+    "dilation": lambda n, v: f"d{_compact(v)}",
+    "groups": lambda n, v: f"g{v}",
+    "bias": lambda n, v: "bias" if v else "no-bias",
+}
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, tuple) and len(set(value)) == 1:
+        return str(value[0])
+    if isinstance(value, tuple):
+        return "x".join(str(v) for v in value)
+    return str(value)
+
+
+def need_map(op: Op, x: Shape) -> None:
+    if not x.is_map:
+        raise ShapeError(f"{op.kind} needs a CxHxW feature map, got {x} (rank {x.rank})")
+
+
+def positive_out(op: Op, x: Shape, out: Shape) -> Shape:
+    if any(d <= 0 for d in out.dims):
+        raise ShapeError(f"{op.kind} shrinks {x} to {out}: the input is too small for this window")
+    return out
+
+
+def resolve_pads(padding: tuple[int, int, int, int] | str, x: Shape, k, s, d) -> tuple[tuple[int, int], ...]:
+    """Per-axis (before, after) padding; ``same`` depends on the input size."""
+    if padding == "valid":
+        return ((0, 0), (0, 0))
+    if padding == "same":
+        return tuple(same_padding(n, k[i], s[i], d[i]) for i, n in enumerate(x.spatial))
+    t, b, left, right = padding
+    return ((t, b), (left, right))

@@ -1,0 +1,47 @@
+"""Fully connected layers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netcost.core.cost import Cost
+from netcost.core.rf import RF
+from netcost.core.shape import Shape
+from netcost.errors import ShapeError
+from netcost.ops import register
+from netcost.ops.base import Formula, Op, Shapes
+from netcost.units import grouped, si
+
+
+@register("linear")
+@dataclass(frozen=True, kw_only=True)
+class Linear(Op):
+    """``y = W x + b`` over a flat vector; every output sees every input (global field)."""
+
+    out: int
+    bias: bool = True
+
+    def shape(self, ins: Shapes) -> Shape:
+        (x,) = ins
+        if x.rank != 1:
+            raise ShapeError(f"linear needs a flat input, got {x}", hint=None)
+        return Shape.of(self.out)
+
+    def cost(self, ins: Shapes, out: Shape) -> Cost:
+        n_in = ins[0].numel
+        bias = self.out if self.bias else 0
+        return Cost(params=n_in * self.out + bias, macs=n_in * self.out, elementwise=bias, bias=bias)
+
+    def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
+        return RF.whole()
+
+    def formula(self, ins: Shapes, out: Shape) -> Formula:
+        n_in = ins[0].numel
+        bias = f" (+{self.out})" if self.bias else ""
+        params = n_in * self.out + (self.out if self.bias else 0)
+        return Formula(
+            params=f"{self.out} x {n_in}{bias} = {grouped(params)}",
+            flops=f"2 x {self.out} x {n_in} = {si(2 * n_in * self.out)}FLOPs",
+        )
+
+    EXAMPLES = [((Shape.of(64),), dict(out=10)), ((Shape.of(33),), dict(out=7, bias=False))]

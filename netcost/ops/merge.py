@@ -1,0 +1,74 @@
+"""Ops that join branches: add (residual), concat (Inception, DenseNet), mul (SE gate)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netcost.core import rf as rflib
+from netcost.core.cost import Cost
+from netcost.core.rf import RF
+from netcost.core.shape import Shape
+from netcost.errors import ShapeError
+from netcost.ops import register
+from netcost.ops.base import Op, Shapes
+
+
+@dataclass(frozen=True, kw_only=True)
+class MergeOp(Op):
+    """Two or more inputs; the receptive field is the largest of the branches'."""
+
+    arity = (2, None)
+
+    def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
+        return rflib.merge(fields_in)
+
+
+def _shapes(ins: Shapes) -> str:
+    return ", ".join(str(s) for s in ins)
+
+
+@register("add")
+@dataclass(frozen=True, kw_only=True)
+class Add(MergeOp):
+    """Element-wise sum of equal shapes: one add per element per extra input."""
+
+    def shape(self, ins: Shapes) -> Shape:
+        if len(set(ins)) != 1:
+            raise ShapeError(f"add needs equal shapes, got {_shapes(ins)}")
+        return ins[0]
+
+    def cost(self, ins: Shapes, out: Shape) -> Cost:
+        return Cost(elementwise=(len(ins) - 1) * out.numel)
+
+    EXAMPLES = [((Shape.of(8, 4, 4), Shape.of(8, 4, 4)), {})]
+
+
+@register("concat")
+@dataclass(frozen=True, kw_only=True)
+class Concat(MergeOp):
+    """Concatenation along channels; spatial sizes must agree. A copy, no arithmetic."""
+
+    def shape(self, ins: Shapes) -> Shape:
+        if len({x.spatial for x in ins}) != 1 or len({x.rank for x in ins}) != 1:
+            raise ShapeError(f"concat needs equal spatial sizes, got {_shapes(ins)}")
+        return Shape.of(sum(x.c for x in ins), *ins[0].spatial)
+
+    EXAMPLES = [((Shape.of(8, 4, 4), Shape.of(3, 4, 4), Shape.of(1, 4, 4)), {})]
+
+
+@register("mul")
+@dataclass(frozen=True, kw_only=True)
+class Mul(MergeOp):
+    """Element-wise product, broadcasting a ``Cx1x1`` gate over a ``CxHxW`` map (SE)."""
+
+    def shape(self, ins: Shapes) -> Shape:
+        out = max(ins, key=lambda s: s.numel)
+        for x in ins:
+            if x.rank != out.rank or any(a not in (1, b) for a, b in zip(x.dims, out.dims, strict=True)):
+                raise ShapeError(f"mul cannot broadcast {_shapes(ins)}")
+        return out
+
+    def cost(self, ins: Shapes, out: Shape) -> Cost:
+        return Cost(elementwise=(len(ins) - 1) * out.numel)
+
+    EXAMPLES = [((Shape.of(8, 5, 5), Shape.of(8, 1, 1)), {})]

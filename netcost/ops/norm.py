@@ -1,0 +1,111 @@
+"""Normalization: batchnorm, layernorm, groupnorm and AlexNet's local response norm."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netcost.core.cost import Convention, Cost
+from netcost.core.shape import Shape
+from netcost.errors import ShapeError
+from netcost.ops import register
+from netcost.ops.base import Op, Shapes, need_map
+
+# Elementwise operations per element (see the README's table).
+BN_INFERENCE = 2  # running stats and affine folded into one scale and one shift
+NORM_STATS = 4  # mean, subtract, variance, divide
+NORM_AFFINE = 1  # + scale-and-shift counted as one more (fvcore's convention: 5 with affine, 4 without)
+
+
+@register("bn")
+@dataclass(frozen=True, kw_only=True)
+class BatchNorm(Op):
+    """BatchNorm2d at inference: ``2C`` learnable, ``2C + 1`` buffers (running stats and
+    ``num_batches_tracked``)."""
+
+    affine: bool = True
+    track_running_stats: bool = True
+
+    def cost(self, ins: Shapes, out: Shape) -> Cost:
+        c = ins[0].c
+        return Cost(
+            params=2 * c if self.affine else 0,
+            buffers=2 * c + 1 if self.track_running_stats else 0,
+            elementwise=BN_INFERENCE * out.numel,
+        )
+
+    def flops(self, convention: Convention, ins: Shapes, out: Shape, cost: Cost) -> int:
+        if convention is Convention.FVCORE:  # fvcore batchnorm_flop_jit, traced in eval mode
+            if not self.track_running_stats:  # torch then normalizes with batch stats: fvcore's training rule
+                return (NORM_STATS + (NORM_AFFINE if self.affine else 0)) * out.numel
+            return out.numel * (2 if self.affine else 1)
+        return super().flops(convention, ins, out, cost)
+
+    EXAMPLES = [((Shape.of(8, 6, 6),), {}), ((Shape.of(5, 3, 3),), dict(affine=False))]
+
+
+@dataclass(frozen=True, kw_only=True)
+class _StatsNorm(Op):
+    """A norm that computes statistics at inference (layernorm, groupnorm): 4 operations per
+    element, 5 with the affine transform; fvcore counts exactly that."""
+
+    affine: bool = True
+
+    def elementwise(self, out: Shape) -> int:
+        return (NORM_STATS + (NORM_AFFINE if self.affine else 0)) * out.numel
+
+    def flops(self, convention: Convention, ins: Shapes, out: Shape, cost: Cost) -> int:
+        if convention is Convention.FVCORE:
+            return cost.elementwise
+        return super().flops(convention, ins, out, cost)
+
+
+@register("layernorm")
+@dataclass(frozen=True, kw_only=True)
+class LayerNorm(_StatsNorm):
+    """LayerNorm over all of a sample's dimensions (``nn.LayerNorm(x.shape)``); affine per element."""
+
+    def cost(self, ins: Shapes, out: Shape) -> Cost:
+        return Cost(params=2 * out.numel if self.affine else 0, elementwise=self.elementwise(out))
+
+    EXAMPLES = [((Shape.of(4, 3, 3),), {}), ((Shape.of(12),), dict(affine=False))]
+
+
+@register("groupnorm")
+@dataclass(frozen=True, kw_only=True)
+class GroupNorm(_StatsNorm):
+    """GroupNorm with ``groups`` dividing the channels; affine per channel."""
+
+    groups: int
+
+    def shape(self, ins: Shapes) -> Shape:
+        (x,) = ins
+        need_map(self, x)
+        if self.groups < 1 or x.c % self.groups:
+            raise ShapeError(f"groupnorm groups={self.groups} must divide the {x.c} channels")
+        return x
+
+    def cost(self, ins: Shapes, out: Shape) -> Cost:
+        return Cost(params=2 * out.c if self.affine else 0, elementwise=self.elementwise(out))
+
+    EXAMPLES = [((Shape.of(8, 4, 4),), dict(groups=4))]
+
+
+@register("lrn")
+@dataclass(frozen=True, kw_only=True)
+class LocalResponseNorm(Op):
+    """AlexNet's LRN across ``size`` adjacent channels: per element ``size`` square-adds,
+    then scale, power and divide (``size + 3``)."""
+
+    size: int = 5
+    alpha: float = 1e-4
+    beta: float = 0.75
+    k: float = 1.0
+
+    def shape(self, ins: Shapes) -> Shape:
+        need_map(self, ins[0])
+        return ins[0]
+
+    def cost(self, ins: Shapes, out: Shape) -> Cost:
+        return Cost(elementwise=(self.size + 3) * out.numel)
+
+    EXAMPLES = [((Shape.of(8, 5, 5),), dict(size=5, k=2.0))]

@@ -1,0 +1,127 @@
+"""Pooling: max and average windows (with torch's ceil_mode), adaptive and global average."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+from netcost.core.cost import Convention, Cost
+from netcost.core.rf import RF, AxisRF
+from netcost.core.shape import Shape, window_out
+from netcost.errors import ShapeError
+from netcost.ops import register
+from netcost.ops.base import Op, Padding, Pair, Shapes, need_map, positive_out, resolve_pads
+
+
+@dataclass(frozen=True, kw_only=True)
+class WindowPool(Op):
+    """A ``k`` window every ``stride`` (default ``k``): ``kh*kw`` operations per output
+    element (comparisons for max; adds and one divide for average)."""
+
+    k: Pair
+    stride: Pair | None = None
+    pad: Padding = (0, 0, 0, 0)
+    dilation: Pair = (1, 1)
+    ceil_mode: bool = False
+
+    @property
+    def strides(self) -> tuple[int, int]:
+        return self.stride or self.k
+
+    def pads(self, x: Shape):
+        return resolve_pads(self.pad, x, self.k, self.strides, self.dilation)
+
+    def shape(self, ins: Shapes) -> Shape:
+        (x,) = ins
+        need_map(self, x)
+        pads = self.pads(x)
+        if any(p > k // 2 for (p, _), k in zip(pads, self.k, strict=True)):
+            raise ShapeError(f"{self.kind} padding {pads} must be at most half the kernel {self.k} (torch's rule)")
+        hw = (
+            window_out(n, self.k[i], self.strides[i], pads[i], self.dilation[i], self.ceil_mode)
+            for i, n in enumerate(x.spatial)
+        )
+        return positive_out(self, x, Shape.of(x.c, *hw))
+
+    def cost(self, ins: Shapes, out: Shape) -> Cost:
+        return Cost(elementwise=self.k[0] * self.k[1] * out.numel)
+
+    def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
+        pads = self.pads(ins[0])
+        return fields_in[0].map_axes(lambda i, a: a.through(self.k[i], self.strides[i], pads[i][0], self.dilation[i]))
+
+
+@register("maxpool")
+@dataclass(frozen=True, kw_only=True)
+class MaxPool(WindowPool):
+    """Max pooling (``nn.MaxPool2d``)."""
+
+    EXAMPLES = [
+        ((Shape.of(4, 112, 112),), dict(k=3, stride=2, pad=1)),
+        ((Shape.of(4, 55, 55),), dict(k=3, stride=2)),
+        ((Shape.of(3, 14, 14),), dict(k=3, stride=2, ceil_mode=True)),
+    ]
+
+
+@register("avgpool")
+@dataclass(frozen=True, kw_only=True)
+class AvgPool(WindowPool):
+    """Average pooling (``nn.AvgPool2d``); padded zeros count in the mean unless told otherwise."""
+
+    count_include_pad: bool = True
+
+    def __post_init__(self):
+        if self.dilation != (1, 1):
+            raise ValueError("avgpool has no dilation in torch")
+
+    EXAMPLES = [((Shape.of(4, 8, 8),), dict(k=2)), ((Shape.of(2, 9, 9),), dict(k=3, stride=1, pad=1))]
+
+
+@register("adaptive_avgpool")
+@dataclass(frozen=True, kw_only=True)
+class AdaptiveAvgPool(Op):
+    """``nn.AdaptiveAvgPool2d(out)``: bin ``i`` averages ``[floor(i n/o), ceil((i+1) n/o))``.
+    Every input element is added once: ``C*H*W`` operations."""
+
+    out: Pair
+
+    def shape(self, ins: Shapes) -> Shape:
+        (x,) = ins
+        need_map(self, x)
+        return positive_out(self, x, Shape.of(x.c, *self.out))
+
+    def cost(self, ins: Shapes, out: Shape) -> Cost:
+        return Cost(elementwise=ins[0].numel)
+
+    def flops(self, convention: Convention, ins: Shapes, out: Shape, cost: Cost) -> int:
+        if convention is Convention.FVCORE:  # fvcore counts one per input element
+            return ins[0].numel
+        return super().flops(convention, ins, out, cost)
+
+    def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
+        if all(o == 1 for o in out.spatial):
+            return RF.whole()
+
+        def through(i: int, a: AxisRF) -> AxisRF:
+            n, o = ins[0].spatial[i], out.spatial[i]
+            widest = max(math.ceil((j + 1) * n / o) - (j * n) // o for j in range(o))
+            return AxisRF(
+                size=a.size + (widest - 1) * a.jump,
+                jump=a.jump * Fraction(n, o),
+                start=a.start + Fraction(math.ceil(n / o) - 1, 2) * a.jump,  # bin 0 is [0, ceil(n/o))
+            )
+
+        return fields_in[0].map_axes(through)
+
+    EXAMPLES = [((Shape.of(4, 13, 13),), dict(out=6)), ((Shape.of(4, 7, 7),), dict(out=7))]
+
+
+@register("gap")
+@dataclass(frozen=True, kw_only=True)
+class GlobalAvgPool(AdaptiveAvgPool):
+    """Global average pooling to ``Cx1x1``: every output sees the whole input."""
+
+    out: Pair = (1, 1)
+
+    EXAMPLES = [((Shape.of(8, 7, 7),), {})]

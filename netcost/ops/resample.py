@@ -1,0 +1,52 @@
+"""Up-sampling by an integer factor (nearest or bilinear)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+from netcost.core.cost import Convention, Cost
+from netcost.core.rf import RF
+from netcost.core.shape import Shape
+from netcost.ops import register
+from netcost.ops.base import Op, Pair, Shapes, need_map
+
+# elementwise operations per output element: a copy for nearest; 4 taps weighted and summed
+# for bilinear. fvcore counts upsample_nearest2d as 1 and upsample_bilinear2d as 4 per output.
+PER_OUTPUT = {"nearest": 0, "bilinear": 4}
+FVCORE_PER_OUTPUT = {"nearest": 1, "bilinear": 4}
+
+
+@register("upsample")
+@dataclass(frozen=True, kw_only=True)
+class Upsample(Op):
+    """``nn.Upsample(scale_factor, mode)`` with ``align_corners=False``."""
+
+    scale: Pair = (2, 2)
+    mode: Literal["nearest", "bilinear"] = "nearest"
+
+    def shape(self, ins: Shapes) -> Shape:
+        (x,) = ins
+        need_map(self, x)
+        return Shape.of(x.c, x.h * self.scale[0], x.w * self.scale[1])
+
+    def cost(self, ins: Shapes, out: Shape) -> Cost:
+        return Cost(elementwise=PER_OUTPUT[self.mode] * out.numel)
+
+    def flops(self, convention: Convention, ins: Shapes, out: Shape, cost: Cost) -> int:
+        if convention is Convention.FVCORE:
+            return FVCORE_PER_OUTPUT[self.mode] * out.numel
+        return super().flops(convention, ins, out, cost)
+
+    def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
+        taps = 2 if self.mode == "bilinear" else 1
+
+        def through(i, a):
+            f = self.scale[i]
+            shift = Fraction(1 - f, 2 * f) if taps == 2 else 0  # centre of output 0 in input pixels
+            return a.resampled(f, taps, shift)
+
+        return fields_in[0].map_axes(through)
+
+    EXAMPLES = [((Shape.of(4, 5, 5),), {}), ((Shape.of(2, 4, 6),), dict(scale=[2, 3], mode="bilinear"))]

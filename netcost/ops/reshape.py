@@ -1,0 +1,74 @@
+"""Ops that move or drop data without arithmetic: flatten, identity, dropout, crop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netcost.core.rf import RF
+from netcost.core.shape import Shape
+from netcost.errors import ShapeError
+from netcost.ops import register
+from netcost.ops.base import Op, Shapes, need_map
+
+
+@register("flatten")
+@dataclass(frozen=True, kw_only=True)
+class Flatten(Op):
+    """``CxHxW -> (C*H*W,)``, a view. Units keep their field but leave the grid."""
+
+    is_view = True
+
+    def shape(self, ins: Shapes) -> Shape:
+        return Shape.of(ins[0].numel)
+
+    def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
+        return fields_in[0].flattened()
+
+    EXAMPLES = [((Shape.of(8, 3, 3),), {})]
+
+
+@register("identity")
+@dataclass(frozen=True, kw_only=True)
+class Identity(Op):
+    """Passes its input through (a placeholder, or a named no-op)."""
+
+    is_view = True
+    EXAMPLES = [((Shape.of(4, 5, 5),), {})]
+
+
+@register("dropout")
+@dataclass(frozen=True, kw_only=True)
+class Dropout(Op):
+    """Zero cost at inference, where it returns its input."""
+
+    p: float = 0.5
+    is_view = True
+
+    def __post_init__(self):
+        if not 0 <= self.p <= 1:
+            raise ValueError(f"p must be within [0, 1], got {self.p}")
+
+    EXAMPLES = [((Shape.of(16),), dict(p=0.2))]
+
+
+@register("crop")
+@dataclass(frozen=True, kw_only=True)
+class Crop(Op):
+    """Centre crop to ``h x w`` (U-Net's skip connections); a view, no arithmetic."""
+
+    h: int
+    w: int
+    is_view = True
+
+    def shape(self, ins: Shapes) -> Shape:
+        (x,) = ins
+        need_map(self, x)
+        if self.h > x.h or self.w > x.w or self.h < 1 or self.w < 1:
+            raise ShapeError(f"crop to {self.h}x{self.w} does not fit in {x}")
+        return Shape.of(x.c, self.h, self.w)
+
+    def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
+        offsets = ((ins[0].h - self.h) // 2, (ins[0].w - self.w) // 2)
+        return fields_in[0].map_axes(lambda i, a: a.through(1, 1, -offsets[i]))
+
+    EXAMPLES = [((Shape.of(4, 64, 64),), dict(h=56, w=56))]

@@ -1,0 +1,67 @@
+"""`netcost ops`: the registry as documentation, with each op's examples evaluated."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from netcost import ops
+from netcost.spec.fields import describe_type, op_fields
+from netcost.units import grouped
+
+
+def op_signature(cls) -> str:
+    parts = []
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    for name, (annotation, required) in op_fields(cls).items():
+        text = f"{name}: {describe_type(annotation)}"
+        parts.append(text if required else f"{text} = {defaults[name]!r}")
+    return ", ".join(parts)
+
+
+def print_ops(kind: str | None = None) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from netcost.report.render import stdout_console
+
+    console = stdout_console()
+    if kind is None:
+        table = Table(box=None, header_style="bold")
+        for col in ("op", "family", "fields", "what"):
+            table.add_column(col, overflow="fold")
+        for name, cls in sorted(ops.REGISTRY.items()):
+            doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+            table.add_row(name, cls.family, escape(op_signature(cls)), escape(doc))
+        console.print(table)
+        return
+    cls = ops.get(kind)
+    console.print(f"[bold]{kind}[/bold] ({cls.family}): {escape((cls.__doc__ or '').strip())}")
+    console.print(f"fields: {escape(op_signature(cls)) or 'none'}")
+    table = Table(title="examples", box=None, header_style="bold", title_justify="left")
+    for col in ("input", "args", "output", "params", "MACs", "elementwise"):
+        table.add_column(col)
+    for ins, kwargs in cls.EXAMPLES:
+        op = build_example(cls, kwargs)
+        out = op.shape(ins)
+        cost = op.cost(ins, out)
+        table.add_row(
+            ", ".join(map(str, ins)),
+            str(kwargs),
+            str(out),
+            grouped(cost.params),
+            grouped(cost.macs),
+            grouped(cost.elementwise),
+        )
+    console.print(table)
+
+
+def build_example(cls, kwargs):
+    """An op from EXAMPLES kwargs, coerced exactly as a spec's values are."""
+    from netcost.spec.fields import coerce
+
+    fields = op_fields(cls)
+
+    def no_expressions(text: str):
+        raise ValueError(f"examples take literal values, got {text!r}")
+
+    return cls(**{k: coerce(fields[k][0], v, no_expressions) for k, v in kwargs.items()})

@@ -1,0 +1,411 @@
+"""Expansion of a spec into a :class:`Graph`: templates, stages, repeats and parallel
+branches become named nodes, and shapes are inferred on the way (expressions may read
+the incoming shape as ``in_channels``, ``in_h``, ``in_w``).
+
+Layer items are ``op``, ``op: {args}``, ``block: {args}`` or one of the structures:
+
+- ``parallel: {merge: add|concat|mul, branches: [[...], {name, when, layers}, ...]}``
+  runs each branch on the same input and merges them. An empty branch is the identity;
+  a branch whose ``when`` is false takes its ``else`` layers (``else: []`` is the
+  identity) or, without ``else``, is left out; one branch left means no merge;
+- ``stage: {block, n, stride, ...args}`` repeats a block ``n`` times (``index`` = 0..n-1
+  inside it), ``stride`` applying to the first block only; a named stage names its
+  blocks ``0 .. n-1``, an unnamed one names them in the enclosing scope;
+- ``repeat: {n, layers}`` inlines layers ``n`` times;
+- ``seq: {name, layers, naming: kind|index}`` groups layers under a name.
+
+Every item may carry ``name`` (its node or scope name) and ``when`` (skip if false).
+Unnamed layers are named by kind within their scope (``conv1``, ``conv2``, ``relu1``).
+"""
+
+from __future__ import annotations
+
+from collections import ChainMap, defaultdict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from netcost import ops
+from netcost.core.shape import Shape
+from netcost.errors import Location, ShapeError, SpecError
+from netcost.graph import INPUT, Graph, Node
+from netcost.spec import expr
+from netcost.spec.fields import FieldError, coerce, describe_type, op_fields, to_bool, to_int
+from netcost.spec.load import LocDict, LocList
+from netcost.spec.schema import REQUIRED, Spec, unknown_keys
+
+STRUCTURES = ("parallel", "stage", "repeat", "seq")
+RESERVED = ("name", "when")
+SHAPE_VARS = ("in_channels", "in_h", "in_w")
+
+
+@dataclass(frozen=True)
+class Tensor:
+    name: str
+    shape: Shape
+
+
+@dataclass(frozen=True)
+class Scope:
+    prefix: str
+    vars: Mapping[str, Any]
+    naming: str = "kind"  # unnamed children: "kind" -> conv1, relu1; "index" -> 0, 1, 2
+    blocks: tuple[str, ...] = ()  # templates being expanded, for cycle detection
+
+    def path(self, local: str) -> str:
+        return f"{self.prefix}.{local}" if self.prefix else local
+
+
+@dataclass
+class _Names:
+    used: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    counters: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+
+    def take(self, scope: Scope, explicit: Any, base: str) -> str:
+        used = self.used[scope.prefix]
+        if explicit is not None:
+            local = str(explicit)
+            if not local or "." in local or local == INPUT:
+                raise FieldError(f"name {local!r} is not allowed (no dots, not empty, not 'input')")
+            if local in used:
+                raise FieldError(f"duplicate layer name {scope.path(local)!r}")
+        else:
+            key = (scope.prefix, "" if scope.naming == "index" else base)
+            while True:
+                self.counters[key] += 1
+                n = self.counters[key]
+                local = str(n - 1) if scope.naming == "index" else f"{base}{n}"
+                if local not in used:
+                    break
+        used.add(local)
+        return scope.path(local)
+
+
+def expand(spec: Spec, overrides: Mapping[str, Any] | None = None, input_shape: tuple[int, ...] | None = None) -> Graph:
+    """Evaluate the spec's variables (with ``--set`` overrides) and expand it into a Graph."""
+    variables = _variables(spec, dict(overrides or {}))
+    shape = _input_shape(spec, variables, input_shape)
+    graph = Graph(spec.name, shape, vars=variables, reference=spec.reference, description=spec.description)
+    _Expander(spec, graph).layers(spec.layers, "layers", Scope("", variables), Tensor(INPUT, shape))
+    if not graph.nodes:
+        raise SpecError("the spec has no layers", spec.where(spec.raw, "layers", "layers"))
+    return graph
+
+
+def _variables(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
+    for name in overrides:
+        if name not in spec.vars:
+            declared = ", ".join(spec.vars) or "none"
+            raise SpecError(
+                f"--set {name}: the spec declares no variable {name!r} (declared: {declared})",
+                hint=ops.did_you_mean(name, spec.vars),
+            )
+    values: dict[str, Any] = {}
+    for name, raw in spec.vars.items():
+        at = spec.where(spec.vars, name, f"vars.{name}")
+        if name in overrides:
+            value = overrides[name]
+            if isinstance(raw, bool) and not isinstance(value, bool):
+                raise SpecError(f"--set {name}: expected true or false, got {value!r}", at)
+            values[name] = value
+            continue
+        with _located(at):
+            values[name] = _value(raw, _evaluator(values))
+    return values
+
+
+def _input_shape(spec: Spec, variables: dict[str, Any], override: tuple[int, ...] | None) -> Shape:
+    at = spec.where(spec.raw, "input", "input")
+    with _located(at):
+        dims = [to_int(_value(v, _evaluator(variables))) for v in spec.input]
+    if override:
+        dims = list(override) if len(override) == len(dims) else [*dims[: len(dims) - len(override)], *override]
+    if any(d < 1 for d in dims):
+        raise SpecError(f"input shape {'x'.join(map(str, dims))} has a dimension below 1", at)
+    return Shape.of(*dims)
+
+
+def _evaluator(env: Mapping[str, Any]):
+    def evaluate(text: str) -> Any:
+        try:
+            return expr.evaluate(text, env)
+        except expr.ExprError as exc:
+            hint = ""
+            if text.count("(") > text.count(")") or text.count("[") > text.count("]"):
+                hint = " (a comma ends a value inside a YAML {...} mapping: quote the expression)"
+            raise FieldError(f"in expression {text!r}: {exc}{hint}") from None
+
+    return evaluate
+
+
+def _value(raw: Any, evaluate) -> Any:
+    """A YAML value with every string evaluated as an expression (lists element-wise)."""
+    if isinstance(raw, str):
+        return evaluate(raw)
+    if isinstance(raw, list):
+        return [_value(v, evaluate) for v in raw]
+    if isinstance(raw, dict):
+        raise FieldError("a mapping is not a value here")
+    return raw
+
+
+@contextmanager
+def _located(at: Location, layer: str | None = None) -> Iterator[None]:
+    """Give errors raised inside a location and, when known, the layer's name."""
+    prefix = f"{layer}: " if layer else ""
+    try:
+        yield
+    except SpecError as exc:
+        if exc.location is None:
+            exc.location = at
+            exc.message = prefix + exc.message
+        raise
+    except FieldError as exc:
+        raise SpecError(prefix + str(exc), at) from None
+
+
+class _Expander:
+    def __init__(self, spec: Spec, graph: Graph):
+        self.spec = spec
+        self.graph = graph
+        self.names = _Names()
+
+    # -- helpers ---------------------------------------------------------------------------
+    def at(self, container: Any, key: Any, path: str) -> Location:
+        return self.spec.where(container, key, path)
+
+    def evaluator(self, scope: Scope, x: Tensor):
+        dims = x.shape.dims
+        shape_vars = dict(zip(SHAPE_VARS, dims, strict=False))
+        return _evaluator(ChainMap(shape_vars, scope.vars))
+
+    def split(self, item: Any, at: Location) -> tuple[str, LocDict]:
+        """``relu`` -> ("relu", {}); ``conv: {out: 8}`` -> ("conv", {...})."""
+        if isinstance(item, str):
+            return item, LocDict()
+        if isinstance(item, LocDict) and len(item) == 1:
+            ((key, args),) = item.items()
+            if args is None:
+                return str(key), LocDict()
+            if isinstance(args, LocDict):
+                return str(key), args
+            raise SpecError(f"the arguments of `{key}` must be a mapping, got {type(args).__name__}", at)
+        raise SpecError(
+            "a layer is an op name (`relu`) or a one-key mapping (`conv: {out: 64, k: 3}`)",
+            at,
+            hint="put `name:` and `when:` inside the arguments mapping" if isinstance(item, LocDict) else None,
+        )
+
+    # -- layers ----------------------------------------------------------------------------
+    def layers(self, items: Any, path: str, scope: Scope, x: Tensor) -> Tensor:
+        if not isinstance(items, LocList):
+            raise SpecError(
+                f"expected a list of layers, got {type(items).__name__}", Location(self.spec.file, path=path)
+            )
+        for i, item in enumerate(items):
+            x = self.item(item, f"{path}[{i}]", self.at(items, i, f"{path}[{i}]"), scope, x)
+        return x
+
+    def item(self, item: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
+        key, args = self.split(item, at)
+        path = f"{path}.{key}"
+        rest = LocDict((k, v) for k, v in args.items() if k not in RESERVED)
+        rest.mark, rest.marks, rest.key_marks = args.mark, getattr(args, "marks", {}), getattr(args, "key_marks", {})
+        with _located(self.at(args, "when", f"{path}.when") if "when" in args else at):
+            if "when" in args and not to_bool(_value(args["when"], self.evaluator(scope, x))):
+                return x
+        name = args.get("name")
+        if key in STRUCTURES:
+            return getattr(self, key)(rest, name, path, at, scope, x)
+        if key in self.spec.blocks:
+            return self.block(key, rest, name, path, at, scope, x, {})
+        return self.op(key, rest, name, path, at, scope, x)
+
+    def op(self, kind: str, args: LocDict, name: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
+        if kind not in ops.REGISTRY:
+            choices = [*ops.REGISTRY, *self.spec.blocks, *STRUCTURES]
+            raise SpecError(f"unknown op or block {kind!r}", at, hint=ops.did_you_mean(kind, choices))
+        cls = ops.REGISTRY[kind]
+        if cls.arity[0] > 1:
+            raise SpecError(f"`{kind}` merges branches: use it as `parallel: {{merge: {kind}, branches: [...]}}`", at)
+        with _located(at):
+            full_name = self.names.take(scope, name, kind)
+        fields = op_fields(cls)
+        evaluate = self.evaluator(scope, x)
+        kwargs = {}
+        for key, raw in args.items():
+            field_at = self.at(args, key, f"{path}.{key}")
+            if key not in fields:
+                field_at = self.spec.where(args, key, f"{path}.{key}", at_key=True)
+                expected = ", ".join(f"{f} ({describe_type(t)})" for f, (t, _) in fields.items()) or "none"
+                hint = ops.did_you_mean(key, fields) or f"`{kind}` takes: {expected}"
+                raise SpecError(f"{full_name}: unknown argument {key!r} for `{kind}`", field_at, hint=hint)
+            with _located(field_at, full_name):
+                try:
+                    kwargs[key] = coerce(fields[key][0], raw, evaluate)
+                except FieldError as exc:
+                    raise FieldError(f"`{key}` {exc}") from None
+        missing = [f for f, (_, required) in fields.items() if required and f not in kwargs]
+        if missing:
+            needs = ", ".join(f"`{f}` ({describe_type(fields[f][0])})" for f in missing)
+            raise SpecError(f"{full_name}: `{kind}` is missing {needs}", at)
+        with _located(at, full_name):
+            try:
+                op = cls(**kwargs)
+            except ValueError as exc:
+                raise FieldError(str(exc)) from None
+        return self.node(full_name, op, (x,), at)
+
+    def node(self, name: str, op: ops.Op, ins: tuple[Tensor, ...], at: Location) -> Tensor:
+        in_shapes = tuple(t.shape for t in ins)
+        try:
+            shape = op.shape(in_shapes)
+        except ShapeError as exc:
+            raise ShapeError(f"{name}: {exc.message}", at, exc.hint) from None
+        self.graph.add(Node(name, op, tuple(t.name for t in ins), in_shapes, shape, at))
+        return Tensor(name, shape)
+
+    # -- structures ------------------------------------------------------------------------
+    def scope_for(self, scope: Scope, name: Any, at: Location, naming: str = "kind", **extra_vars) -> Scope:
+        if name is None:
+            return scope
+        with _located(at):
+            prefix = self.names.take(scope, name, "")
+        variables = ChainMap(extra_vars, scope.vars) if extra_vars else scope.vars
+        return Scope(prefix, variables, naming, scope.blocks)
+
+    def parallel(self, args: LocDict, name: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
+        unknown_keys(args, {"merge", "branches"}, self.spec.file, path, "parallel key")
+        merge = args.get("merge", "add")
+        merge_cls = ops.REGISTRY.get(merge) if isinstance(merge, str) else None
+        if merge_cls is None or merge_cls.arity[0] < 2:
+            merges = [k for k, c in ops.REGISTRY.items() if c.arity[0] >= 2]
+            raise SpecError(
+                f"merge {merge!r} is not a merge op (one of {', '.join(merges)})", self.at(args, "merge", path)
+            )
+        branches = args.get("branches")
+        if not isinstance(branches, LocList) or not branches:
+            raise SpecError("`parallel` needs `branches`: a non-empty list", self.at(args, "branches", path))
+        inner = self.scope_for(scope, name, at)
+        outs = []
+        for j, branch in enumerate(branches):
+            b_path, b_at = f"{path}.branches[{j}]", self.at(branches, j, f"{path}.branches[{j}]")
+            layers, b_name, when, otherwise, naming = self.branch(branch, b_path, b_at)
+            if when is not None:
+                with _located(b_at):
+                    if not to_bool(_value(when, self.evaluator(inner, x))):
+                        if otherwise is None:
+                            continue
+                        layers, b_name = otherwise, None
+            outs.append(self.layers(layers, f"{b_path}.layers", self.scope_for(inner, b_name, b_at, naming), x))
+        if not outs:
+            raise SpecError("every branch of this `parallel` was left out by its `when`", at)
+        if len(outs) == 1:
+            return outs[0]
+        with _located(at):
+            merge_name = self.names.take(inner, None, merge)
+        return self.node(merge_name, merge_cls(), tuple(outs), at)
+
+    def branch(self, branch: Any, path: str, at: Location) -> tuple[LocList, Any, Any, Any, str]:
+        """(layers, name, when, else-layers, naming) of one branch."""
+        if branch is None:
+            return LocList(), None, None, None, "kind"
+        if isinstance(branch, LocList):
+            return branch, None, None, None, "kind"
+        if isinstance(branch, LocDict):
+            unknown_keys(branch, {"name", "when", "layers", "else", "naming"}, self.spec.file, path, "branch key")
+            otherwise = branch.get("else")
+            if "else" in branch and otherwise is None:
+                otherwise = LocList()
+            naming = _naming(branch, self.spec, path)
+            return branch.get("layers") or LocList(), branch.get("name"), branch.get("when"), otherwise, naming
+        raise SpecError("a branch is a list of layers or a mapping {name, when, layers, else, naming}", at)
+
+    def stage(self, args: LocDict, name: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
+        block, n = args.get("block"), args.get("n")
+        if block not in self.spec.blocks:
+            hint = ops.did_you_mean(block, self.spec.blocks) or f"blocks: {', '.join(self.spec.blocks) or 'none'}"
+            raise SpecError(f"`stage` needs `block`: one of the spec's blocks, got {block!r}", at, hint=hint)
+        with _located(self.at(args, "n", f"{path}.n")):
+            n = to_int(_value(n, self.evaluator(scope, x)))
+            if n < 1:
+                raise FieldError(f"`n` must be at least 1, got {n}")
+        block_args = LocDict((k, v) for k, v in args.items() if k not in ("block", "n"))
+        block_args.mark, block_args.marks, block_args.key_marks = args.mark, args.marks, args.key_marks
+        # a named stage numbers its blocks 0..n-1 under its name (layer1.0, layer1.1); an
+        # unnamed one names them in the enclosing scope (features.1, features.2, ...)
+        inner = self.scope_for(scope, name, at, naming="index")
+        for i in range(n):
+            these = block_args if i == 0 or "stride" not in block_args else _without(block_args, "stride")
+            x = self.block(block, these, None, f"{path}[{i}]", at, inner, x, {"index": i})
+        return x
+
+    def repeat(self, args: LocDict, name: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
+        unknown_keys(args, {"n", "layers"}, self.spec.file, path, "repeat key")
+        with _located(self.at(args, "n", f"{path}.n")):
+            n = to_int(_value(args.get("n"), self.evaluator(scope, x)))
+        inner = self.scope_for(scope, name, at)
+        for i in range(n):
+            body = Scope(inner.prefix, ChainMap({"index": i}, inner.vars), inner.naming, inner.blocks)
+            x = self.layers(args.get("layers"), f"{path}.layers", body, x)
+        return x
+
+    def seq(self, args: LocDict, name: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
+        unknown_keys(args, {"layers", "naming"}, self.spec.file, path, "seq key")
+        naming = _naming(args, self.spec, path)
+        inner = self.scope_for(scope, name, at, naming=naming)
+        if inner is scope:
+            inner = Scope(scope.prefix, scope.vars, naming, scope.blocks)
+        return self.layers(args.get("layers"), f"{path}.layers", inner, x)
+
+    def block(
+        self,
+        key: str,
+        args: LocDict,
+        name: Any,
+        path: str,
+        at: Location,
+        scope: Scope,
+        x: Tensor,
+        extra: dict[str, Any],
+    ) -> Tensor:
+        bdef = self.spec.blocks[key]
+        if key in scope.blocks:
+            cycle = " -> ".join([*scope.blocks[scope.blocks.index(key) :], key])
+            raise SpecError(f"template cycle: {cycle}", bdef.location)
+        caller = self.evaluator(Scope(scope.prefix, ChainMap(extra, scope.vars)), x)
+        values: dict[str, Any] = dict(extra)
+        for arg, raw in args.items():
+            if arg not in bdef.args:
+                hint = ops.did_you_mean(arg, bdef.args) or f"`{key}` takes: {', '.join(bdef.args) or 'nothing'}"
+                raise SpecError(
+                    f"unknown argument {arg!r} for block `{key}`", self.at(args, arg, f"{path}.{arg}"), hint=hint
+                )
+            with _located(self.at(args, arg, f"{path}.{arg}")):
+                values[arg] = _value(raw, caller)
+        shape_vars = dict(zip(SHAPE_VARS, x.shape.dims, strict=False))
+        for arg, default in bdef.args.items():
+            if arg in values:
+                continue
+            if default == REQUIRED:
+                raise SpecError(f"block `{key}` needs argument `{arg}`", at)
+            with _located(self.at(bdef.args, arg, f"blocks.{key}.args.{arg}")):
+                values[arg] = _value(default, _evaluator(ChainMap(shape_vars, values, self.graph.vars)))
+        with _located(at):
+            prefix = self.names.take(scope, name, key)
+        inner = Scope(prefix, ChainMap(values, self.graph.vars), bdef.naming, (*scope.blocks, key))
+        return self.layers(bdef.layers, f"blocks.{key}.layers", inner, x)
+
+
+def _naming(args: LocDict, spec: Spec, path: str) -> str:
+    naming = args.get("naming", "kind")
+    if naming not in ("kind", "index"):
+        raise SpecError(f"`naming` is 'kind' or 'index', got {naming!r}", spec.where(args, "naming", f"{path}.naming"))
+    return naming
+
+
+def _without(args: LocDict, key: str) -> LocDict:
+    out = LocDict((k, v) for k, v in args.items() if k != key)
+    out.mark, out.marks, out.key_marks = args.mark, args.marks, args.key_marks
+    return out

@@ -1,0 +1,90 @@
+"""A JSON Schema for spec files, generated from the op registry (for editors)."""
+
+from __future__ import annotations
+
+import typing
+from typing import Any, Literal
+
+from netcost import ops
+from netcost.spec.fields import _marker, op_fields
+from netcost.spec.schema import BLOCK_KEYS, TOP_LEVEL
+
+EXPR = {"type": "string", "description": "an expression over the spec's variables"}
+STRUCTURES = {
+    "parallel": {"merge": {"enum": ["add", "concat", "mul"]}, "branches": {"type": "array"}},
+    "stage": {"block": {"type": "string"}, "n": {"type": ["integer", "string"]}},
+    "repeat": {"n": {"type": ["integer", "string"]}, "layers": {"$ref": "#/$defs/layers"}},
+    "seq": {"layers": {"$ref": "#/$defs/layers"}, "naming": {"enum": ["kind", "index"]}},
+}
+COMMON = {"name": {"type": ["string", "integer"]}, "when": {"type": ["boolean", "string"]}}
+
+
+def _field(annotation: Any) -> dict[str, Any]:
+    kind = _marker(annotation)
+    integer = {"type": ["integer", "string"]}
+    if kind == "pair":
+        return {"anyOf": [integer, {"type": "array", "items": integer, "minItems": 2, "maxItems": 2}]}
+    if kind == "padding":
+        return {"anyOf": [integer, {"enum": ["same", "valid"]}, {"type": "array", "items": integer}]}
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        return {"anyOf": [{"enum": list(typing.get_args(annotation))}, EXPR]}
+    if origin is not None and type(None) in typing.get_args(annotation):
+        (inner,) = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return {"anyOf": [{"type": "null"}, _field(inner)]}
+    simple = {int: "integer", float: "number", bool: "boolean", str: "string"}
+    return {"type": [simple.get(annotation, "string"), "string"]}
+
+
+def spec_schema() -> dict[str, Any]:
+    layer_kinds = {}
+    for kind, cls in sorted(ops.REGISTRY.items()):
+        fields = op_fields(cls)
+        layer_kinds[kind] = {
+            "description": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else kind,
+            "type": ["object", "null"],
+            "properties": {**{name: _field(t) for name, (t, _) in fields.items()}, **COMMON},
+            "required": [name for name, (_, required) in fields.items() if required],
+            "additionalProperties": False,
+        }
+    for kind, props in STRUCTURES.items():
+        layer_kinds[kind] = {"type": "object", "properties": {**props, **COMMON}}
+    item = {
+        "anyOf": [
+            {"type": "string", "description": "an op or block without arguments"},
+            {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "properties": layer_kinds,
+                "additionalProperties": {"type": ["object", "null"], "description": "a block of this spec"},
+            },
+        ]
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "netcost spec",
+        "type": "object",
+        "required": ["input", "layers"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "reference": {"type": "string", "description": "module:callable of a reference implementation"},
+            "notes": {},
+            "input": {"type": "array", "items": {"type": ["integer", "string"]}, "minItems": 1, "maxItems": 3},
+            "vars": {"type": "object"},
+            "blocks": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["layers"],
+                    "properties": {key: {} for key in sorted(BLOCK_KEYS)} | {"layers": {"$ref": "#/$defs/layers"}},
+                    "additionalProperties": False,
+                },
+            },
+            "layers": {"$ref": "#/$defs/layers"},
+        },
+        "$defs": {"layers": {"type": "array", "items": item}},
+        "x-top-level-keys": sorted(TOP_LEVEL),
+    }

@@ -1,0 +1,138 @@
+"""The top level of a spec file, validated into typed values with locations.
+
+Layer lists stay as loaded YAML (:class:`LocList`) until expansion, because their
+values are expressions that need the variables and the incoming shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from netcost.errors import Location, SpecError
+from netcost.ops import did_you_mean
+from netcost.spec.load import LocDict, LocList
+
+REQUIRED = "required"  # a block argument written `out: required` has no default
+TOP_LEVEL = {"name", "description", "reference", "input", "vars", "blocks", "layers", "notes"}
+BLOCK_KEYS = {"args", "layers", "description", "naming"}
+
+
+@dataclass(frozen=True)
+class BlockDef:
+    """A template: ``args`` (name -> default YAML value, or REQUIRED) and its layers."""
+
+    name: str
+    args: LocDict
+    layers: LocList
+    location: Location
+    naming: str = "kind"  # how unnamed layers inside are named: kind (conv1) or index (0, 1)
+
+
+@dataclass
+class Spec:
+    name: str
+    file: str
+    input: LocList
+    layers: LocList
+    vars: LocDict = field(default_factory=LocDict)
+    blocks: dict[str, BlockDef] = field(default_factory=dict)
+    reference: str | None = None
+    description: str = ""
+    raw: LocDict = field(default_factory=LocDict)
+
+    def where(self, container: Any, key: Any, path: str, at_key: bool = False) -> Location:
+        return where(self.file, container, key, path, at_key)
+
+
+def where(file: str, container: Any, key: Any, path: str, at_key: bool = False) -> Location:
+    """Location of ``container[key]`` (of the key itself with ``at_key``; of the container
+    when key is None)."""
+    mark = None
+    if key is not None and isinstance(container, LocDict):
+        mark = (getattr(container, "key_marks", {}) if at_key else container.marks).get(key)
+    elif key is not None and isinstance(container, LocList) and isinstance(key, int) and key < len(container.marks):
+        mark = container.marks[key]
+    if mark is None:
+        mark = getattr(container, "mark", None)
+    line, col = mark if mark else (None, None)
+    return Location(file, line, col, path)
+
+
+def parse_spec(data: Any, file: str, default_name: str) -> Spec:
+    if not isinstance(data, LocDict):
+        raise SpecError("a spec is a YAML mapping with at least `input` and `layers`", Location(file, 1, 1))
+    unknown_keys(data, TOP_LEVEL, file, "", "top-level key")
+    for key in ("input", "layers"):
+        if key not in data:
+            raise SpecError(f"missing `{key}`", where(file, data, None, ""), hint=_HINTS[key])
+    layers = expect(data, "layers", LocList, file, "", "a list of layers")
+    inputs = expect(data, "input", LocList, file, "", "a list [C, H, W]")
+    if len(inputs) not in (1, 3):
+        raise SpecError(f"`input` has {len(inputs)} entries", where(file, data, "input", "input"), hint=_HINTS["input"])
+    variables = expect(data, "vars", LocDict, file, "", "a mapping name: value", default=LocDict())
+    blocks_raw = expect(data, "blocks", LocDict, file, "", "a mapping name: {args, layers}", default=LocDict())
+    blocks = {name: _block(name, body, blocks_raw, file) for name, body in blocks_raw.items()}
+    for name in variables:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise SpecError(
+                f"variable name {name!r} is not an identifier", where(file, variables, name, f"vars.{name}")
+            )
+    return Spec(
+        name=str(data.get("name", default_name)),
+        file=file,
+        input=inputs,
+        layers=layers,
+        vars=variables,
+        blocks=blocks,
+        reference=data.get("reference"),
+        description=str(data.get("description", "")),
+        raw=data,
+    )
+
+
+_HINTS = {
+    "input": "write the input shape of one sample, e.g. `input: [3, 224, 224]`",
+    "layers": "list the layers, e.g. `layers: [conv: {out: 64, k: 3}, relu]`",
+}
+
+
+def _block(name: Any, body: Any, blocks: LocDict, file: str) -> BlockDef:
+    path = f"blocks.{name}"
+    if not isinstance(name, str) or not name.isidentifier():
+        raise SpecError(f"block name {name!r} is not an identifier", where(file, blocks, name, path))
+    if not isinstance(body, LocDict):
+        raise SpecError("a block is a mapping with `args` and `layers`", where(file, blocks, name, path))
+    unknown_keys(body, BLOCK_KEYS, file, path, "block key")
+    if "layers" not in body:
+        raise SpecError("a block needs `layers`", where(file, blocks, name, path))
+    args = expect(body, "args", LocDict, file, path, "a mapping arg: default (or `required`)", default=LocDict())
+    layers = expect(body, "layers", LocList, file, path, "a list of layers")
+    naming = body.get("naming", "kind")
+    if naming not in ("kind", "index"):
+        raise SpecError(f"`naming` is 'kind' or 'index', got {naming!r}", where(file, body, "naming", f"{path}.naming"))
+    return BlockDef(name, args, layers, where(file, blocks, name, path), naming)
+
+
+def expect(data: LocDict, key: str, kind: type, file: str, path: str, what: str, default: Any = None) -> Any:
+    if key not in data or (data[key] is None and default is not None):
+        return default
+    value = data[key]
+    if not isinstance(value, kind):
+        raise SpecError(f"`{key}` must be {what}, got {type(value).__name__}", where(file, data, key, _join(path, key)))
+    return value
+
+
+def unknown_keys(data: Mapping, allowed: set[str], file: str, path: str, what: str) -> None:
+    for key in data:
+        if key not in allowed:
+            raise SpecError(
+                f"unknown {what} {key!r}",
+                where(file, data, key, _join(path, str(key)), at_key=True),
+                hint=did_you_mean(key, allowed) or f"expected one of: {', '.join(sorted(allowed))}",
+            )
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
