@@ -46,14 +46,24 @@ class Add(MergeOp):
 @register("concat")
 @dataclass(frozen=True, kw_only=True)
 class Concat(MergeOp):
-    """Concatenation along channels; spatial sizes must agree. A copy, no arithmetic."""
+    """Concatenation along channels; spatial sizes must agree, or with ``crop: true`` larger
+    inputs are centre-cropped to the smallest (U-Net's skip connections). A copy, no arithmetic."""
+
+    crop: bool = False
 
     def shape(self, ins: Shapes) -> Shape:
-        if len({x.spatial for x in ins}) != 1 or len({x.rank for x in ins}) != 1:
-            raise ShapeError(f"concat needs equal spatial sizes, got {_shapes(ins)}")
-        return Shape.of(sum(x.c for x in ins), *ins[0].spatial)
+        if len({x.rank for x in ins}) != 1 or (not self.crop and len({x.spatial for x in ins}) != 1):
+            raise ShapeError(f"concat needs equal spatial sizes, got {_shapes(ins)}", hint=_CROP_HINT)
+        spatial = tuple(min(sizes) for sizes in zip(*(x.spatial for x in ins), strict=True))
+        return Shape.of(sum(x.c for x in ins), *spatial)
 
-    EXAMPLES = [((Shape.of(8, 4, 4), Shape.of(3, 4, 4), Shape.of(1, 4, 4)), {})]
+    EXAMPLES = [
+        ((Shape.of(8, 4, 4), Shape.of(3, 4, 4), Shape.of(1, 4, 4)), {}),
+        ((Shape.of(8, 64, 64), Shape.of(8, 56, 56)), dict(crop=True)),
+    ]
+
+
+_CROP_HINT = "to centre-crop the larger inputs, merge with `{concat: {crop: true}}`"
 
 
 @register("mul")

@@ -4,22 +4,25 @@ the incoming shape as ``in_channels``, ``in_h``, ``in_w``).
 
 Layer items are ``op``, ``op: {args}``, ``block: {args}`` or one of the structures:
 
-- ``parallel: {merge: add|concat|mul, branches: [[...], {name, when, layers}, ...]}``
+- ``parallel: {merge: add|concat|mul (or {concat: {crop: true}}), branches: [...]}``
   runs each branch on the same input and merges them. An empty branch is the identity;
   a branch whose ``when`` is false takes its ``else`` layers (``else: []`` is the
   identity) or, without ``else``, is left out; one branch left means no merge;
-- ``stage: {block, n, stride, ...args}`` repeats a block ``n`` times (``index`` = 0..n-1
-  inside it), ``stride`` applying to the first block only; a named stage names its
-  blocks ``0 .. n-1``, an unnamed one names them in the enclosing scope;
-- ``repeat: {n, layers}`` inlines layers ``n`` times;
+- ``stage: {block, n, stride, var, names, ...args}`` repeats a block ``n`` times (the
+  variable ``var``, default ``index``, = 0..n-1 inside), ``stride`` applying to the first
+  block only; a named stage names its blocks ``0 .. n-1`` (or by the ``names``
+  template, e.g. ``denselayer{index + 1}``), an unnamed one in the enclosing scope;
+- ``repeat: {n, layers, var}`` inlines layers ``n`` times;
 - ``seq: {name, layers, naming: kind|index}`` groups layers under a name.
 
-Every item may carry ``name`` (its node or scope name) and ``when`` (skip if false).
+Every item may carry ``name`` (its node or scope name; ``{expression}`` parts are
+evaluated, e.g. ``block{s + 1}``) and ``when`` (skip if false).
 Unnamed layers are named by kind within their scope (``conv1``, ``conv2``, ``relu1``).
 """
 
 from __future__ import annotations
 
+import re
 from collections import ChainMap, defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -210,12 +213,14 @@ class _Expander:
     def item(self, item: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
         key, args = self.split(item, at)
         path = f"{path}.{key}"
-        rest = LocDict((k, v) for k, v in args.items() if k not in RESERVED)
-        rest.mark, rest.marks, rest.key_marks = args.mark, getattr(args, "marks", {}), getattr(args, "key_marks", {})
+        rest = _without(args, *RESERVED)
         with _located(self.at(args, "when", f"{path}.when") if "when" in args else at):
             if "when" in args and not to_bool(_value(args["when"], self.evaluator(scope, x))):
                 return x
         name = args.get("name")
+        if isinstance(name, str) and "{" in name:
+            with _located(self.at(args, "name", f"{path}.name")):
+                name = _template(name, self.evaluator(scope, x))
         if key in STRUCTURES:
             return getattr(self, key)(rest, name, path, at, scope, x)
         if key in self.spec.blocks:
@@ -226,22 +231,25 @@ class _Expander:
         if kind not in ops.REGISTRY:
             choices = [*ops.REGISTRY, *self.spec.blocks, *STRUCTURES]
             raise SpecError(f"unknown op or block {kind!r}", at, hint=ops.did_you_mean(kind, choices))
-        cls = ops.REGISTRY[kind]
-        if cls.arity[0] > 1:
+        if ops.REGISTRY[kind].arity[0] > 1:
             raise SpecError(f"`{kind}` merges branches: use it as `parallel: {{merge: {kind}, branches: [...]}}`", at)
         with _located(at):
             full_name = self.names.take(scope, name, kind)
+        op = self.make_op(kind, args, full_name, path, at, self.evaluator(scope, x))
+        return self.node(full_name, op, (x,), at)
+
+    def make_op(self, kind: str, args: LocDict, full_name: str, path: str, at: Location, evaluate) -> ops.Op:
+        """An op instance from YAML arguments, each coerced to its field's type."""
+        cls = ops.REGISTRY[kind]
         fields = op_fields(cls)
-        evaluate = self.evaluator(scope, x)
         kwargs = {}
         for key, raw in args.items():
-            field_at = self.at(args, key, f"{path}.{key}")
             if key not in fields:
                 field_at = self.spec.where(args, key, f"{path}.{key}", at_key=True)
                 expected = ", ".join(f"{f} ({describe_type(t)})" for f, (t, _) in fields.items()) or "none"
                 hint = ops.did_you_mean(key, fields) or f"`{kind}` takes: {expected}"
                 raise SpecError(f"{full_name}: unknown argument {key!r} for `{kind}`", field_at, hint=hint)
-            with _located(field_at, full_name):
+            with _located(self.at(args, key, f"{path}.{key}"), full_name):
                 try:
                     kwargs[key] = coerce(fields[key][0], raw, evaluate)
                 except FieldError as exc:
@@ -252,10 +260,9 @@ class _Expander:
             raise SpecError(f"{full_name}: `{kind}` is missing {needs}", at)
         with _located(at, full_name):
             try:
-                op = cls(**kwargs)
+                return cls(**kwargs)
             except ValueError as exc:
                 raise FieldError(str(exc)) from None
-        return self.node(full_name, op, (x,), at)
 
     def node(self, name: str, op: ops.Op, ins: tuple[Tensor, ...], at: Location) -> Tensor:
         in_shapes = tuple(t.shape for t in ins)
@@ -277,9 +284,8 @@ class _Expander:
 
     def parallel(self, args: LocDict, name: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
         unknown_keys(args, {"merge", "branches"}, self.spec.file, path, "parallel key")
-        merge = args.get("merge", "add")
-        merge_cls = ops.REGISTRY.get(merge) if isinstance(merge, str) else None
-        if merge_cls is None or merge_cls.arity[0] < 2:
+        merge, merge_args = self.split(args.get("merge", "add"), self.at(args, "merge", f"{path}.merge"))
+        if ops.REGISTRY.get(merge) is None or ops.REGISTRY[merge].arity[0] < 2:
             merges = [k for k, c in ops.REGISTRY.items() if c.arity[0] >= 2]
             raise SpecError(
                 f"merge {merge!r} is not a merge op (one of {', '.join(merges)})", self.at(args, "merge", path)
@@ -305,7 +311,8 @@ class _Expander:
             return outs[0]
         with _located(at):
             merge_name = self.names.take(inner, None, merge)
-        return self.node(merge_name, merge_cls(), tuple(outs), at)
+        op = self.make_op(merge, merge_args, merge_name, f"{path}.merge", at, self.evaluator(inner, x))
+        return self.node(merge_name, op, tuple(outs), at)
 
     def branch(self, branch: Any, path: str, at: Location) -> tuple[LocList, Any, Any, Any, str]:
         """(layers, name, when, else-layers, naming) of one branch."""
@@ -327,27 +334,31 @@ class _Expander:
         if block not in self.spec.blocks:
             hint = ops.did_you_mean(block, self.spec.blocks) or f"blocks: {', '.join(self.spec.blocks) or 'none'}"
             raise SpecError(f"`stage` needs `block`: one of the spec's blocks, got {block!r}", at, hint=hint)
+        var, names = args.get("var", "index"), args.get("names")
         with _located(self.at(args, "n", f"{path}.n")):
             n = to_int(_value(n, self.evaluator(scope, x)))
             if n < 1:
                 raise FieldError(f"`n` must be at least 1, got {n}")
-        block_args = LocDict((k, v) for k, v in args.items() if k not in ("block", "n"))
-        block_args.mark, block_args.marks, block_args.key_marks = args.mark, args.marks, args.key_marks
+        block_args = _without(args, "block", "n", "var", "names")
         # a named stage numbers its blocks 0..n-1 under its name (layer1.0, layer1.1); an
         # unnamed one names them in the enclosing scope (features.1, features.2, ...)
         inner = self.scope_for(scope, name, at, naming="index")
         for i in range(n):
-            these = block_args if i == 0 or "stride" not in block_args else _without(block_args, "stride")
-            x = self.block(block, these, None, f"{path}[{i}]", at, inner, x, {"index": i})
+            these = block_args if i == 0 else _without(block_args, "stride")
+            child = None
+            if names is not None:
+                with _located(self.at(args, "names", f"{path}.names")):
+                    child = _template(str(names), _evaluator(ChainMap({var: i}, inner.vars)))
+            x = self.block(block, these, child, f"{path}[{i}]", at, inner, x, {var: i})
         return x
 
     def repeat(self, args: LocDict, name: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
-        unknown_keys(args, {"n", "layers"}, self.spec.file, path, "repeat key")
+        unknown_keys(args, {"n", "layers", "var"}, self.spec.file, path, "repeat key")
         with _located(self.at(args, "n", f"{path}.n")):
             n = to_int(_value(args.get("n"), self.evaluator(scope, x)))
-        inner = self.scope_for(scope, name, at)
+        inner, var = self.scope_for(scope, name, at), args.get("var", "index")
         for i in range(n):
-            body = Scope(inner.prefix, ChainMap({"index": i}, inner.vars), inner.naming, inner.blocks)
+            body = Scope(inner.prefix, ChainMap({var: i}, inner.vars), inner.naming, inner.blocks)
             x = self.layers(args.get("layers"), f"{path}.layers", body, x)
         return x
 
@@ -398,6 +409,14 @@ class _Expander:
         return self.layers(bdef.layers, f"blocks.{key}.layers", inner, x)
 
 
+_FIELD = re.compile(r"\{([^{}]+)\}")
+
+
+def _template(text: str, evaluate) -> str:
+    """``"block{s + 1}-{index}"`` -> ``"block2-0"``: each ``{expression}`` evaluated."""
+    return _FIELD.sub(lambda m: str(evaluate(m.group(1))), text)
+
+
 def _naming(args: LocDict, spec: Spec, path: str) -> str:
     naming = args.get("naming", "kind")
     if naming not in ("kind", "index"):
@@ -405,7 +424,7 @@ def _naming(args: LocDict, spec: Spec, path: str) -> str:
     return naming
 
 
-def _without(args: LocDict, key: str) -> LocDict:
-    out = LocDict((k, v) for k, v in args.items() if k != key)
+def _without(args: LocDict, *keys: str) -> LocDict:
+    out = LocDict((k, v) for k, v in args.items() if k not in keys)
     out.mark, out.marks, out.key_marks = args.mark, args.marks, args.key_marks
     return out

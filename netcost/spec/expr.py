@@ -179,6 +179,15 @@ def _tn(value: object) -> str:
     return type(value).__name__
 
 
+def _show(value: object) -> str:
+    """A short repr for messages (huge ints cannot even be printed)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"<huge {_tn(value)}>"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _suggest(name: str, candidates) -> str:
     names = [c for c in candidates if isinstance(c, str)]
     match = difflib.get_close_matches(name, names, n=1)
@@ -446,12 +455,12 @@ class _Evaluator:
         try:
             return obj[idx]
         except IndexError:
-            msg = f"index {idx} is out of range for {_tn(obj)} of length {len(obj)}"
+            msg = f"index {_show(idx)} is out of range for {_tn(obj)} of length {len(obj)}"
             raise self.err(msg, node) from None
         except KeyError:
-            raise self.err(f"key {idx!r} not found", node) from None
+            raise self.err(f"key {_show(idx)} not found", node) from None
         except _ERRORS as e:
-            raise self.err(f"bad index {idx!r} for {_tn(obj)}: {e}", node) from None
+            raise self.err(f"bad index {_show(idx)} for {_tn(obj)}: {e}", node) from None
 
     def _Call(self, node, env):
         name = node.func.id
@@ -525,7 +534,7 @@ def evaluate(text: str, scope: Mapping[str, object]) -> object:
         raise ExprError("expression is nested too deeply") from None
     except ExprError:
         raise
-    except Exception as e:
+    except Exception as e:  # e.g. a scope value misbehaving: still only ExprError escapes
         raise ExprError(f"cannot evaluate expression: {_tn(e)}: {e}") from None
 
 

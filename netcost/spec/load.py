@@ -19,16 +19,20 @@ class LocDict(dict):
     """A mapping with ``marks[key]`` = (line, col) of each value and ``key_marks[key]`` of
     each key, 1-based."""
 
-    mark: tuple[int, int] | None = None
-    marks: dict[Any, tuple[int, int]]
-    key_marks: dict[Any, tuple[int, int]]
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.mark: tuple[int, int] | None = None
+        self.marks: dict[Any, tuple[int, int]] = {}
+        self.key_marks: dict[Any, tuple[int, int]] = {}
 
 
 class LocList(list):
     """A sequence with ``marks[i]`` = (line, col) of each item, 1-based."""
 
-    mark: tuple[int, int] | None = None
-    marks: list[tuple[int, int]]
+    def __init__(self, *args: Any):
+        super().__init__(*args)
+        self.mark: tuple[int, int] | None = None
+        self.marks: list[tuple[int, int]] = []
 
 
 def _pos(mark) -> tuple[int, int]:

@@ -253,8 +253,8 @@ def test_module_never_calls_eval_exec_or_compile():
 
 
 # ---- make_divisible: torchvision's _make_divisible ---------------------------------
-# new_v = max(min_value or divisor, int(v + divisor / 2) // divisor * divisor),
-# then + divisor if new_v < 0.9 * v. Each row worked by hand:
+# new_v = max(min_value, int(v + divisor / 2) // divisor * divisor), where a missing
+# (None) min_value means divisor; then + divisor if new_v < 0.9 * v. Rows by hand:
 MAKE_DIVISIBLE = [
     # MobileNetV2 0.75 stem: 24.0 + 4 = 28 -> 28 // 8 * 8 = 24; 24 >= 21.6
     ((32 * 0.75, 8), 24),
@@ -418,6 +418,8 @@ REJECTIONS = [
     ("'%d' % out", "string formatting with % is not supported", 0),
     ("ws[10]", "index 10 is out of range for list of length 6", 0),
     ("ws[-7]", "out of range", 0),
+    ("ws[10 ** 10000]", "index <huge int> is out of range", 0),
+    ("ws[[0] * 100]", "bad index [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ... for list", 0),
     ("ws['a']", "bad index 'a' for list", 0),
     ("ws[::0]", "bad index", 0),
     ("cfg['z']", "key 'z' not found", 0),

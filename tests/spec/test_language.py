@@ -1,0 +1,107 @@
+"""The spec language's constructs, each on a small spec with hand-checked names and shapes."""
+
+import pytest
+
+from netcost.api import analyze, load_graph
+from netcost.errors import SpecError
+
+
+def names(path, **kw):
+    return [n.name for n in load_graph(path, **kw).nodes]
+
+
+def test_stage_names_var_and_nested_loops(spec_file):
+    path = spec_file(
+        """
+        input: [4, 16, 16]
+        vars:
+          widths: [8, 16]
+          depths: "[2, 1]"
+        blocks:
+          unit:
+            args: {out: required, stride: 1}
+            layers: [conv: {out: out, k: 3, stride: stride, pad: 1}]
+        layers:
+          - repeat:
+              n: len(widths)
+              var: s
+              layers:
+                - stage: {block: unit, n: "depths[s]", out: "widths[s]", stride: 2,
+                          names: "block{s + 1}-{index}", name: "stage{s}"}
+        """
+    )
+    graph = load_graph(path)
+    assert [n.name for n in graph.nodes] == ["stage0.block1-0.conv1", "stage0.block1-1.conv1", "stage1.block2-0.conv1"]
+    assert [str(n.shape) for n in graph.nodes] == ["8x8x8", "8x8x8", "16x4x4"]  # stride on first blocks only
+
+
+def test_names_by_kind_index_and_explicit(spec_file):
+    path = spec_file(
+        """
+        input: [3, 8, 8]
+        layers:
+          - conv: {out: 4, k: 1}
+          - relu
+          - conv: {name: proj, out: 4, k: 1}
+          - relu
+          - seq: {name: head, naming: index, layers: [gap, flatten, linear: {out: 2}]}
+        """
+    )
+    assert names(path) == ["conv1", "relu1", "proj", "relu2", "head.0", "head.1", "head.2"]
+
+
+def test_block_defaults_read_the_incoming_shape(spec_file):
+    path = spec_file(
+        """
+        input: [6, 8, 8]
+        blocks:
+          expand:
+            args: {t: 4, hidden: in_channels * t}
+            layers: [conv: {out: hidden, k: 1}, conv: {out: in_channels // t, k: 1}]
+        layers: [expand, expand: {t: 2}]
+        """
+    )
+    shapes = [str(n.shape) for n in load_graph(path).nodes]
+    assert shapes == ["24x8x8", "6x8x8", "12x8x8", "6x8x8"]
+
+
+def test_when_else_and_single_branch(spec_file):
+    path = spec_file(
+        """
+        input: [4, 8, 8]
+        vars: {skip: true}
+        layers:
+          - parallel:
+              merge: add
+              branches:
+                - [conv: {out: 4, k: 3, pad: 1}]
+                - {when: skip, layers: []}
+        """
+    )
+    assert names(path) == ["conv1", "add1"]
+    assert names(path, overrides={"skip": False}) == ["conv1"]
+    with pytest.raises(SpecError, match="expected true or false"):
+        load_graph(path, overrides={"skip": 3})
+
+
+def test_concat_crop_for_unet_skips(spec_file):
+    path = spec_file(
+        """
+        input: [8, 64, 64]
+        layers:
+          - parallel:
+              merge: {concat: {crop: true}}
+              branches:
+                - []
+                - [maxpool: {k: 2}, conv: {out: 16, k: 3}, conv_transpose: {out: 8, k: 2, stride: 2}]
+        """
+    )
+    graph = load_graph(path)
+    assert str(graph.nodes[-1].shape) == "16x60x60"  # 64 cropped to the up-path's (32 - 2) * 2
+    assert graph.nodes[-1].op.crop
+
+
+def test_input_override_keeps_channels(spec_file):
+    path = spec_file("input: [3, 32, 32]\nlayers: [conv: {out: 4, k: 3}]\n")
+    assert analyze(path, input_shape=(16, 16)).input == [1, 3, 16, 16]
+    assert analyze(path, input_shape=(1, 20, 20)).input == [1, 1, 20, 20]
