@@ -6,24 +6,14 @@ numel, conv+linear MACs by fvcore, totals by fvcore and FlopCounterMode); see it
 `provenance` block. Adding a model = one spec + its row in reference.json.
 """
 
-import json
-
 import pytest
 
 from netcost.api import analyze, load_spec
 from netcost.zoo import bundled
-from tests.conftest import GOLDEN
+from tests.reference import assert_matches, golden_key, reference
 
-REFERENCE = json.loads((GOLDEN / "reference.json").read_text())["models"]
-
-
-def golden_key(reference: str) -> str:
-    """``torchvision.models:resnet18`` -> ``resnet18``; ``timm:seresnet50`` -> ``timm/seresnet50``."""
-    module, _, name = reference.partition(":")
-    return f"timm/{name}" if module.split(".")[0] == "timm" else name
-
-
-# (spec, --set overrides, golden row) beyond each spec's own default reference
+# (spec, --set overrides, golden row) beyond each spec's own default reference; family
+# test files under tests/zoo/ add their own variants
 VARIANTS = [
     ("mobilenet_v2", {"width": 0.5}, "mobilenet_v2@width=0.5"),
     ("mobilenet_v2", {"width": 0.75}, "mobilenet_v2@width=0.75"),
@@ -32,33 +22,19 @@ VARIANTS = [
 CASES = [
     (name, {}, golden_key(spec.reference))
     for name, path in bundled().items()
-    if (spec := load_spec(path)).reference and golden_key(spec.reference) in REFERENCE
+    if (spec := load_spec(path)).reference and golden_key(spec.reference) in reference()
 ] + VARIANTS
 
 
 def test_reference_specs_are_covered():
     referenced = {load_spec(p).reference for p in bundled().values()} - {None}
-    missing = [r for r in referenced if golden_key(r) not in REFERENCE]
+    missing = [r for r in referenced if golden_key(r) not in reference()]
     assert missing == [], "add these to scripts/golden_reference.py and regenerate"
 
 
 @pytest.mark.parametrize(("name", "overrides", "key"), CASES, ids=[c[2] for c in CASES])
 def test_matches_reference(name, overrides, key):
-    ref = REFERENCE[key]
-    report = analyze(name, overrides, input_shape=tuple(ref["input"][1:]))
-    totals = report.totals
-    assert totals["params"] == ref["params"]
-    assert totals["buffers"] == ref["buffers"]
-    assert totals["macs"] == ref["conv_linear_macs"]
-    assert report.rows[-1]["output_shape"] == ref["output_shape"]
-
-
-@pytest.mark.parametrize(("name", "overrides", "key"), CASES, ids=[c[2] for c in CASES])
-def test_tool_conventions_reproduce_tool_totals(name, overrides, key):
-    ref = REFERENCE[key]
-    shape = tuple(ref["input"][1:])
-    assert analyze(name, overrides, shape, convention="flopcounter").totals["flops"] == ref["flop_counter_total"]
-    assert analyze(name, overrides, shape, convention="fvcore").totals["flops"] == ref["fvcore"]["total"]
+    assert_matches(name, overrides, key)
 
 
 @pytest.mark.parametrize("key", ["resnet18", "mobilenet_v2"])
@@ -66,7 +42,7 @@ def test_per_layer_names_params_and_fvcore_counts(key):
     """Node names are torchvision's module names, and each module's numbers agree."""
     rows = {row["name"]: row for row in analyze(key, convention="fvcore").rows}
     checked = 0
-    for module, ref in REFERENCE[key]["per_module"].items():
+    for module, ref in reference()[key]["per_module"].items():
         if ref["params"] == 0 and ref["fvcore"] == 0:
             continue  # activations, dropout: torchvision shares one module where netcost has one per call
         assert module in rows, f"{module} missing from netcost's layers"

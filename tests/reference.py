@@ -1,0 +1,36 @@
+"""Golden numbers of reference implementations (tests/golden/reference.json) and the
+check that a spec reproduces them. Family test files call :func:`assert_matches`."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+from netcost.api import analyze
+from tests.conftest import GOLDEN
+
+
+@cache
+def reference() -> dict[str, dict]:
+    return json.loads((GOLDEN / "reference.json").read_text())["models"]
+
+
+def golden_key(reference_name: str) -> str:
+    """``torchvision.models:resnet18`` -> ``resnet18``; ``timm:seresnet50`` -> ``timm/seresnet50``."""
+    module, _, name = reference_name.partition(":")
+    return f"timm/{name}" if module.split(".")[0] == "timm" else name
+
+
+def assert_matches(name: str, overrides: dict, key: str) -> None:
+    """Params, buffers, conv+linear MACs, output shape, and the FlopCounterMode and fvcore
+    totals of spec ``name`` (with ``overrides``) equal the golden row ``key`` exactly."""
+    ref = reference()[key]
+    shape = tuple(ref["input"][1:])
+    report = analyze(name, overrides, input_shape=shape)
+    totals = report.totals
+    assert totals["params"] == ref["params"], "params"
+    assert totals["buffers"] == ref["buffers"], "buffers"
+    assert totals["macs"] == ref["conv_linear_macs"], "conv+linear MACs (fvcore)"
+    assert report.rows[-1]["output_shape"] == ref["output_shape"], "output shape"
+    assert analyze(name, overrides, shape, convention="flopcounter").totals["flops"] == ref["flop_counter_total"]
+    assert analyze(name, overrides, shape, convention="fvcore").totals["flops"] == ref["fvcore"]["total"]
