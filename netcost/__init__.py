@@ -5,6 +5,8 @@ Public API::
 
     report = netcost.analyze("resnet18")            # analytic Report; report.df is a DataFrame
     graph = netcost.load_graph("specs/my.yaml", overrides={"width": 0.5})
+    model = netcost.build("resnet18")               # a torch.nn.Module named like the spec's layers
+    check = netcost.verify("resnet18")              # analytic vs counted, per layer (check.passed)
 """
 
 from __future__ import annotations

@@ -44,3 +44,43 @@ def analyze(
 
     graph = model if isinstance(model, Graph) else load_graph(model, overrides, input_shape)
     return analyze_graph(graph, batch, dtype, Convention(convention), formulas)
+
+
+def _need_torch(feature: str) -> None:
+    import importlib.util
+
+    from netcost.errors import NetcostError
+
+    if importlib.util.find_spec("torch") is None:
+        raise NetcostError(f"{feature} needs torch: pip install torch 'netcost[torch]'")
+
+
+def build(
+    model: str | Path | Spec | Graph,
+    overrides: Mapping[str, Any] | None = None,
+    input_shape: tuple[int, ...] | None = None,
+):
+    """The spec as a real ``torch.nn.Module`` (eval mode); submodule paths are the layer names."""
+    _need_torch("build")
+    from netcost.counted.compile import build as compile_graph
+
+    graph = model if isinstance(model, Graph) else load_graph(model, overrides, input_shape)
+    return compile_graph(graph)
+
+
+def verify(
+    model: str | Path | Spec | Graph,
+    overrides: Mapping[str, Any] | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    batch: int = 1,
+    device: str = "cpu",
+    fields: bool = True,
+    memory: bool = True,
+    against: str | None = None,
+):
+    """Analytic against counted, layer by layer (a VerifyReport; ``.passed``, ``.to_dict()``)."""
+    _need_torch("verify")
+    from netcost.counted.verify import verify_graph
+
+    graph = model if isinstance(model, Graph) else load_graph(model, overrides, input_shape)
+    return verify_graph(graph, batch, device, fields, memory, against)

@@ -104,6 +104,31 @@ def render(report, format: Format, formulas: bool = False) -> None:
 
 
 @app.command()
+def verify(
+    model: ModelArg,
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    set_: SetOpt = None,
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda (cuda:N).")] = "cpu",
+    against: Annotated[
+        str | None, typer.Option("--against", help="Also compare with a reference: package.module:callable.")
+    ] = None,
+    fields: Annotated[bool, typer.Option("--fields/--no-fields", help="Measure receptive fields by gradient.")] = True,
+    memory: Annotated[bool, typer.Option("--memory/--no-memory", help="Measure the peak activation memory.")] = True,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Analytic numbers against the compiled torch module, layer by layer; exit 1 on any mismatch."""
+    from netcost.report.verify_render import render_verify
+
+    with reported_errors():
+        from netcost.api import verify as run
+
+        report = run(model, parse_sets(set_), parse_input(input), batch, device, fields, memory, against)
+    render_verify(report.to_dict(), format)
+    raise typer.Exit(0 if report.passed else 1)
+
+
+@app.command()
 def zoo(format: FormatOpt = Format.table) -> None:
     """List the bundled specs with their headline params and MACs."""
     from netcost.report.zoo import render_zoo, zoo_rows

@@ -25,6 +25,16 @@ class Activation(Op):
     def cost(self, ins: Shapes, out: Shape) -> Cost:
         return Cost(elementwise=self.per_element * out.numel)
 
+    def build(self, ins: Shapes, out: Shape):
+        from torch import nn
+
+        module = getattr(nn, self.torch_name)
+        if self.torch_name == "LeakyReLU":
+            return module(self.slope)
+        if self.torch_name == "Softmax":
+            return module(dim=1)
+        return module()
+
     EXAMPLES = [((Shape.of(4, 5, 5),), {}), ((Shape.of(7),), {})]
 
 

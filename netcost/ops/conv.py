@@ -83,6 +83,17 @@ class Conv(Op):
         dims = (self.out, _per_group(x.c, self.groups), *self.k)
         return _formula(self, dims, self.weights(x), per_output, (out.h, out.w))
 
+    def build(self, ins: Shapes, out: Shape):
+        from torch import nn
+
+        from netcost.counted.modules import with_padding
+
+        x = ins[0]
+        return with_padding(
+            lambda p: nn.Conv2d(x.c, self.out, self.k, self.stride, p, self.dilation, self.groups, self.bias),
+            self.pads(x),
+        )
+
     EXAMPLES = [
         ((Shape.of(3, 32, 32),), dict(out=8, k=3, pad=1)),
         ((Shape.of(16, 33, 33),), dict(out=16, k=3, stride=2, groups=16)),
@@ -145,6 +156,13 @@ class ConvTranspose(Op):
         per_input = (self.out // self.groups) * self.k[0] * self.k[1]
         dims = (x.c, _per_group(self.out, self.groups), *self.k)
         return _formula(self, dims, self.weights(x), per_input, (x.h, x.w))
+
+    def build(self, ins: Shapes, out: Shape):
+        from torch import nn
+
+        return nn.ConvTranspose2d(
+            ins[0].c, self.out, self.k, self.stride, self.pad, self.output_pad, self.groups, self.bias, self.dilation
+        )
 
     EXAMPLES = [
         ((Shape.of(8, 16, 16),), dict(out=4, k=2, stride=2)),

@@ -44,4 +44,9 @@ class Linear(Op):
             flops=f"2 x {self.out} x {n_in} = {si(2 * n_in * self.out)}FLOPs",
         )
 
+    def build(self, ins: Shapes, out: Shape):
+        from torch import nn
+
+        return nn.Linear(ins[0].numel, self.out, self.bias)
+
     EXAMPLES = [((Shape.of(64),), dict(out=10)), ((Shape.of(33),), dict(out=7, bias=False))]

@@ -27,18 +27,30 @@ def _shapes(ins: Shapes) -> str:
     return ", ".join(str(s) for s in ins)
 
 
+def _broadcast(op: Op, ins: Shapes) -> Shape:
+    """The largest input, when every other input broadcasts to it (a ``Cx1x1`` gate does)."""
+    out = max(ins, key=lambda s: s.numel)
+    for x in ins:
+        if x.rank != out.rank or any(a not in (1, b) for a, b in zip(x.dims, out.dims, strict=True)):
+            raise ShapeError(f"{op.kind} needs equal (or broadcastable) shapes, got {_shapes(ins)}")
+    return out
+
+
 @register("add")
 @dataclass(frozen=True, kw_only=True)
 class Add(MergeOp):
-    """Element-wise sum of equal shapes: one add per element per extra input."""
+    """Element-wise sum (residual connections): one add per element per extra input."""
 
     def shape(self, ins: Shapes) -> Shape:
-        if len(set(ins)) != 1:
-            raise ShapeError(f"add needs equal shapes, got {_shapes(ins)}")
-        return ins[0]
+        return _broadcast(self, ins)
 
     def cost(self, ins: Shapes, out: Shape) -> Cost:
         return Cost(elementwise=(len(ins) - 1) * out.numel)
+
+    def build(self, ins: Shapes, out: Shape):
+        from netcost.counted.modules import Add
+
+        return Add()
 
     EXAMPLES = [((Shape.of(8, 4, 4), Shape.of(8, 4, 4)), {})]
 
@@ -57,6 +69,11 @@ class Concat(MergeOp):
         spatial = tuple(min(sizes) for sizes in zip(*(x.spatial for x in ins), strict=True))
         return Shape.of(sum(x.c for x in ins), *spatial)
 
+    def build(self, ins: Shapes, out: Shape):
+        from netcost.counted.modules import Concat
+
+        return Concat(self.crop)
+
     EXAMPLES = [
         ((Shape.of(8, 4, 4), Shape.of(3, 4, 4), Shape.of(1, 4, 4)), {}),
         ((Shape.of(8, 64, 64), Shape.of(8, 56, 56)), dict(crop=True)),
@@ -72,13 +89,14 @@ class Mul(MergeOp):
     """Element-wise product, broadcasting a ``Cx1x1`` gate over a ``CxHxW`` map (SE)."""
 
     def shape(self, ins: Shapes) -> Shape:
-        out = max(ins, key=lambda s: s.numel)
-        for x in ins:
-            if x.rank != out.rank or any(a not in (1, b) for a, b in zip(x.dims, out.dims, strict=True)):
-                raise ShapeError(f"mul cannot broadcast {_shapes(ins)}")
-        return out
+        return _broadcast(self, ins)
 
     def cost(self, ins: Shapes, out: Shape) -> Cost:
         return Cost(elementwise=(len(ins) - 1) * out.numel)
+
+    def build(self, ins: Shapes, out: Shape):
+        from netcost.counted.modules import Mul
+
+        return Mul()
 
     EXAMPLES = [((Shape.of(8, 5, 5), Shape.of(8, 1, 1)), {})]

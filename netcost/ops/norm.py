@@ -40,6 +40,13 @@ class BatchNorm(Op):
             return out.numel * (2 if self.affine else 1)
         return super().flops(convention, ins, out, cost)
 
+    def build(self, ins: Shapes, out: Shape):
+        from torch import nn
+
+        x = ins[0]
+        cls = nn.BatchNorm2d if x.is_map else nn.BatchNorm1d
+        return cls(x.c, affine=self.affine, track_running_stats=self.track_running_stats)
+
     EXAMPLES = [((Shape.of(8, 6, 6),), {}), ((Shape.of(5, 3, 3),), dict(affine=False))]
 
 
@@ -67,6 +74,11 @@ class LayerNorm(_StatsNorm):
     def cost(self, ins: Shapes, out: Shape) -> Cost:
         return Cost(params=2 * out.numel if self.affine else 0, elementwise=self.elementwise(out))
 
+    def build(self, ins: Shapes, out: Shape):
+        from torch import nn
+
+        return nn.LayerNorm(list(ins[0].dims), elementwise_affine=self.affine)
+
     EXAMPLES = [((Shape.of(4, 3, 3),), {}), ((Shape.of(12),), dict(affine=False))]
 
 
@@ -86,6 +98,11 @@ class GroupNorm(_StatsNorm):
 
     def cost(self, ins: Shapes, out: Shape) -> Cost:
         return Cost(params=2 * out.c if self.affine else 0, elementwise=self.elementwise(out))
+
+    def build(self, ins: Shapes, out: Shape):
+        from torch import nn
+
+        return nn.GroupNorm(self.groups, ins[0].c, affine=self.affine)
 
     EXAMPLES = [((Shape.of(8, 4, 4),), dict(groups=4))]
 
@@ -107,5 +124,10 @@ class LocalResponseNorm(Op):
 
     def cost(self, ins: Shapes, out: Shape) -> Cost:
         return Cost(elementwise=(self.size + 3) * out.numel)
+
+    def build(self, ins: Shapes, out: Shape):
+        from torch import nn
+
+        return nn.LocalResponseNorm(self.size, self.alpha, self.beta, self.k)
 
     EXAMPLES = [((Shape.of(8, 5, 5),), dict(size=5, k=2.0))]

@@ -52,10 +52,29 @@ class WindowPool(Op):
         return fields_in[0].map_axes(lambda i, a: a.through(self.k[i], self.strides[i], pads[i][0], self.dilation[i]))
 
 
+def _window_module(op, ins: Shapes, fill: float):
+    """nn.MaxPool2d / nn.AvgPool2d, padded in front when the padding is asymmetric."""
+    from torch import nn
+
+    from netcost.counted.modules import with_padding
+
+    x = ins[0]
+    if op.kind == "maxpool":
+        return with_padding(
+            lambda p: nn.MaxPool2d(op.k, op.strides, p, op.dilation, ceil_mode=op.ceil_mode), op.pads(x), fill
+        )
+    return with_padding(
+        lambda p: nn.AvgPool2d(op.k, op.strides, p, op.ceil_mode, op.count_include_pad), op.pads(x), fill
+    )
+
+
 @register("maxpool")
 @dataclass(frozen=True, kw_only=True)
 class MaxPool(WindowPool):
     """Max pooling (``nn.MaxPool2d``)."""
+
+    def build(self, ins: Shapes, out: Shape):
+        return _window_module(self, ins, float("-inf"))
 
     EXAMPLES = [
         ((Shape.of(4, 112, 112),), dict(k=3, stride=2, pad=1)),
@@ -74,6 +93,9 @@ class AvgPool(WindowPool):
     def __post_init__(self):
         if self.dilation != (1, 1):
             raise ValueError("avgpool has no dilation in torch")
+
+    def build(self, ins: Shapes, out: Shape):
+        return _window_module(self, ins, 0.0)
 
     EXAMPLES = [((Shape.of(4, 8, 8),), dict(k=2)), ((Shape.of(2, 9, 9),), dict(k=3, stride=1, pad=1))]
 
@@ -113,6 +135,11 @@ class AdaptiveAvgPool(Op):
             )
 
         return fields_in[0].map_axes(through)
+
+    def build(self, ins: Shapes, out: Shape):
+        from torch import nn
+
+        return nn.AdaptiveAvgPool2d(self.out)
 
     EXAMPLES = [((Shape.of(4, 13, 13),), dict(out=6)), ((Shape.of(4, 7, 7),), dict(out=7))]
 

@@ -49,4 +49,10 @@ class Upsample(Op):
 
         return fields_in[0].map_axes(through)
 
+    def build(self, ins: Shapes, out: Shape):
+        from torch import nn
+
+        align = False if self.mode == "bilinear" else None
+        return nn.Upsample(scale_factor=tuple(float(s) for s in self.scale), mode=self.mode, align_corners=align)
+
     EXAMPLES = [((Shape.of(4, 5, 5),), {}), ((Shape.of(2, 4, 6),), dict(scale=[2, 3], mode="bilinear"))]

@@ -24,6 +24,11 @@ class Flatten(Op):
     def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
         return fields_in[0].flattened()
 
+    def build(self, ins: Shapes, out: Shape):
+        from torch import nn
+
+        return nn.Flatten()
+
     EXAMPLES = [((Shape.of(8, 3, 3),), {})]
 
 
@@ -33,6 +38,12 @@ class Identity(Op):
     """Passes its input through (a placeholder, or a named no-op)."""
 
     is_view = True
+
+    def build(self, ins: Shapes, out: Shape):
+        from torch import nn
+
+        return nn.Identity()
+
     EXAMPLES = [((Shape.of(4, 5, 5),), {})]
 
 
@@ -47,6 +58,11 @@ class Dropout(Op):
     def __post_init__(self):
         if not 0 <= self.p <= 1:
             raise ValueError(f"p must be within [0, 1], got {self.p}")
+
+    def build(self, ins: Shapes, out: Shape):
+        from torch import nn
+
+        return nn.Dropout(self.p)
 
     EXAMPLES = [((Shape.of(16),), dict(p=0.2))]
 
@@ -70,5 +86,10 @@ class Crop(Op):
     def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
         offsets = ((ins[0].h - self.h) // 2, (ins[0].w - self.w) // 2)
         return fields_in[0].map_axes(lambda i, a: a.through(1, 1, -offsets[i]))
+
+    def build(self, ins: Shapes, out: Shape):
+        from netcost.counted.modules import Crop
+
+        return Crop(self.h, self.w)
 
     EXAMPLES = [((Shape.of(4, 64, 64),), dict(h=56, w=56))]

@@ -36,7 +36,7 @@ CASES = {
     "add of mismatched shapes": (
         HEAD + "layers:\n  - parallel:\n      merge: add\n      branches: [[conv: {out: 4, k: 1}], []]\n",
         4,
-        "add needs equal shapes",
+        "add needs equal (or broadcastable) shapes",
     ),
     "concat of mismatched sizes": (
         HEAD + "layers:\n  - parallel:\n      merge: concat\n      branches: [[conv: {out: 4, k: 3}], []]\n",

@@ -1,0 +1,218 @@
+"""`netcost verify`: the analytic numbers against the compiled module, layer by layer.
+
+Each layer's params, buffers, output shape, output bytes and FLOPs under fvcore's and
+FlopCounterMode's own conventions must be *equal* — the conventions are projections of the
+same analytic counts, so agreement is exact or it is a bug. Ops a counter cannot count
+(fvcore: add, mul, max pool, activations) are listed as such, not counted as mismatches.
+Then receptive fields by gradient, the peak of live activation memory by tracking
+storages, and optionally a reference implementation's parameter shapes and MACs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from netcost.analysis import analyze_graph
+from netcost.core.cost import Convention
+from netcost.counted.compile import build
+from netcost.counted.count import count
+from netcost.counted.memory import measure_peak
+from netcost.counted.receptive import FieldCheck, checkpoints, measure
+from netcost.errors import NetcostError
+from netcost.graph import Graph
+
+# ops whose torch implementation allocates temporaries beside its output, so the measured
+# peak may exceed the analytic one while such an op runs (the analytic model counts outputs)
+TEMPORARIES = {
+    "maxpool": "torch's max_pool2d also computes an int64 index tensor, then drops it",
+    "lrn": "torch runs LocalResponseNorm as several ops whose temporaries coexist",
+    "layernorm": "torch's layer_norm also returns per-sample mean and rstd",
+    "groupnorm": "torch's group_norm also returns per-group mean and rstd",
+    "softmax": "softmax may keep an intermediate of its input's size",
+}
+COLUMNS = ("params", "buffers", "shape", "bytes", "fvcore", "flopcounter")
+
+
+@dataclass
+class VerifyReport:
+    model: str
+    device: str
+    input: list[int]
+    rows: list[dict[str, Any]]
+    totals: list[dict[str, Any]]
+    fields: list[FieldCheck] = field(default_factory=list)
+    memory: dict[str, Any] | None = None
+    against: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def mismatches(self) -> list[str]:
+        bad = [f"{r['name']}: {c}" for r in self.rows for c in COLUMNS if r[c]["ok"] is False]
+        bad += [f"total {t['check']}" for t in self.totals if not t["ok"]]
+        bad += [f"receptive field of {f.node}" for f in self.fields if not f.ok]
+        if self.memory and self.memory["ok"] is False:
+            bad.append("peak activation memory")
+        if self.against and not self.against["ok"]:
+            bad.append(f"against {self.against['reference']}")
+        return bad
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": 1,
+            "model": self.model,
+            "device": self.device,
+            "input": self.input,
+            "passed": self.passed,
+            "mismatches": self.mismatches,
+            "totals": self.totals,
+            "layers": self.rows,
+            "receptive_fields": [
+                {"node": f.node, "analytic": f.analytic, "measured": f.measured, "input": f.input_size, "ok": f.ok}
+                for f in self.fields
+            ],
+            "memory": self.memory,
+            "against": self.against,
+            "notes": self.notes,
+        }
+
+
+def _cell(analytic: Any, counted: Any, note: str | None = None) -> dict[str, Any]:
+    ok = None if counted is None else analytic == counted
+    return {"analytic": analytic, "counted": counted, "ok": ok, **({"note": note} if note else {})}
+
+
+def verify_graph(
+    graph: Graph,
+    batch: int = 1,
+    device: str = "cpu",
+    fields: bool = True,
+    memory: bool = True,
+    against: str | None = None,
+) -> VerifyReport:
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise NetcostError("--device cuda: no CUDA device is available here")
+    model = build(graph).to(device)
+    shape = (batch, *graph.input_shape.dims)
+    x = torch.randn(shape, device=device)
+    counted = count(model, graph, x)
+    reports = {c: analyze_graph(graph, batch, convention=c) for c in (Convention.FVCORE, Convention.FLOPCOUNTER)}
+    fv_rows = {r["name"]: r for r in reports[Convention.FVCORE].rows}
+    fc_rows = {r["name"]: r for r in reports[Convention.FLOPCOUNTER].rows}
+    rows = []
+    for node in graph.nodes:
+        a = fv_rows[node.name]
+        skipped = counted.fvcore_skipped.get(node.name)
+        note = f"fvcore cannot count {', '.join(sorted(skipped))}" if skipped else None
+        rows.append(
+            {
+                "name": node.name,
+                "op": node.op.kind,
+                "params": _cell(a["params"], counted.params[node.name]),
+                "buffers": _cell(a["buffers"], counted.buffers[node.name]),
+                "shape": _cell(a["output_shape"], counted.shapes.get(node.name)),
+                "bytes": _cell(a["activation_bytes"], counted.output_bytes.get(node.name)),
+                "fvcore": _cell(a["flops"], None if counted.fvcore is None else counted.fvcore[node.name], note),
+                "flopcounter": _cell(fc_rows[node.name]["flops"], counted.flopcounter[node.name]),
+            }
+        )
+    t_fv, t_fc = reports[Convention.FVCORE].totals, reports[Convention.FLOPCOUNTER].totals
+    totals = [
+        _total("params", t_fv["params"], sum(p.numel() for p in model.parameters())),
+        _total("buffers", t_fv["buffers"], sum(b.numel() for b in model.buffers())),
+        _total("flopcounter FLOPs", t_fc["flops"], counted.flopcounter_total),
+    ]
+    if counted.fvcore_total is not None:
+        totals.append(_total("fvcore FLOPs", t_fv["flops"], counted.fvcore_total))
+    report = VerifyReport(graph.name, device, list(shape), rows, totals, notes=list(counted.notes))
+    if fields:
+        report.fields = [measure(graph, node) for node in checkpoints(graph)]
+    if memory:
+        report.memory = _memory(model, graph, shape, device, t_fv["peak_activation_bytes"])
+    if against:
+        report.against = compare_reference(model, against, x, t_fv["params"], reports[Convention.FLOPCOUNTER])
+    return report
+
+
+def _total(check: str, analytic: int, counted: int) -> dict[str, Any]:
+    return {"check": check, "analytic": analytic, "counted": counted, "ok": analytic == counted}
+
+
+def _memory(model, graph: Graph, shape, device, analytic: int) -> dict[str, Any]:
+    measured = measure_peak(model, [n.name for n in graph.nodes], shape, device=device)
+    at = measured.peak_at
+    reason = _temporaries(graph[at].op) if at is not None else None
+    if measured.peak_bytes == analytic:
+        ok, why = True, "equal"
+    elif measured.peak_bytes > analytic and reason:
+        ok, why = True, f"at {at}, {reason}"
+    else:
+        ok, why = False, "unexplained difference"
+    return {
+        "analytic_bytes": analytic,
+        "measured_bytes": measured.peak_bytes,
+        "measured_at": at,
+        "device_peak_bytes": measured.device_peak_bytes,
+        "ok": ok,
+        "explanation": why,
+    }
+
+
+def _temporaries(op) -> str | None:
+    padding = getattr(op, "pad", None)
+    if isinstance(padding, tuple) and len(padding) == 4 and (padding[0] != padding[1] or padding[2] != padding[3]):
+        return "asymmetric padding makes a padded copy of the input"
+    if padding == "same":
+        return "'same' padding may make a padded copy of the input"
+    return TEMPORARIES.get(op.kind)
+
+
+def load_callable(reference: str):
+    """``package.module:callable`` -> the callable (a class or a factory)."""
+    module_name, sep, attr = reference.partition(":")
+    if not sep or not module_name or not attr:
+        raise NetcostError(f"{reference!r} is not package.module:callable (e.g. torchvision.models:resnet18)")
+    try:
+        target = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise NetcostError(f"cannot import {module_name!r}: {exc}") from None
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            raise NetcostError(f"{module_name!r} has no attribute {attr!r}")
+        target = getattr(target, part)
+    return target
+
+
+def compare_reference(model, reference: str, x, params: int, flopcounter_report) -> dict[str, Any]:
+    """Parameter shapes in order, total params and MACs of a reference implementation."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    ref = load_callable(reference)()
+    ref.eval().to(x.device)
+    ours = [tuple(p.shape) for p in model.parameters()]
+    theirs = [tuple(p.shape) for p in ref.parameters()]
+    first_diff = next((i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), None)
+    mode = FlopCounterMode(display=False)
+    with torch.no_grad(), mode:
+        ref(x)
+    ref_macs = mode.get_total_flops() // 2
+    macs = flopcounter_report.totals["macs"]
+    ref_params = sum(p.numel() for p in ref.parameters())
+    ok = ours == theirs and ref_params == params and ref_macs == macs
+    return {
+        "reference": reference,
+        "ok": ok,
+        "params": {"analytic": params, "reference": ref_params},
+        "macs": {"analytic": macs, "reference": int(ref_macs)},
+        "param_tensors": {"analytic": len(ours), "reference": len(theirs)},
+        "first_shape_difference": None
+        if first_diff is None
+        else {"index": first_diff, "analytic": ours[first_diff], "reference": theirs[first_diff]},
+    }

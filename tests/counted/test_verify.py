@@ -1,0 +1,101 @@
+"""verify: every bundled spec compiles, runs and agrees with its counted self exactly."""
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("fvcore")
+
+import netcost  # noqa: E402
+from netcost.api import verify  # noqa: E402
+from netcost.ops.conv import Conv  # noqa: E402
+from netcost.zoo import bundled  # noqa: E402
+from tests.counted.refnets import TINY_SPEC  # noqa: E402
+
+# receptive fields are measured (by gradient) on these; the others skip that slower check
+FIELD_CHECKED = {"resnet18", "vgg16", "mobilenet_v2", "densenet121", "se_resnet50", "alexnet_slide"}
+LARGE = {
+    "efficientnet_b5",
+    "efficientnet_b6",
+    "efficientnet_b7",
+    "resnext101_32x8d",
+    "densenet161",
+    "resnet152",
+    "regnet",
+    "unet",
+}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in LARGE else n for n in bundled()])
+def test_every_bundled_spec_verifies(name):
+    report = verify(name, fields=name in FIELD_CHECKED)
+    assert report.passed, report.mismatches
+    if name in FIELD_CHECKED:
+        assert report.fields and all(f.ok for f in report.fields)
+
+
+def test_resnet18_fields_are_measured_not_assumed():
+    report = verify("resnet18", memory=False)
+    sizes = {f.node: f.measured for f in report.fields}
+    assert sizes["layer4.1.relu2"] == (435, 435)  # the issue's figure, by gradient
+    assert sizes["avgpool"] == (224, 224)  # global: the whole input
+
+
+def test_peak_memory_is_measured_equal(spec_file):
+    report = verify("mobilenet_v2", fields=False)
+    assert report.memory["measured_bytes"] == report.memory["analytic_bytes"] == 9_633_792
+
+
+def test_a_wrong_formula_fails_and_names_the_layer(monkeypatch, cli):
+    original = Conv.cost
+
+    def off_by_one(self, ins, out):
+        cost = original(self, ins, out)
+        return type(cost)(cost.params, cost.buffers, cost.macs + 1, cost.elementwise, cost.bias)
+
+    monkeypatch.setattr(Conv, "cost", off_by_one)
+    report = verify("resnet18", fields=False, memory=False)
+    assert not report.passed
+    assert "conv1: fvcore" in report.mismatches and "conv1: flopcounter" in report.mismatches
+    result = cli("verify", "resnet18", "--no-fields", "--no-memory")
+    assert result.exit_code == 1
+    assert "verify FAILED" in result.stdout and "conv1" in result.stdout
+
+
+def test_cli_json_and_against(cli, spec_file):
+    path = spec_file(TINY_SPEC)
+    result = cli("verify", path, "--against", "tests.counted.refnets:tiny", "--format", "json")
+    assert result.exit_code == 0, result.stdout
+    doc = json.loads(result.stdout)
+    assert doc["passed"] and doc["against"]["ok"]
+    assert doc["against"]["params"] == {"analytic": 259, "reference": 259}  # 8*27 + 16 + 8*5 + 5 ... by hand below
+    bad = cli("verify", path, "--against", "tests.counted.refnets:tiny_wider", "-f", "json")
+    assert bad.exit_code == 1
+    assert json.loads(bad.stdout)["against"]["first_shape_difference"]["index"] == 0
+    missing = cli("verify", path, "--against", "no_such_module:x")
+    assert missing.exit_code == 2 and "cannot import" in missing.stderr
+
+
+def test_build_names_modules_like_the_spec():
+    model = netcost.build("resnet18")
+    names = dict(model.named_modules())
+    assert isinstance(names["layer2.0.downsample.0"], torch.nn.Conv2d)
+    assert sum(p.numel() for p in model.parameters()) == 11_689_512
+    with torch.no_grad():
+        assert model(torch.randn(2, 3, 64, 64)).shape == (2, 1000)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_verify_on_cuda():
+    report = verify("resnet18", device="cuda", fields=False)
+    assert report.passed, report.mismatches
+    assert report.memory["device_peak_bytes"] >= report.memory["analytic_bytes"]
+
+
+def test_cuda_requested_without_gpu(cli):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    result = cli("verify", "resnet18", "--device", "cuda")
+    assert result.exit_code == 2 and "no CUDA device" in result.stderr
