@@ -13,6 +13,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from netcost.api import analyze, load_graph, load_spec
+from netcost.api import analyze, build, load_graph, load_spec, verify
 
-__all__ = ["__version__", "analyze", "load_graph", "load_spec"]
+__all__ = ["__version__", "analyze", "build", "load_graph", "load_spec", "verify"]

@@ -69,7 +69,7 @@ def test_cli_json_and_against(cli, spec_file):
     assert result.exit_code == 0, result.stdout
     doc = json.loads(result.stdout)
     assert doc["passed"] and doc["against"]["ok"]
-    assert doc["against"]["params"] == {"analytic": 259, "reference": 259}  # 8*27 + 16 + 8*5 + 5 ... by hand below
+    assert doc["against"]["params"] == {"analytic": 277, "reference": 277}  # conv 8*3*9 + bn 2*8 + fc 8*5 + 5
     bad = cli("verify", path, "--against", "tests.counted.refnets:tiny_wider", "-f", "json")
     assert bad.exit_code == 1
     assert json.loads(bad.stdout)["against"]["first_shape_difference"]["index"] == 0
