@@ -15,8 +15,18 @@ from netcost.spec.schema import Spec, parse_spec
 from netcost.zoo import resolve
 
 
-def load_spec(model: str | Path) -> Spec:
-    """Parse a bundled spec name or a YAML path into a validated :class:`Spec`."""
+def is_callable_path(model: str) -> bool:
+    """``package.module:callable`` (a torch model to count) rather than a spec."""
+    head, sep, tail = model.partition(":")
+    return bool(sep) and head.replace(".", "").replace("_", "").isalnum() and tail.replace(".", "").isidentifier()
+
+
+def load_spec(model: str | Path, input_shape: tuple[int, ...] | None = None) -> Spec:
+    """Parse a bundled spec name, a YAML path or an inline spec (``conv(64,k=3) > relu``)."""
+    from netcost.spec.inline import is_inline, parse_inline
+
+    if isinstance(model, str) and is_inline(model) and not Path(model).exists():
+        return parse_inline(model, input_shape)
     path = resolve(str(model))
     return parse_spec(load_file(path), str(path), path.stem)
 
@@ -26,7 +36,7 @@ def load_graph(
     overrides: Mapping[str, Any] | None = None,
     input_shape: tuple[int, ...] | None = None,
 ) -> Graph:
-    spec = model if isinstance(model, Spec) else load_spec(model)
+    spec = model if isinstance(model, Spec) else load_spec(model, input_shape)
     return expand(spec, overrides, input_shape)
 
 
@@ -39,11 +49,36 @@ def analyze(
     convention: Convention | str = Convention.NETCOST,
     formulas: bool = False,
 ) -> Report:
-    """The analytic cost Report of a model (per layer and totals)."""
+    """The cost Report of a model (per layer and totals): analytic for a spec, counted for a
+    ``package.module:callable`` torch model."""
     from netcost.analysis import analyze_graph
 
+    if isinstance(model, str) and is_callable_path(model) and not Path(model).exists():
+        return count_callable(model, overrides, input_shape, batch, dtype, convention)
     graph = model if isinstance(model, Graph) else load_graph(model, overrides, input_shape)
     return analyze_graph(graph, batch, dtype, Convention(convention), formulas)
+
+
+def count_callable(
+    model: str,
+    overrides: Mapping[str, Any] | None,
+    input_shape: tuple[int, ...] | None,
+    batch: int,
+    dtype: str,
+    convention: Convention | str,
+) -> Report:
+    """Count a torch model given as ``package.module:callable`` (no spec: torch counts it)."""
+    from netcost.errors import NetcostError
+
+    if overrides:
+        raise NetcostError(f"--set applies to specs; {model} is a torch model (it takes no variables)")
+    _need_torch(f"counting {model}")
+    from netcost.counted.torchcount import count_model
+
+    shape = tuple(input_shape or (3, 224, 224))
+    if len(shape) == 2:
+        shape = (3, *shape)
+    return count_model(model, shape, batch, dtype, Convention(convention))
 
 
 def _need_torch(feature: str) -> None:

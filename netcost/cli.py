@@ -7,6 +7,7 @@ and keeps its traceback.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +30,9 @@ from netcost.cli_options import (
 )
 from netcost.core.cost import Convention
 from netcost.errors import NetcostError
+from netcost.report.check_render import CheckFormat
 from netcost.report.render import Format
+from netcost.units import parse_quantity
 
 app = typer.Typer(
     name="netcost",
@@ -126,6 +129,157 @@ def verify(
         report = run(model, parse_sets(set_), parse_input(input), batch, device, fields, memory, against)
     render_verify(report.to_dict(), format)
     raise typer.Exit(0 if report.passed else 1)
+
+
+@app.command()
+def compare(
+    models: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="MODEL...",
+            help="Two or more: bundled names, spec files, package.module:callable, or inline specs "
+            "such as 'conv(64,k=5)' and 'conv(64,k=3) > relu > conv(64,k=3)'.",
+        ),
+    ],
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    set_: SetOpt = None,
+    dtype: DtypeOpt = "fp32",
+    convention: ConventionOpt = Convention.NETCOST,
+    depth: DepthOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Models side by side: every total with its ratio to the first model."""
+    from netcost.api import analyze as run
+    from netcost.compare import comparison
+    from netcost.report.compare_render import render_compare
+
+    if len(models) < 2:
+        raise typer.BadParameter("give at least two models to compare", param_hint="MODEL...")
+    shape, sets = parse_input(input), parse_sets(set_)
+    with reported_errors():
+        reports = [run(m, sets if not _is_torch_model(m) else None, shape, batch, dtype, convention) for m in models]
+    doc = comparison(reports, depth)
+    render_compare(doc, format)
+    if depth and format is Format.table:
+        for report in reports:
+            render(report.folded(depth), format)
+
+
+def _is_torch_model(model: str) -> bool:
+    from netcost.api import is_callable_path
+
+    return is_callable_path(model)
+
+
+def check(
+    models: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="MODEL", help="Models to check; none: read [tool.netcost] in pyproject.toml."),
+    ] = None,
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    set_: SetOpt = None,
+    dtype: DtypeOpt = "fp32",
+    convention: ConventionOpt = Convention.NETCOST,
+    allow_partial: Annotated[
+        bool, typer.Option("--allow-partial", help="Let partially counted totals pass (torch models).")
+    ] = False,
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="A saved analyze/compare/check JSON to compare growth with.")
+    ] = None,
+    max_increase: Annotated[
+        str | None, typer.Option("--max-increase", help="With --baseline: largest allowed growth, e.g. 5%.")
+    ] = None,
+    config: Annotated[str, typer.Option("--config", help="Where to read [tool.netcost].")] = "pyproject.toml",
+    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
+    **budgets: str | None,
+) -> None:
+    """Budget gate for CI: exit 1 when any total exceeds its budget (or grew past --max-increase).
+
+    Budgets take K/M/G/T (powers of 1000) or KiB/MiB/GiB (powers of 1024): --max-macs 2G.
+    """
+    from netcost.budget import CheckResult, Target, check_baseline, check_report, load_baseline
+    from netcost.config import load_config, parse_percent
+    from netcost.report.check_render import render_check
+
+    limits = {}
+    for option, text in budgets.items():
+        if text is not None:
+            try:
+                limits[option.removeprefix("max_")] = parse_quantity(text)
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--" + option.replace("_", "-")) from None
+    with reported_errors():
+        if models:
+            targets = [
+                Target(m, limits, parse_input(input), parse_sets(set_), batch, dtype, convention.value, allow_partial)
+                for m in models
+            ]
+            base_path, increase = baseline, None
+        else:
+            targets, base_path, increase = load_config(config)
+            base_path = baseline or base_path
+            for t in targets:
+                t.budgets.update(limits)
+                t.allow_partial = t.allow_partial or allow_partial
+        if max_increase is not None:
+            increase = parse_percent(max_increase)
+        base = load_baseline(base_path) if base_path else {}
+        if base and increase is None:
+            raise typer.BadParameter("--baseline needs --max-increase (e.g. 5%)", param_hint="--max-increase")
+        results = []
+        for t in targets:
+            report = _analyze_target(t)
+            results += check_report(t, report)
+            before = base.get(t.model) or base.get(report.model)
+            if before is not None:
+                results += check_baseline(t, report, before, increase)
+            elif base:
+                results.append(
+                    {
+                        "model": t.model,
+                        "metric": "baseline",
+                        "budget": 0,
+                        "actual": 0,
+                        "headroom_pct": 0.0,
+                        "passed": True,
+                        "note": "not in the baseline: nothing to compare",
+                    }
+                )
+        if not results:
+            raise typer.BadParameter("no budgets given: add --max-params, --max-macs, ... or --baseline")
+    outcome = CheckResult(results)
+    render_check(outcome.to_dict(), format)
+    raise typer.Exit(0 if outcome.passed else 1)
+
+
+def _analyze_target(target):
+    from netcost.api import analyze as run
+
+    overrides = target.overrides if not _is_torch_model(target.model) else None
+    return run(target.model, overrides, target.input, target.batch, target.dtype, target.convention)
+
+
+def _with_budget_options(command):
+    """One --max-<metric> option per total of the analyze JSON (params, macs, flops, ...)."""
+    from netcost.compare import METRICS
+
+    signature = inspect.signature(command, eval_str=True)
+    params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    for metric in METRICS:
+        flag = "--max-" + metric.replace("_", "-")
+        option = typer.Option(flag, help=f"Budget on {metric} (e.g. 12M, 1.5G, 24GiB).", show_default=False)
+        params.append(
+            inspect.Parameter(
+                f"max_{metric}", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[str | None, option]
+            )
+        )
+    command.__signature__ = signature.replace(parameters=params)
+    return command
+
+
+app.command("check")(_with_budget_options(check))
 
 
 @app.command()

@@ -12,7 +12,7 @@ CI runs a bounded number of examples; a larger run is one command away:
 import json
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 pytest.importorskip("torch")
@@ -21,9 +21,6 @@ pytest.importorskip("fvcore")
 from netcost.api import load_graph
 from netcost.counted.verify import verify_graph
 from netcost.errors import ShapeError
-
-settings.register_profile("ci", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("thorough", max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 def divisors(n: int) -> list[int]:
@@ -111,7 +108,6 @@ def specs(draw) -> str:
     return json.dumps({"input": [first, *size], "layers": layers})
 
 
-@settings(settings.get_profile("ci"))
 @given(spec=specs(), batch=st.sampled_from([1, 2]))
 def test_analytic_equals_counted(spec, batch, tmp_path_factory):
     path = tmp_path_factory.mktemp("spec") / "random.yaml"

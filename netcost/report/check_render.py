@@ -1,0 +1,116 @@
+"""Rendering of check results: table, JSON, JUnit XML, and GitHub Actions annotations."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import xml.etree.ElementTree as ET
+from enum import Enum
+from typing import Any
+
+from netcost.budget import BYTE_METRICS
+from netcost.units import binary, si
+
+
+class CheckFormat(str, Enum):
+    table = "table"
+    json = "json"
+    junit = "junit"
+    markdown = "markdown"
+
+
+def fmt(metric: str, value: Any) -> str:
+    base = metric.removesuffix(" vs baseline")
+    return binary(value) if base in BYTE_METRICS else si(value)
+
+
+def junit(doc: dict[str, Any]) -> str:
+    results = doc["results"]
+    failures = sum(not r["passed"] for r in results)
+    suites = ET.Element("testsuites", name="netcost", tests=str(len(results)), failures=str(failures))
+    suite = ET.SubElement(suites, "testsuite", name="netcost check", tests=str(len(results)), failures=str(failures))
+    for r in results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"netcost.{r['model']}",
+            name=f"{r['metric']} <= {fmt(r['metric'], r['budget'])}",
+        )
+        text = (
+            f"{r['model']} {r['metric']}: {fmt(r['metric'], r['actual'])} against {fmt(r['metric'], r['budget'])}"
+            f" (headroom {r['headroom_pct']:.1f}%)" + (f"; {r['note']}" if r.get("note") else "")
+        )
+        if not r["passed"]:
+            ET.SubElement(case, "failure", message=text, type="BudgetExceeded").text = text
+        else:
+            ET.SubElement(case, "system-out").text = text
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def annotations(doc: dict[str, Any]) -> list[str]:
+    """GitHub Actions workflow commands for the failures (only under GITHUB_ACTIONS=true)."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return []
+    return [
+        f"::error title=netcost budget::{r['model']} {r['metric']} is {fmt(r['metric'], r['actual'])}, budget "
+        f"{fmt(r['metric'], r['budget'])} ({r['headroom_pct']:.1f}% headroom)"
+        for r in doc["results"]
+        if not r["passed"]
+    ]
+
+
+def render_check(doc: dict[str, Any], format: CheckFormat) -> None:
+    commands = annotations(doc)
+    if format is CheckFormat.json:
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    elif format is CheckFormat.junit:
+        sys.stdout.write(junit(doc))
+    elif format is CheckFormat.markdown:
+        lines = ["| model | metric | budget | actual | headroom | result |", "|---|---|---:|---:|---:|---|"]
+        for r in doc["results"]:
+            lines.append(
+                f"| {r['model']} | {r['metric']} | {fmt(r['metric'], r['budget'])} | "
+                f"{fmt(r['metric'], r['actual'])} | {r['headroom_pct']:.1f}% | "
+                f"{'PASS' if r['passed'] else 'FAIL'} |"
+            )
+        sys.stdout.write("\n".join(lines) + "\n")
+    else:
+        _table(doc)
+    # workflow commands: on stdout with the table, on stderr when stdout holds a document
+    stream = sys.stdout if format is CheckFormat.table else sys.stderr
+    for line in commands:
+        print(line, file=stream)
+
+
+def _table(doc: dict[str, Any]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from netcost.report.render import stdout_console
+
+    table = Table(box=None, header_style="bold")
+    for col in ("model", "metric", "budget", "actual", "headroom", "result", "note"):
+        table.add_column(col, justify="right" if col in ("budget", "actual", "headroom") else "left")
+    for r in doc["results"]:
+        result = "[green]PASS[/green]" if r["passed"] else "[bold red]FAIL[/bold red]"
+        table.add_row(
+            r["model"],
+            r["metric"],
+            fmt(r["metric"], r["budget"]),
+            fmt(r["metric"], r["actual"]),
+            f"{r['headroom_pct']:.1f}%",
+            result,
+            escape(r.get("note", "")),
+        )
+    console = stdout_console()
+    console.print(table)
+    failed = [r for r in doc["results"] if not r["passed"]]
+    if failed:
+        worst = min(failed, key=lambda r: r["headroom_pct"])
+        console.print(
+            f"[bold red]{len(failed)} of {len(doc['results'])} budgets exceeded[/bold red]; worst: "
+            f"{worst['model']} {worst['metric']} over by {-worst['headroom_pct']:.1f}%"
+        )
+    else:
+        console.print(f"[green]all {len(doc['results'])} budgets met[/green]")
