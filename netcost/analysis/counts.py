@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from netcost import __version__
 from netcost.analysis.memory import activation_memory
-from netcost.analysis.receptive import last_local_field, receptive_fields
+from netcost.analysis.receptive import final_field, receptive_fields
 from netcost.core.cost import Convention, Cost
 from netcost.graph import Graph
 from netcost.report.model import Report
@@ -54,7 +54,7 @@ def analyze_graph(
             row["formula_params"] = f.params if f else None
             row["formula_flops"] = f.flops if f else None
         rows.append(row)
-    local = last_local_field(graph, fields)
+    local = final_field(graph, fields)
     totals = {
         "params": total.params,
         "buffers": total.buffers,

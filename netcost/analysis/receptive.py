@@ -13,10 +13,11 @@ def receptive_fields(graph: Graph) -> dict[str, RF]:
     return fields
 
 
-def last_local_field(graph: Graph, fields: dict[str, RF]) -> RF | None:
-    """The field of the last tensor that is still a spatial, non-global map."""
+def final_field(graph: Graph, fields: dict[str, RF]) -> RF | None:
+    """The field of the network's last map wider than 1x1 (the features its head reads);
+    None when that map is global (after an SE gate) or there is no such map."""
     for node in reversed(graph.nodes):
-        rf = fields[node.name]
-        if not rf.is_global and rf.spatial and node.shape.is_map:
-            return rf
+        if node.shape.is_map and node.shape.h * node.shape.w > 1:
+            rf = fields[node.name]
+            return None if rf.is_global else rf
     return None

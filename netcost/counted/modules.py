@@ -63,3 +63,10 @@ def with_padding(make, pads: tuple[tuple[int, int], ...], fill: float = 0.0) -> 
     if top == bottom and left == right:
         return make((top, left))
     return nn.Sequential(nn.ConstantPad2d((left, right, top, bottom), fill), make((0, 0)))
+
+
+class SpatialMean(nn.Module):
+    """``x.mean((2, 3), keepdim=True)``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean((2, 3), keepdim=True)

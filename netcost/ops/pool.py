@@ -152,3 +152,22 @@ class GlobalAvgPool(AdaptiveAvgPool):
     out: Pair = (1, 1)
 
     EXAMPLES = [((Shape.of(8, 7, 7),), {})]
+
+
+@register("mean")
+@dataclass(frozen=True, kw_only=True)
+class SpatialMean(GlobalAvgPool):
+    """``x.mean((2, 3), keepdim=True)``: global average pooling written as a reduction (timm's
+    SE modules). Same shape, cost and field as ``gap``; fvcore does not count ``aten::mean``."""
+
+    def flops(self, convention: Convention, ins: Shapes, out: Shape, cost: Cost) -> int:
+        if convention is Convention.FVCORE:
+            return 0
+        return Op.flops(self, convention, ins, out, cost)
+
+    def build(self, ins: Shapes, out: Shape):
+        from netcost.counted.modules import SpatialMean as Module
+
+        return Module()
+
+    EXAMPLES = [((Shape.of(8, 7, 7),), {})]
