@@ -119,3 +119,52 @@ def verify(
 
     graph = model if isinstance(model, Graph) else load_graph(model, overrides, input_shape)
     return verify_graph(graph, batch, device, fields, memory, against)
+
+
+def profile(
+    model: str | Path | Spec | Graph,
+    overrides: Mapping[str, Any] | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    batches: tuple[int, ...] | list[int] = (1,),
+    dtypes: tuple[str, ...] | list[str] = ("fp32",),
+    device: str = "cpu",
+    amp: bool = False,
+    channels_last: bool = False,
+    per_layer: bool = False,
+    threads: int | None = None,
+    min_run_time: float = 1.0,
+    recalibrate: bool = False,
+    progress=None,
+):
+    """Measured latency next to the analytic work (a ProfileReport; ``.to_dict()``)."""
+    _need_torch("profile")
+    import torch
+
+    from netcost.counted.calibrate import roofline
+    from netcost.counted.profile import profile_graph, profile_module
+    from netcost.counted.timing import DTYPES
+    from netcost.errors import NetcostError
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise NetcostError("--device cuda: no CUDA device is available here")
+    unknown = [d for d in dtypes if d not in DTYPES]
+    if unknown:
+        raise NetcostError(f"unknown dtype {unknown[0]!r}: one of {', '.join(DTYPES)}")
+    if threads:
+        torch.set_num_threads(threads)
+    rl = roofline(device, dtypes[0], recalibrate)[0] if per_layer else None
+    if isinstance(model, str) and is_callable_path(model) and not Path(model).exists():
+        shape = tuple(input_shape or (3, 224, 224))
+        return profile_module(model, shape, batches, dtypes, device, amp, channels_last, min_run_time, progress)
+    graph = model if isinstance(model, Graph) else load_graph(model, overrides, input_shape)
+    return profile_graph(
+        graph, batches, dtypes, device, amp, channels_last, per_layer, min_run_time, roofline=rl, progress=progress
+    )
+
+
+def calibrate(device: str = "cpu", dtype: str = "fp32", recalibrate: bool = False):
+    """(Roofline, cached?) of this machine: peak FLOP/s and memory bandwidth."""
+    _need_torch("calibrate")
+    from netcost.counted.calibrate import roofline
+
+    return roofline(device, dtype, recalibrate)

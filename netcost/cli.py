@@ -283,6 +283,117 @@ app.command("check")(_with_budget_options(check))
 
 
 @app.command()
+def profile(
+    model: ModelArg,
+    input: InputOpt = None,
+    batch: Annotated[str, typer.Option("--batch", "-b", help="Batch sizes, comma-separated: 1,8,32.")] = "1",
+    set_: SetOpt = None,
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda (cuda:N).")] = "cpu",
+    dtype: Annotated[str, typer.Option("--dtype", help="fp32, fp16, bf16 (comma-separated for several).")] = "fp32",
+    amp: Annotated[bool, typer.Option("--amp", help="Keep fp32 weights; run ops under autocast in --dtype.")] = False,
+    channels_last: Annotated[bool, typer.Option("--channels-last", help="NHWC memory format.")] = False,
+    per_layer: Annotated[bool, typer.Option("--per-layer", help="Time every layer; roofline per layer.")] = False,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="torch.set_num_threads (CPU).")] = None,
+    min_time: Annotated[float, typer.Option("--min-time", min=0.01, help="Seconds of timed runs per setting.")] = 1.0,
+    plot: Annotated[
+        str | None, typer.Option("--plot", help="Write a roofline plot (PNG/SVG; needs matplotlib).")
+    ] = None,
+    recalibrate: Annotated[bool, typer.Option("--recalibrate", help="Measure the roofline again.")] = False,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Real latency on CPU/GPU, achieved FLOP/s, and (with --per-layer) a roofline per layer."""
+    from netcost.report.profile_render import plot_roofline, render_profile
+
+    batches = _int_list(batch, "--batch")
+    dtypes = [d.strip() for d in dtype.split(",") if d.strip()]
+    with reported_errors():
+        from netcost.api import profile as run
+
+        with _progress(format) as progress:
+            report = run(
+                model,
+                parse_sets(set_),
+                parse_input(input),
+                batches,
+                dtypes,
+                device,
+                amp,
+                channels_last,
+                per_layer,
+                threads,
+                min_time,
+                recalibrate,
+                progress,
+            )
+    doc = report.to_dict()
+    render_profile(doc, format)
+    if plot:
+        if not doc.get("roofline"):
+            raise typer.BadParameter("--plot needs --per-layer", param_hint="--plot")
+        plot_roofline(doc, plot)
+
+
+@app.command()
+def calibrate(
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda (cuda:N).")] = "cpu",
+    dtype: Annotated[str, typer.Option("--dtype", help="fp32, fp16, bf16.")] = "fp32",
+    recalibrate: Annotated[bool, typer.Option("--recalibrate", help="Ignore the cached result.")] = False,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Measure this machine's peak FLOP/s (a large matmul) and memory bandwidth (a large copy)."""
+    import dataclasses
+    import json
+
+    with reported_errors():
+        from netcost.api import calibrate as run
+
+        result, cached = run(device, dtype, recalibrate)
+    doc = {**dataclasses.asdict(result), "cached": cached}
+    if format is Format.json:
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    from netcost.units import si
+
+    typer.echo(
+        f"{result.device} ({result.threads} threads, {dtype}): peak {si(result.peak_flop_per_s)}FLOP/s "
+        f"({result.matmul_n}x{result.matmul_n} matmul), bandwidth {si(result.bandwidth_bytes_per_s)}B/s "
+        f"(copy of {result.copy_bytes // 2**20} MiB)" + (" [cached; --recalibrate to measure again]" if cached else "")
+    )
+
+
+def _int_list(text: str, option: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a comma-separated list of integers", param_hint=option) from None
+    if not values or any(v < 1 for v in values):
+        raise typer.BadParameter(f"{text!r}: give positive integers", param_hint=option)
+    return values
+
+
+@contextmanager
+def _progress(format: Format):
+    """A progress line on a terminal's stderr; silent in CI, pipes and machine formats."""
+    import os
+
+    if format is not Format.table or os.environ.get("CI") or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("profiling")
+        yield lambda text: bar.update(task, description=f"profiling: {text}")
+
+
+@app.command()
 def zoo(format: FormatOpt = Format.table) -> None:
     """List the bundled specs with their headline params and MACs."""
     from netcost.report.zoo import render_zoo, zoo_rows
