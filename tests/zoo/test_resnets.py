@@ -161,7 +161,6 @@ def test_se_resnet50_matches_timm_except_fvcore():
     assert analyze("se_resnet50", convention="flopcounter").totals["flops"] == ref["flop_counter_total"]
 
 
-
 def test_se_resnet50_fvcore_total():
     """timm squeezes with x.mean((2, 3)), which fvcore does not count (the `mean` op); a `gap`
     there would add fvcore's adaptive-pool count, 5,519,360, over the 16 blocks."""
