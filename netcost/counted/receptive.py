@@ -76,9 +76,20 @@ def linearised(graph: Graph, upto: str, input_shape: Shape) -> Graph:
 
 
 def _linear_op(node: Node, ins: tuple[Shape, ...]) -> ops.Op:
+    """The stand-in with the same field: linear, narrow, and of fixed geometry (the copy may
+    run at another input size, where an adaptive pool would change its windows)."""
     op = node.op
     if op.kind in IDENTITY_KINDS or isinstance(op, Activation):
         return ops.REGISTRY["identity"]()
+    if op.kind == "adaptive_avgpool":
+        n, o = node.in_shapes[0].spatial, node.shape.spatial
+        if n == o:
+            return ops.REGISTRY["identity"]()
+        if all(a % b == 0 for a, b in zip(n, o, strict=True)):
+            k = tuple(a // b for a, b in zip(n, o, strict=True))
+            return ops.REGISTRY["avgpool"](k=k, stride=k)
+    if op.kind == "sparse_conv":  # a partial connection table has the field of a dense conv
+        return ops.REGISTRY["conv"](out=WIDTH, k=op.k, stride=op.stride, pad=op.pad)
     if op.kind in LINEAR_STAND_INS:
         fields = {f.name: getattr(op, f.name) for f in dataclasses.fields(op) if f.name != "count_include_pad"}
         return ops.REGISTRY[LINEAR_STAND_INS[op.kind]](**fields)
