@@ -35,6 +35,7 @@ class Graph:
     vars: dict[str, object] = field(default_factory=dict)
     reference: str | None = None
     description: str = ""
+    settable: tuple[str, ...] = ()  # the spec's `vars` (reported); the rest of `vars` here is derived
 
     def __post_init__(self) -> None:
         self._by_name = {n.name: n for n in self.nodes}

@@ -71,7 +71,7 @@ def analyze_graph(
         model=graph.name,
         convention=convention.value,
         input=[batch, *graph.input_shape.dims],
-        vars=dict(graph.vars),
+        vars={k: v for k, v in graph.vars.items() if k in graph.settable},
         dtype=dtype,
         rows=rows,
         totals=totals,

@@ -89,7 +89,14 @@ def expand(spec: Spec, overrides: Mapping[str, Any] | None = None, input_shape: 
     """Evaluate the spec's variables (with ``--set`` overrides) and expand it into a Graph."""
     variables = _variables(spec, dict(overrides or {}))
     shape = _input_shape(spec, variables, input_shape)
-    graph = Graph(spec.name, shape, vars=variables, reference=spec.reference, description=spec.description)
+    graph = Graph(
+        spec.name,
+        shape,
+        vars=variables,
+        reference=spec.reference,
+        description=spec.description,
+        settable=tuple(spec.vars),
+    )
     _Expander(spec, graph).layers(spec.layers, "layers", Scope("", variables), Tensor(INPUT, shape))
     if not graph.nodes:
         raise SpecError("the spec has no layers", spec.where(spec.raw, "layers", "layers"))
@@ -97,7 +104,14 @@ def expand(spec: Spec, overrides: Mapping[str, Any] | None = None, input_shape: 
 
 
 def _variables(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
+    """``vars`` in order (each may use the earlier ones; ``--set`` replaces a value), then
+    the derived ``let`` entries, which ``--set`` cannot touch."""
     for name in overrides:
+        if name in spec.let:
+            raise SpecError(
+                f"--set {name}: {name!r} is derived from other variables (`let`), not settable",
+                spec.where(spec.let, name, f"let.{name}", at_key=True),
+            )
         if name not in spec.vars:
             declared = ", ".join(spec.vars) or "none"
             raise SpecError(
@@ -105,16 +119,17 @@ def _variables(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
                 hint=ops.did_you_mean(name, spec.vars),
             )
     values: dict[str, Any] = {}
-    for name, raw in spec.vars.items():
-        at = spec.where(spec.vars, name, f"vars.{name}")
-        if name in overrides:
-            value = overrides[name]
-            if isinstance(raw, bool) and not isinstance(value, bool):
-                raise SpecError(f"--set {name}: expected true or false, got {value!r}", at)
-            values[name] = value
-            continue
-        with _located(at):
-            values[name] = _value(raw, _evaluator(values))
+    for section, table in (("vars", spec.vars), ("let", spec.let)):
+        for name, raw in table.items():
+            at = spec.where(table, name, f"{section}.{name}")
+            if name in overrides:
+                value = overrides[name]
+                if isinstance(raw, bool) and not isinstance(value, bool):
+                    raise SpecError(f"--set {name}: expected true or false, got {value!r}", at)
+                values[name] = value
+                continue
+            with _located(at):
+                values[name] = _value(raw, _evaluator(values))
     return values
 
 

@@ -24,6 +24,7 @@ class LocDict(dict):
         self.mark: tuple[int, int] | None = None
         self.marks: dict[Any, tuple[int, int]] = {}
         self.key_marks: dict[Any, tuple[int, int]] = {}
+        self.source: str | None = None  # the file it was loaded from (specs may extend others)
 
 
 class LocList(list):
@@ -33,6 +34,7 @@ class LocList(list):
         super().__init__(*args)
         self.mark: tuple[int, int] | None = None
         self.marks: list[tuple[int, int]] = []
+        self.source: str | None = None
 
 
 def _pos(mark) -> tuple[int, int]:
@@ -47,6 +49,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocDict:
     loader.flatten_mapping(node)
     result = LocDict()
     result.mark, result.marks, result.key_marks = _pos(node.start_mark), {}, {}
+    result.source = loader.source
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, (str, int, float, bool)) or key is None:
@@ -64,6 +67,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocDict:
 def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocList:
     result = LocList(loader.construct_object(child, deep=True) for child in node.value)
     result.mark, result.marks = _pos(node.start_mark), [_pos(child.start_mark) for child in node.value]
+    result.source = loader.source
     return result
 
 

@@ -15,7 +15,7 @@ from netcost.ops import did_you_mean
 from netcost.spec.load import LocDict, LocList
 
 REQUIRED = "required"  # a block argument written `out: required` has no default
-TOP_LEVEL = {"name", "description", "reference", "input", "vars", "blocks", "layers", "notes"}
+TOP_LEVEL = {"name", "description", "reference", "extends", "input", "vars", "let", "blocks", "layers", "notes"}
 BLOCK_KEYS = {"args", "layers", "description", "naming"}
 
 
@@ -36,7 +36,8 @@ class Spec:
     file: str
     input: LocList
     layers: LocList
-    vars: LocDict = field(default_factory=LocDict)
+    vars: LocDict = field(default_factory=LocDict)  # settable with --set
+    let: LocDict = field(default_factory=LocDict)  # derived from vars, not settable
     blocks: dict[str, BlockDef] = field(default_factory=dict)
     reference: str | None = None
     description: str = ""
@@ -57,7 +58,7 @@ def where(file: str, container: Any, key: Any, path: str, at_key: bool = False) 
     if mark is None:
         mark = getattr(container, "mark", None)
     line, col = mark if mark else (None, None)
-    return Location(file, line, col, path)
+    return Location(getattr(container, "source", None) or file, line, col, path)
 
 
 def parse_spec(data: Any, file: str, default_name: str) -> Spec:
@@ -72,6 +73,10 @@ def parse_spec(data: Any, file: str, default_name: str) -> Spec:
     if len(inputs) not in (1, 3):
         raise SpecError(f"`input` has {len(inputs)} entries", where(file, data, "input", "input"), hint=_HINTS["input"])
     variables = expect(data, "vars", LocDict, file, "", "a mapping name: value", default=LocDict())
+    derived = expect(data, "let", LocDict, file, "", "a mapping name: expression", default=LocDict())
+    for name in derived:
+        if name in variables:
+            raise SpecError(f"{name!r} is both in `vars` and in `let`", where(file, derived, name, f"let.{name}", True))
     blocks_raw = expect(data, "blocks", LocDict, file, "", "a mapping name: {args, layers}", default=LocDict())
     blocks = {name: _block(name, body, blocks_raw, file) for name, body in blocks_raw.items()}
     for name in variables:
@@ -85,6 +90,7 @@ def parse_spec(data: Any, file: str, default_name: str) -> Spec:
         input=inputs,
         layers=layers,
         vars=variables,
+        let=derived,
         blocks=blocks,
         reference=data.get("reference"),
         description=str(data.get("description", "")),
@@ -136,3 +142,38 @@ def unknown_keys(data: Mapping, allowed: set[str], file: str, path: str, what: s
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
+
+
+MERGED = ("vars", "let", "blocks")  # merged key by key with the parent's; other keys replace
+OWN = ("name", "description", "reference", "notes")  # what a spec is, never inherited
+
+
+def extend(data: LocDict, parent: LocDict) -> LocDict:
+    """``data`` on top of the spec it ``extends``: ``vars``, ``let`` and ``blocks`` are merged
+    (the child's entries win, new ones come last); ``input`` and ``layers`` are inherited
+    unless given; ``name``, ``description``, ``reference`` and ``notes`` are the child's own."""
+    out = _copy(parent)
+    for key in OWN:
+        out.pop(key, None)
+    for key, value in data.items():
+        if key == "extends":
+            continue
+        if key in MERGED and isinstance(value, LocDict) and isinstance(parent.get(key), LocDict):
+            merged = _copy(parent[key])
+            for name, item in value.items():
+                merged[name] = item
+                merged.marks[name] = value.marks.get(name)
+                merged.key_marks[name] = value.key_marks.get(name)
+            merged.source = value.source  # new entries point at the child; inherited ones keep no mark
+            out[key] = merged
+        else:
+            out[key] = value
+        out.marks[key], out.key_marks[key] = data.marks.get(key), data.key_marks.get(key)
+    out.source = data.source
+    return out
+
+
+def _copy(d: LocDict) -> LocDict:
+    out = LocDict(d)
+    out.mark, out.marks, out.key_marks, out.source = d.mark, dict(d.marks), dict(d.key_marks), d.source
+    return out

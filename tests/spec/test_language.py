@@ -105,3 +105,41 @@ def test_input_override_keeps_channels(spec_file):
     path = spec_file("input: [3, 32, 32]\nlayers: [conv: {out: 4, k: 3}]\n")
     assert analyze(path, input_shape=(16, 16)).input == [1, 3, 16, 16]
     assert analyze(path, input_shape=(1, 20, 20)).input == [1, 1, 20, 20]
+
+
+def test_extends_and_let(spec_file):
+    spec_file(
+        """
+        name: base
+        reference: some.module:base
+        input: [3, 16, 16]
+        vars: {width: 8, depth: 2}
+        let: {widths: "[width * 2 ** i for i in range(depth)]"}
+        layers:
+          - repeat: {n: depth, var: i, layers: [conv: {out: "widths[i]", k: 3, pad: 1}]}
+        """,
+        name="base.yaml",
+    )
+    child = spec_file("name: child\nextends: base.yaml\nvars: {depth: 3}\n", name="child.yaml")
+    graph = load_graph(child)
+    assert [str(n.shape) for n in graph.nodes] == ["8x16x16", "16x16x16", "32x16x16"]
+    report = analyze(child)
+    assert report.vars == {"width": 8, "depth": 3}  # let values are derived, not reported as settable
+    assert report.meta["reference"] is None  # a reference names one model: never inherited
+    with pytest.raises(SpecError, match="derived from other variables"):
+        load_graph(child, overrides={"widths": [1]})
+
+
+def test_extends_errors_point_at_the_right_file(spec_file):
+    base = spec_file(
+        "input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, k: 3, groups: width}\nvars: {width: 1}\n", name="base.yaml"
+    )
+    child = spec_file("extends: base.yaml\nvars: {width: 3}\n", name="child.yaml")
+    with pytest.raises(SpecError) as info:
+        load_graph(child)
+    assert info.value.location.file == str(base) and info.value.location.line == 3
+    loop = spec_file("extends: loop.yaml\n", name="loop.yaml")
+    with pytest.raises(SpecError, match="extends cycle"):
+        load_graph(loop)
+    with pytest.raises(SpecError, match="extends: unknown model 'resnet81'"):
+        load_graph(spec_file("extends: resnet81\n", name="bad.yaml"))

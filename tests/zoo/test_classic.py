@@ -97,18 +97,16 @@ def test_vgg_variants_match_torchvision(name, overrides, key):
     assert_matches(name, overrides, key)
 
 
-def test_vgg_files_share_one_body():
-    """The six VGG specs differ only in their comments, name, description, reference and the
-    default of `config`: the rest of the YAML is the same."""
-
-    def body(name):
+def test_vgg_specs_extend_one_body():
+    """vgg16.yaml holds the network; the five others `extend` it and set only `config`."""
+    configs = {}
+    for name in VGG_SPECS:
         data = load_file(bundled()[name])
-        config = data["vars"].pop("config")
-        return {k: v for k, v in data.items() if k not in ("name", "description", "reference")}, config
-
-    bodies = {n: body(n) for n in VGG_SPECS}
-    assert all(b == bodies["vgg16"][0] for b, _ in bodies.values())
-    configs = {n: c for n, (_, c) in bodies.items()}
+        if name != "vgg16":
+            assert data["extends"] == "vgg16"
+            assert set(data) <= {"name", "description", "reference", "extends", "vars"}
+            assert set(data["vars"]) == {"config"}
+        configs[name] = data["vars"]["config"]
     assert configs == {n: f"'{c}'" for n, c in {**TORCHVISION_VGG, "vgg_a_lrn": "A-LRN", "vgg_c": "C"}.items()}
 
 
