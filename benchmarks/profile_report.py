@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--min-time", type=float, default=2.0)
     parser.add_argument("--models", nargs="+", default=["resnet18", "mobilenet_v2"])
     args = parser.parse_args()
-    rl, cached = roofline("cpu", "fp32", recalibrate=True)
+    rl, _ = roofline("cpu", "fp32", recalibrate=True)
     print(
         f"machine: {device_name(torch.device('cpu'))}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
         f"python {platform.python_version()}"
