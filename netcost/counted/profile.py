@@ -95,6 +95,22 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float | None:
     return cov / var if var else None
 
 
+def run_row(batch: int, dtype: str, amp: bool, channels_last: bool, timing, flops: int) -> dict[str, Any]:
+    """One whole-model measurement: achieved FLOP/s = analytic FLOPs / median time."""
+    return {
+        "batch": batch,
+        "dtype": dtype,
+        "amp": amp,
+        "channels_last": channels_last,
+        "median_s": timing.median_s,
+        "iqr_s": timing.iqr_s,
+        "timed_runs": timing.runs,
+        "throughput": batch / timing.median_s,
+        "achieved_flop_per_s": flops / timing.median_s,
+        "flops": flops,
+    }
+
+
 def profile_graph(
     graph: Graph,
     batches: Sequence[int] = (1,),
@@ -118,20 +134,7 @@ def profile_graph(
             )
             timing = time_model(model, x, context, min_run_time)
             flops = analyze_graph(graph, batch, dtype).totals["flops"]
-            report.runs.append(
-                {
-                    "batch": batch,
-                    "dtype": dtype,
-                    "amp": amp,
-                    "channels_last": channels_last,
-                    "median_s": timing.median_s,
-                    "iqr_s": timing.iqr_s,
-                    "timed_runs": timing.runs,
-                    "throughput": batch / timing.median_s,
-                    "achieved_flop_per_s": flops / timing.median_s,
-                    "flops": flops,
-                }
-            )
+            report.runs.append(run_row(batch, dtype, amp, channels_last, timing, flops))
     if per_layer:
         batch, dtype = batches[0], dtypes[0]
         if progress:
@@ -219,20 +222,7 @@ def profile_module(
             timing = time_model(model, x, context, min_run_time)
             counted = count_model(target, shape, batch, dtype)
             flops = counted.totals["flops"]
-            report.runs.append(
-                {
-                    "batch": batch,
-                    "dtype": dtype,
-                    "amp": amp,
-                    "channels_last": channels_last,
-                    "median_s": timing.median_s,
-                    "iqr_s": timing.iqr_s,
-                    "timed_runs": timing.runs,
-                    "throughput": batch / timing.median_s,
-                    "achieved_flop_per_s": flops / timing.median_s,
-                    "flops": flops,
-                }
-            )
+            report.runs.append(run_row(batch, dtype, amp, channels_last, timing, flops))
             if counted.meta.get("partial"):
                 report.notes.append(f"FLOPs partially counted: {sorted(counted.meta.get('unsupported_ops', {}))}")
     report.notes.append("per-layer timing and the roofline need a spec (this model was counted, not analysed)")
