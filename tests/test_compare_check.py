@@ -152,3 +152,32 @@ def test_baseline_growth(cli, tmp_path):
     failed = {r["metric"] for r in json.loads(wider.stdout)["results"] if not r["passed"]}
     assert {"params vs baseline", "macs vs baseline"} <= failed
     assert cli("check", "mobilenet_v2", "--baseline", base).exit_code == 2  # needs --max-increase
+
+
+# -- torch models given as package.module:callable (counted, no spec) --------------------------
+
+torch_needed = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("torch") is None, reason="counting torch models needs torch"
+)
+
+
+@torch_needed
+def test_dotted_path_route(cli):
+    doc = json.loads(cli("analyze", "tests.counted.refnets:hand_counted", "--input", "3x8x8", "-f", "json").stdout)
+    assert doc["source"] == "counted" and not doc["partial"] and doc["totals"]["params"] == 201
+    cmp = compare_doc(cli, "tests.counted.refnets:tiny", "tests.counted.refnets:tiny_wider", "--input", "3x16x16")
+    assert [m["totals"]["params"] for m in cmp["models"]] == [277, 10 * 27 + 20 + 10 * 5 + 5]
+    ok = cli("check", "tests.counted.refnets:tiny", "--input", "3x16x16", "--max-params", "300")
+    assert ok.exit_code == 0
+
+
+@torch_needed
+def test_partial_counts_fail_the_gate_unless_allowed(cli):
+    args = ("check", "tests.counted.refnets:Sorts", "--input", "3x8x8", "--max-flops", "1G", "-f", "json")
+    strict = cli(*args)
+    assert strict.exit_code == 1
+    (row,) = json.loads(strict.stdout)["results"]
+    assert "aten.sort" in row["note"]
+    assert cli(*args, "--allow-partial").exit_code == 0
+    table = cli("analyze", "tests.counted.refnets:Sorts", "--input", "3x8x8")
+    assert "partial" in table.stdout and "aten.sort" in table.stdout

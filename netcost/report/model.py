@@ -7,6 +7,8 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 SUMMED = ("params", "buffers", "macs", "flops", "elementwise_flops", "activation_bytes")
+# training columns (netcost.analysis.training), summed when present
+TRAIN_SUMMED = ("backward_flops", "dgrad_flops", "wgrad_flops", "backward_elementwise_flops", "saved_activation_bytes")
 
 
 @dataclass
@@ -19,6 +21,7 @@ class Report:
     rows: list[dict[str, Any]]
     totals: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] | None = None  # training totals, from netcost.analysis.training
 
     def to_dict(self, layers: bool = True) -> dict[str, Any]:
         """The JSON document (schema_version 1): raw integers, nothing formatted."""
@@ -32,8 +35,14 @@ class Report:
             "dtype": self.dtype,
             "vars": _jsonable(self.vars),
             "reference": self.meta.get("reference"),
+            "source": self.meta.get("source", "spec"),  # "counted" for a torch model counted without a spec
+            "partial": bool(self.meta.get("partial", False)),
+            "unsupported_ops": self.meta.get("unsupported_ops", {}),
+            "notes": self.meta.get("notes", []),
             "totals": self.totals,
         }
+        if self.train is not None:
+            doc["train"] = self.train
         if layers:
             doc["layers"] = self.rows
         return doc
@@ -63,10 +72,15 @@ class Report:
                 row["args"] = ""
                 for name in SUMMED:
                     row[name] = sum(m[name] for m in members)
+                for name in TRAIN_SUMMED:
+                    if name in last:
+                        row[name] = sum(m.get(name, 0) for m in members)
                 row.pop("formula_params", None)
                 row.pop("formula_flops", None)
             rows.append(row)
-        return Report(self.model, self.convention, self.input, self.vars, self.dtype, rows, self.totals, self.meta)
+        return Report(
+            self.model, self.convention, self.input, self.vars, self.dtype, rows, self.totals, self.meta, self.train
+        )
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:

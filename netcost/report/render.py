@@ -28,14 +28,16 @@ class Format(str, Enum):
 Column = tuple[str, str, Callable[[Any], str]]
 
 
-def _shape(dims: list[int]) -> str:
-    return "x".join(str(d) for d in dims[1:])
+def _shape(dims: list[int] | None) -> str:
+    return "-" if not dims else "x".join(str(d) for d in dims[1:])
 
 
 def _rf(row: dict[str, Any]) -> str:
     if row["rf_global"]:
         return "global"
     size, jump = row["rf_size"], row["rf_jump"]
+    if size is None:  # a counted torch model: no receptive field
+        return "-"
     text = str(size[0]) if size[0] == size[1] else f"{size[0]}x{size[1]}"
     step = str(jump[0]) if jump[0] == jump[1] else f"{jump[0]}x{jump[1]}"
     return f"{text} /{step}"
@@ -77,10 +79,14 @@ def totals_lines(report: Report) -> list[tuple[str, str]]:
         (f"FLOPs ({report.convention})", f"{grouped(t['flops'])} ({si(t['flops'])})"),
         ("elementwise FLOPs", f"{grouped(t['elementwise_flops'])} ({si(t['elementwise_flops'])})"),
         ("activations (sum of outputs)", binary(t["activation_bytes"])),
-        ("peak activation memory", f"{binary(t['peak_activation_bytes'])} (at {report.meta.get('peak_at')})"),
-        ("max op inputs+output", f"{binary(t['max_op_io_bytes'])} (at {report.meta.get('max_op_io_at')})"),
+        ("peak activation memory", _at(binary(t["peak_activation_bytes"]), report.meta.get("peak_at"))),
+        ("max op inputs+output", _at(binary(t["max_op_io_bytes"]), report.meta.get("max_op_io_at"))),
         ("receptive field", "-" if rf is None else (f"{rf[0]}" if rf[0] == rf[1] else f"{rf[0]}x{rf[1]}")),
     ]
+
+
+def _at(value: str, where: str | None) -> str:
+    return f"{value} (at {where})" if where else value
 
 
 def title(report: Report) -> str:
@@ -159,10 +165,24 @@ def print_table(report: Report, formulas: bool = False, console=None) -> None:
     for name, value in totals_lines(report):
         summary.add_row(name, value)
     console.print(summary)
+    print_provenance(report, console)
     console.print(
         f"[dim]FLOPs ({report.convention}): {report.meta.get('convention_description')}. "
         "elem.: elementwise operations, apart from FLOPs.[/dim]"
     )
+
+
+def print_provenance(report: Report, console) -> None:
+    """Where the numbers came from when not from a spec, and what could not be counted."""
+    from rich.markup import escape
+
+    if report.meta.get("source") == "counted":
+        console.print("[yellow]counted:[/yellow] a torch model counted op by op (no spec, no receptive field)")
+    if report.meta.get("partial"):
+        ops = ", ".join(sorted(report.meta.get("unsupported_ops", {})))
+        console.print(f"[bold red]partial:[/bold red] these ops could not be counted: {escape(ops)}")
+    for note in report.meta.get("notes", []):
+        console.print(f"[yellow]note:[/yellow] {escape(note)}")
 
 
 RENDERERS = {Format.json: to_json, Format.csv: to_csv, Format.markdown: to_markdown}

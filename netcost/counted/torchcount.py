@@ -1,0 +1,823 @@
+"""Counting a real torch model: no spec, the model itself is run and counted.
+
+Parameters and buffers come from torch. MACs, FLOPs and elementwise work come from our own
+``TorchDispatchMode``, which sees every aten op the forward pass runs — functional calls
+(``F.conv2d``, ``x + y``, ``x += 1``, ``q @ k.T``) as well as module calls — and counts it
+by the rules in :data:`RULES` (the README's table, at the aten level). Ops with no rule are
+listed in ``meta["unsupported_ops"]`` and the report is marked ``partial``; they are never
+silently counted as zero.
+
+Work is attributed to the innermost module running, found with forward pre/post hooks that
+exist only for the duration of the count. A leaf module gives one row (summed over its
+calls, with ``calls``); work done functionally in a parent's ``forward`` gives a row named
+after that parent. Every op lands in exactly one row, so totals are the sum of the rows.
+
+By default a ``package.module:callable`` is built on the ``meta`` device: shapes only, no
+memory, so a model too large for this machine can still be counted. What cannot run on
+meta (data-dependent ops such as ``.item()``) is counted on CPU instead, with a note.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+from netcost import __version__
+from netcost.analysis.counts import DTYPE_BYTES
+from netcost.core.cost import Convention
+from netcost.counted.memory import StorageTracker
+from netcost.counted.verify import load_callable
+from netcost.errors import NetcostError
+from netcost.report.model import SUMMED, Report
+
+ROOT = "(root)"  # the row name of work done in the top-level module's own forward
+
+
+# --- what one op costs -----------------------------------------------------------------
+
+
+@dataclass
+class Work:
+    macs: int = 0
+    elementwise: int = 0
+    fvcore: int = 0  # fvcore's own count beyond MACs (norms, adaptive pools, upsampling)
+    bias: int = 0  # output channels receiving a bias add, times the batch (pycls)
+
+    def __iadd__(self, other: Work) -> Work:
+        self.macs += other.macs
+        self.elementwise += other.elementwise
+        self.fvcore += other.fvcore
+        self.bias += other.bias
+        return self
+
+    def flops(self, convention: Convention) -> int:
+        if convention is Convention.FVCORE:
+            return self.macs + self.fvcore
+        if convention is Convention.PYCLS:
+            return self.macs + self.bias
+        return 2 * self.macs
+
+
+NOTHING = Work()
+Rule = Callable[[dict[str, Any], Any, "_Run"], Work]
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# No arithmetic: views, copies, layout changes, lookups, factories, fills, RNG, dropout.
+ZERO_COST = _names(
+    """
+    view _unsafe_view reshape _reshape_alias view_as permute transpose t expand expand_as squeeze
+    unsqueeze flatten unflatten slice select narrow as_strided alias detach detach_ unfold split
+    split_with_sizes unbind chunk diagonal movedim view_as_real view_as_complex _conj _neg_view
+    resolve_conj resolve_neg lift_fresh lift_fresh_copy clone contiguous copy copy_ _to_copy
+    _copy_from _copy_from_and_resize cat stack constant_pad_nd reflection_pad1d reflection_pad2d
+    reflection_pad3d replication_pad1d replication_pad2d replication_pad3d repeat roll flip
+    pixel_shuffle pixel_unshuffle channel_shuffle native_channel_shuffle im2col index index_select
+    gather embedding slice_scatter select_scatter index_put index_put_ tril triu dropout
+    native_dropout feature_dropout alpha_dropout empty empty_like empty_strided new_empty
+    new_empty_strided zeros zeros_like new_zeros ones ones_like new_ones full full_like new_full
+    fill fill_ zero_ arange linspace scalar_tensor eye rand rand_like randn randn_like randint
+    randperm normal normal_ uniform_ bernoulli bernoulli_ _local_scalar_dense set_ resize_
+    _assert_tensor_metadata _assert_async is_same_size
+    """
+)
+# outputs that alias an input without the schema saying so: they allocate nothing
+ALIASING = frozenset({"_unsafe_view", "_reshape_alias", "lift_fresh"})
+
+# One operation per output element (binary ops: one per output element per extra input).
+PER_OUTPUT = _names(
+    """
+    add sub rsub mul div neg relu hardtanh leaky_relu gelu silu sigmoid tanh hardswish hardsigmoid
+    clamp clamp_min clamp_max exp exp2 log log2 log10 log1p expm1 sqrt rsqrt pow where masked_fill
+    abs reciprocal maximum minimum erf elu celu selu softplus mish threshold _prelu_kernel sin cos
+    sign sgn floor ceil round trunc frac remainder fmod eq ne lt le gt ge logical_not logical_and
+    logical_or hardshrink softshrink
+    """
+)
+SOFTMAX = frozenset({"_softmax", "_log_softmax", "_safe_softmax", "softmax", "log_softmax"})
+SOFTMAX_PER_ELEMENT = 3  # exp, sum, divide
+REDUCTIONS = frozenset({"mean", "sum", "amax", "amin", "argmax", "argmin", "prod"})
+BN_INFERENCE = 2  # running statistics: one folded scale and one shift per element
+NORM_STATS = 4  # statistics at run time: mean, subtract, variance, divide (+1 with affine)
+UPSAMPLE_TAPS = {"nearest": 0, "linear": 2, "bilinear": 4, "bicubic": 16, "trilinear": 8}
+FVCORE_UPSAMPLE = {"upsample_nearest2d": 1, "upsample_bilinear2d": 4}  # fvcore's handles, per output element
+ADAPTIVE_AVG = frozenset({"adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d"})
+
+
+def _numel(t: Any) -> int:
+    return t.numel() if isinstance(t, torch.Tensor) else 0
+
+
+def _inp(a: dict[str, Any]) -> torch.Tensor:
+    return a["self"] if "self" in a else a["input"]
+
+
+def _conv(a, out, run) -> Work:
+    """convolution: a regular conv on its output grid, a transposed one on its input grid."""
+    weight, bias = a["weight"], a.get("bias")
+    per_position = math.prod(weight.shape[1:])  # (Cin/g)·k… regular; (Cout/g)·k… transposed
+    grid = _inp(a) if a.get("transposed") else out
+    macs = grid.numel() * per_position
+    if bias is None:
+        return Work(macs=macs)
+    return Work(macs=macs, elementwise=out.numel(), bias=bias.numel() * run.batch)
+
+
+def _mm(a, out, run) -> Work:
+    return Work(macs=out.numel() * a["mat1" if "mat1" in a else "self"].shape[-1])
+
+
+def _bmm(a, out, run) -> Work:
+    return Work(macs=out.numel() * a["batch1" if "batch1" in a else "self"].shape[-1])
+
+
+def _with_bias_add(matmul: Callable) -> Callable:
+    """addmm, baddbmm, addmv: the product, plus one add per output element."""
+
+    def rule(a, out, run) -> Work:
+        work = matmul(a, out, run)
+        work.elementwise = out.numel()
+        bias = a["self"]
+        if bias.dim() == 1:  # a linear layer's bias (pycls counts its channels)
+            work.bias = bias.numel() * run.batch
+        return work
+
+    return rule
+
+
+def _addmm_activation(a, out, run) -> Work:
+    work = _with_bias_add(_mm)(a, out, run)
+    work.elementwise += out.numel()
+    return work
+
+
+def _mv(a, out, run) -> Work:
+    return Work(macs=a["mat"].numel() if "mat" in a else a["self"].numel())
+
+
+def _dot(a, out, run) -> Work:
+    return Work(macs=a["self"].numel())
+
+
+def _linear(a, out, run) -> Work:
+    bias = a.get("bias")
+    work = Work(macs=out.numel() * a["weight"].shape[-1])
+    if bias is not None:
+        work.elementwise, work.bias = out.numel(), bias.numel() * run.batch
+    return work
+
+
+def _sdpa(a, out, run) -> Work:
+    """Fused attention, counted as torch's math path runs it: Q·Kᵀ and A·V as MACs; scaling
+    Q and K, softmax (3 per score), the mask add and the causal mask's construction apart."""
+    q, k, v = a["query"], a["key"], a["value"]
+    heads = math.prod(q.shape[:-2])  # batch x heads, from the query (GQA keys are repeated)
+    length, e = q.shape[-2:]
+    s, ev = k.shape[-2], v.shape[-1]
+    scores = heads * length * s
+    masked = a.get("attn_mask", a.get("attn_bias")) is not None or bool(a.get("is_causal"))
+    elementwise = q.numel() + heads * s * e + SOFTMAX_PER_ELEMENT * scores
+    elementwise += scores if masked else 0
+    elementwise += length * s if a.get("is_causal") else 0
+    return Work(macs=scores * (e + ev), elementwise=elementwise)
+
+
+def _native_mha(a, out, run) -> Work:
+    """nn.MultiheadAttention's fast path, counted as its slow path runs: projections, Q·Kᵀ
+    and A·V as MACs; bias adds, scaling Q, softmax, mask add and the head average apart."""
+    q, k = a["query"], a["key"]
+    embed, heads = a["embed_dim"], a["num_head"]
+    n, length, s = q.shape[0], q.shape[1], k.shape[1]
+    scores = n * heads * length * s
+    macs = (2 * n * length + 2 * n * s) * embed * embed + 2 * scores * (embed // heads)
+    elementwise = 2 * n * length * embed + 2 * n * s * embed  # q, k, v and output bias adds
+    elementwise += n * length * embed + SOFTMAX_PER_ELEMENT * scores  # scale q; softmax
+    elementwise += scores if a.get("mask") is not None else 0
+    elementwise += scores if a.get("need_weights") and a.get("average_attn_weights") else 0
+    return Work(macs=macs, elementwise=elementwise, bias=embed * run.batch)  # as the slow path's addmm
+
+
+def _batch_norm(a, out, run) -> Work:
+    training = a.get("training", False) or a.get("running_mean", 0) is None
+    affine = a.get("weight") is not None
+    n = out.numel()
+    if training:  # statistics of this batch (no running stats, instance norm)
+        count = (NORM_STATS + affine) * n
+        return Work(elementwise=count, fvcore=count)
+    return Work(elementwise=BN_INFERENCE * n, fvcore=n * (2 if affine else 1))
+
+
+def _stats_norm(a, out, run) -> Work:
+    count = (NORM_STATS + (a.get("weight") is not None)) * out.numel()
+    return Work(elementwise=count, fvcore=count)
+
+
+def _window(dims: int) -> Rule:
+    """max/avg pooling: the window's size per output element."""
+
+    def rule(a, out, run) -> Work:
+        kernel = list(a["kernel_size"])
+        if len(kernel) == 1:
+            kernel *= dims
+        return Work(elementwise=math.prod(kernel) * out.numel())
+
+    return rule
+
+
+def _adaptive_avg(a, out, run) -> Work:
+    n = _inp(a).numel()
+    return Work(elementwise=n, fvcore=n)
+
+
+def _per_input(a, out, run) -> Work:
+    return Work(elementwise=_inp(a).numel())
+
+
+def _mean(a, out, run) -> Work:
+    """A mean is one add per input element; fvcore counts it only when it is an adaptive
+    average pool (``F.adaptive_avg_pool2d(x, 1)`` runs as ``mean``), not ``x.mean()``."""
+    n = _inp(a).numel()
+    return Work(elementwise=n, fvcore=n if run.adaptive_pooling else 0)
+
+
+def _max_min(a, out, run) -> Work:
+    if "other" in a:  # elementwise maximum of two tensors
+        return Work(elementwise=out.numel())
+    return Work(elementwise=_inp(a).numel())
+
+
+def _per_output(per: int) -> Callable:
+    return lambda a, out, run: Work(elementwise=per * out.numel())
+
+
+def _upsample(name: str) -> Callable:
+    mode = next(m for m in ("trilinear", "bilinear", "bicubic", "linear", "nearest") if m in name)
+    taps, fvcore = UPSAMPLE_TAPS[mode], FVCORE_UPSAMPLE.get(name, 0)
+    return lambda a, out, run: Work(elementwise=taps * out.numel(), fvcore=fvcore * out.numel())
+
+
+RULES: dict[str, Rule] = {
+    "convolution": _conv,
+    "_convolution": _conv,
+    "convolution_overrideable": _conv,
+    "mm": _mm,
+    "bmm": _bmm,
+    "addmm": _with_bias_add(_mm),
+    "baddbmm": _with_bias_add(_bmm),
+    "addmv": _with_bias_add(_mv),
+    "_addmm_activation": _addmm_activation,
+    "mv": _mv,
+    "dot": _dot,
+    "vdot": _dot,
+    "linear": _linear,
+    "_native_multi_head_attention": _native_mha,
+    "native_batch_norm": _batch_norm,
+    "_native_batch_norm_legit": _batch_norm,
+    "_native_batch_norm_legit_no_training": _batch_norm,
+    "_native_batch_norm_legit_functional": _batch_norm,
+    "_batch_norm_no_update": _batch_norm,
+    "native_layer_norm": _stats_norm,
+    "native_group_norm": _stats_norm,
+    "_adaptive_avg_pool2d": _adaptive_avg,
+    "_adaptive_avg_pool3d": _adaptive_avg,
+    "adaptive_avg_pool1d": _adaptive_avg,
+    "adaptive_max_pool2d": _per_input,
+    "adaptive_max_pool3d": _per_input,
+    "mean": _mean,
+    "max": _max_min,
+    "min": _max_min,
+    **{name: _per_input for name in REDUCTIONS - {"mean"}},
+    **{name: _per_output(1) for name in PER_OUTPUT},
+    **{name: _per_output(SOFTMAX_PER_ELEMENT) for name in SOFTMAX},
+    **{
+        f"{kind}_pool{d}d{suffix}": _window(d)
+        for kind in ("max", "avg")
+        for d in (1, 2, 3)
+        for suffix in ("", "_with_indices")
+    },
+    **{
+        name: _upsample(name)
+        for name in _names(
+            "upsample_nearest1d upsample_nearest2d upsample_nearest3d _upsample_nearest_exact1d "
+            "_upsample_nearest_exact2d _upsample_nearest_exact3d upsample_linear1d upsample_bilinear2d "
+            "_upsample_bilinear2d_aa upsample_trilinear3d upsample_bicubic2d _upsample_bicubic2d_aa"
+        )
+    },
+    **{
+        name: _sdpa
+        for name in (
+            "_scaled_dot_product_flash_attention_for_cpu",
+            "_scaled_dot_product_flash_attention",
+            "_scaled_dot_product_efficient_attention",
+            "_scaled_dot_product_cudnn_attention",
+            "_scaled_dot_product_fused_attention_overrideable",
+        )
+    },
+}
+RULES["_batch_norm_with_update"] = lambda a, out, run: _batch_norm({**a, "training": True}, out, run)
+
+
+def _rule(name: str) -> Rule | None:
+    """The rule of an aten op; an in-place variant (``add_``) has its out-of-place op's rule."""
+    rule = RULES.get(name)
+    if rule is None and name.endswith("_") and not name.endswith("__"):
+        rule = RULES.get(name[:-1])
+    return rule
+
+
+def _bind(func, args: tuple, kwargs: dict) -> dict[str, Any]:
+    """An op's arguments by schema name, defaults filled in."""
+    bound = {}
+    for i, arg in enumerate(func._schema.arguments):
+        if i < len(args) and not arg.kwarg_only:
+            bound[arg.name] = args[i]
+        elif arg.name in kwargs:
+            bound[arg.name] = kwargs[arg.name]
+        elif arg.has_default_value():
+            bound[arg.name] = arg.default_value
+    return bound
+
+
+def _first_tensor(value: Any) -> torch.Tensor | None:
+    return next((t for t in tree_leaves(value) if isinstance(t, torch.Tensor)), None)
+
+
+# --- one counting run ------------------------------------------------------------------
+
+
+@dataclass
+class _Slot:
+    """What one module did over the run: its own calls, or the functional work in its forward."""
+
+    name: str
+    module: nn.Module
+    work: Work = field(default_factory=Work)
+    calls: int = 0
+    leaf_calls: int = 0  # calls during which no submodule ran: the module is one layer
+    first_call: int | None = None  # order of its first call
+    first_op: int | None = None  # order of its first functional op (work done beside its submodules)
+    output_shape: list[int] | None = None
+    activation_bytes: int = 0
+    ops: dict[str, None] = field(default_factory=dict)  # functional ops that did work, in order
+    unsupported: Counter = field(default_factory=Counter)
+
+    def owns_tensors(self) -> bool:
+        return any(t is not None for t in (*self.module._parameters.values(), *self.module._buffers.values()))
+
+
+@dataclass
+class _Frame:
+    """One call under way. Until it ends we do not know whether a submodule runs inside it;
+    if none does, the call is one layer (its output is its activation, its inputs and output
+    its op io); otherwise the functional ops in its own forward are, each."""
+
+    slot: _Slot
+    in_bytes: int
+    child_ran: bool = False
+    first_op: int | None = None
+    op_bytes: int = 0
+    io: int = 0
+    ops: dict[str, None] = field(default_factory=dict)
+
+
+class _Run:
+    def __init__(self, model: nn.Module, batch: int, width: int, tracker: StorageTracker | None):
+        self.batch, self.width, self.tracker = batch, width, tracker
+        self.slots = {id(m): _Slot(name or ROOT, m) for name, m in model.named_modules()}
+        self.root = self.slots[id(model)]
+        self.outside = _Frame(self.root, 0, child_ran=True)  # ops before the root's hooks ran
+        self.stack: list[_Frame] = []
+        self.clock = 0
+        self.unsupported: Counter = Counter()
+        self.weights = {id(t) for t in (*model.parameters(), *model.buffers())}
+        self._pinned: list[torch.Tensor] = []  # views of weights, kept alive so their ids stay theirs
+        self.max_io, self.max_io_at = 0, None
+        self.adaptive_pooling = 0  # > 0 inside F.adaptive_avg_pool*d (seen by _Functions)
+
+    def tick(self) -> int:
+        self.clock += 1
+        return self.clock
+
+    def frame(self) -> _Frame:
+        return self.stack[-1] if self.stack else self.outside
+
+    def _bytes(self, values: Any) -> int:
+        """Bytes at the report's dtype of the distinct non-weight tensors in ``values``."""
+        seen = {id(t): t for t in tree_leaves(values) if isinstance(t, torch.Tensor) and id(t) not in self.weights}
+        return sum(t.numel() for t in seen.values()) * self.width
+
+    def _io(self, slot: _Slot, nbytes: int) -> None:
+        if nbytes > self.max_io:
+            self.max_io, self.max_io_at = nbytes, slot.name
+
+    # forward hooks
+    def enter(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        slot = self.slots[id(module)]
+        slot.calls += 1
+        if slot.first_call is None:
+            slot.first_call = self.tick()
+        self.frame().child_ran = True
+        self.stack.append(_Frame(slot, self._bytes((args, kwargs))))
+        if self.tracker is not None:
+            self.tracker.node = slot.name
+
+    def leave(self, module: nn.Module, output: Any) -> None:
+        if not self.stack or self.stack[-1].slot.module is not module:
+            return
+        frame = self.stack.pop()
+        slot = frame.slot
+        first = _first_tensor(output)
+        if first is not None:
+            slot.output_shape = list(first.shape)
+        slot.ops.update(frame.ops)
+        if frame.child_ran:
+            self._commit(frame)
+        else:
+            out_bytes = self._bytes(output)
+            slot.leaf_calls += 1
+            slot.activation_bytes += out_bytes
+            self._io(slot, frame.in_bytes + out_bytes)
+        if self.tracker is not None:
+            self.tracker.node = self.frame().slot.name
+
+    def _commit(self, frame: _Frame) -> None:
+        slot = frame.slot
+        if frame.first_op is not None and slot.first_op is None:
+            slot.first_op = frame.first_op
+        slot.activation_bytes += frame.op_bytes
+        self._io(slot, frame.io)
+
+    def finish(self) -> None:
+        self.outside.slot.ops.update(self.outside.ops)
+        self._commit(self.outside)
+        self._pinned.clear()
+
+    # every aten op
+    def op(self, func, args: tuple, kwargs: dict, out: Any) -> None:
+        frame = self.frame()
+        name = func._schema.name.partition("::")[2]
+        aten = func.namespace == "aten"
+        rule = _rule(name) if aten else None
+        if aten and (name in ZERO_COST or (name.endswith("_") and name[:-1] in ZERO_COST)):
+            work = NOTHING
+        elif rule is not None:
+            work = rule(_bind(func, args, kwargs), _first_tensor(out), self)
+        else:
+            label = str(func.overloadpacket)
+            self.unsupported[label] += 1
+            frame.slot.unsupported[label] += 1
+            return
+        frame.slot.work += work
+        view = func.is_view or name in ALIASING
+        if view and any(id(t) in self.weights for t in tree_leaves(args) if isinstance(t, torch.Tensor)):
+            self.weights.add(id(out))  # a weight's transpose (linear) is a weight, not an activation
+            self._pinned.append(out)
+        if view:
+            return
+        if frame.first_op is None:
+            frame.first_op = self.tick()
+        if work is not NOTHING:
+            frame.ops[name] = None
+        out_bytes = _numel(_first_tensor(out)) * self.width
+        frame.op_bytes += out_bytes
+        frame.io = max(frame.io, self._bytes((args, kwargs)) + out_bytes)
+
+
+class _Counter(TorchDispatchMode):
+    def __init__(self, run: _Run):
+        super().__init__()
+        self.run = run
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        self.run.op(func, args, kwargs, out)
+        return out
+
+
+class _Functions(TorchFunctionMode):
+    """Notes when an op runs inside ``F.adaptive_avg_pool*d``, for fvcore's convention."""
+
+    def __init__(self, run: _Run):
+        super().__init__()
+        self.run = run
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", None) not in ADAPTIVE_AVG:
+            return func(*args, **(kwargs or {}))
+        self.run.adaptive_pooling += 1
+        try:
+            return func(*args, **(kwargs or {}))
+        finally:
+            self.run.adaptive_pooling -= 1
+
+
+@contextlib.contextmanager
+def _instrumented(model: nn.Module, run: _Run):
+    """Eval mode and forward hooks for the duration of the count; afterwards every module's
+    training flag is as it was and no hook remains."""
+    training = [(m, m.training) for m in model.modules()]
+    handles = []
+    try:
+        for slot in run.slots.values():
+            m = slot.module
+            handles.append(m.register_forward_pre_hook(_pre(run), prepend=True, with_kwargs=True))
+            handles.append(m.register_forward_hook(_post(run), always_call=True))
+        model.eval()
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+        for m, mode in training:
+            m.training = mode
+
+
+def _pre(run: _Run):
+    def hook(module, args, kwargs):
+        run.enter(module, args, kwargs)
+
+    return hook
+
+
+def _post(run: _Run):
+    def hook(module, args, output):
+        run.leave(module, output)
+
+    return hook
+
+
+# --- running the model -----------------------------------------------------------------
+
+
+@dataclass
+class _Result:
+    run: _Run
+    device: str
+    peak: int | None
+    peak_at: str | None
+    input_dtype: torch.dtype
+    run_width: int  # bytes per element of the model's floating tensors as run
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    tensor = next(iter((*model.parameters(), *model.buffers())), None)
+    return tensor.device if tensor is not None else torch.device("cpu")
+
+
+def _float_dtype(model: nn.Module) -> torch.dtype:
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+
+
+def _input_dtype(model: nn.Module) -> torch.dtype:
+    """int64 token ids for a model that starts with an embedding, else the weights' float type."""
+    first_leaf = next((m for m in model.modules() if not any(True for _ in m.children())), None)
+    if isinstance(first_leaf, (nn.Embedding, nn.EmbeddingBag)):
+        return torch.int64
+    return _float_dtype(model)
+
+
+def _make_input(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    if not dtype.is_floating_point:
+        return torch.zeros(shape, dtype=dtype, device=device)
+    if device.type == "meta":
+        return torch.empty(shape, dtype=dtype, device=device)
+    gen = torch.Generator(device=device).manual_seed(0)  # the same input every time
+    return torch.randn(shape, dtype=dtype, generator=gen, device=device)
+
+
+def _run(model: nn.Module, shape: tuple[int, ...], batch: int, width: int) -> _Result:
+    device = _model_device(model)
+    dtype = _input_dtype(model)
+    tracker = None
+    if device.type != "meta":  # real storages: the peak of live activations can be measured
+        known = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())}
+        tracker = StorageTracker(known)
+    run = _Run(model, batch, width, tracker)
+    try:
+        with _instrumented(model, run), torch.no_grad(), tracker or contextlib.nullcontext():
+            x = _make_input((batch, *shape), dtype, device)
+            with _Functions(run), _Counter(run):
+                out = model(x)
+            del out, x
+    finally:
+        run.finish()
+    run_width = torch.empty((), dtype=_float_dtype(model)).element_size()
+    peak = peak_at = None
+    if tracker is not None:
+        peak, peak_at = tracker.peak * width // run_width, tracker.peak_at
+    return _Result(run, str(device), peak, peak_at, dtype, run_width)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+def _construct(reference: str, device: str) -> nn.Module:
+    """``reference()`` built under ``torch.device(device)``; its own errors propagate."""
+    factory = load_callable(reference)
+    with torch.device(device):
+        model = factory()
+    if not isinstance(model, nn.Module):
+        raise NetcostError(f"{reference}() returned {type(model).__name__}, not a torch.nn.Module")
+    return model
+
+
+def _count_reference(reference: str, shape, batch, width, device: str, notes: list[str]) -> _Result:
+    if device == "meta":
+        step = "building it"
+        try:
+            model = _construct(reference, "meta")
+            step = "the forward pass"
+            return _run(model, shape, batch, width)
+        except NetcostError:
+            raise
+        except Exception as exc:  # data-dependent ops (.item(), .tolist()) need real storage
+            notes.append(f"{step} on the meta device failed ({_first_line(exc)}); counted on CPU instead")
+            device = "cpu"
+    try:
+        model = _construct(reference, device)
+    except NetcostError:
+        raise
+    except Exception as exc:
+        raise NetcostError(f"building {reference}() failed: {_first_line(exc)}") from exc
+    return _run_or_explain(model, reference, shape, batch, width)
+
+
+def _count_module(model: nn.Module, shape, batch, width, notes: list[str]) -> _Result:
+    if _model_device(model).type != "meta":
+        return _run_or_explain(model, type(model).__name__, shape, batch, width)
+    try:
+        return _run(model, shape, batch, width)
+    except Exception as exc:
+        notes.append(
+            f"the forward pass on the meta device failed ({_first_line(exc)}); "
+            "counted an uninitialised CPU copy instead"
+        )
+    return _run_or_explain(copy.deepcopy(model).to_empty(device="cpu"), type(model).__name__, shape, batch, width)
+
+
+def _run_or_explain(model: nn.Module, label: str, shape, batch, width) -> _Result:
+    try:
+        return _run(model, shape, batch, width)
+    except Exception as exc:
+        raise NetcostError(
+            f"{label}: the forward pass on an input of shape {[batch, *shape]} failed: {_first_line(exc)}",
+            hint="--input gives one sample's shape (e.g. 3x224x224); the model must take one tensor",
+        ) from exc
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+def _ordered(run: _Run) -> list[_Slot]:
+    """Rows in execution order: modules called as one layer, modules with functional work
+    of their own, then modules never called that hold parameters or buffers (so that the
+    rows add up to the totals)."""
+    called, uncalled = [], []
+    for slot in run.slots.values():
+        did = slot.first_op is not None or slot.work != NOTHING or slot.unsupported
+        if slot.calls == 0 and slot.owns_tensors():
+            uncalled.append(slot)
+        elif slot.calls and (slot.leaf_calls or did or slot.owns_tensors()):
+            called.append(slot)
+
+    def order(slot: _Slot) -> int:
+        return slot.first_call if slot.leaf_calls or slot.first_op is None else slot.first_op
+
+    return sorted(called, key=order) + uncalled
+
+
+def _owned(slot: _Slot, tensors, seen: dict[int, str], notes: list[str], kind: str) -> int:
+    total = 0
+    for t in tensors:
+        if t is None:
+            continue
+        if id(t) in seen:
+            notes.append(f"{slot.name}: shares {t.numel():,} {kind} elements with {seen[id(t)]} (counted once there)")
+            continue
+        seen[id(t)] = slot.name
+        total += t.numel()
+    return total
+
+
+def _rows(run: _Run, convention: Convention, notes: list[str]) -> list[dict[str, Any]]:
+    rows, seen_params, seen_buffers = [], {}, {}
+    for slot in _ordered(run):
+        m = slot.module
+        ops = "forward: " + ", ".join(slot.ops) if slot.ops else ""
+        if slot.calls and not slot.leaf_calls:  # a parent: what its own forward computed
+            args = ops or "forward"
+        elif type(m).__module__.startswith("torch.nn."):
+            args = m.extra_repr()
+        else:  # a layer of the user's own: its settings, else the ops it ran
+            args = m.extra_repr() or ops
+        rows.append(
+            {
+                "name": slot.name,
+                "op": type(m).__name__,
+                "args": args,
+                "output_shape": slot.output_shape,
+                "params": _owned(slot, m._parameters.values(), seen_params, notes, "parameter"),
+                "buffers": _owned(slot, m._buffers.values(), seen_buffers, notes, "buffer"),
+                "macs": slot.work.macs,
+                "flops": slot.work.flops(convention),
+                "elementwise_flops": slot.work.elementwise,
+                "rf_size": None,
+                "rf_jump": None,
+                "rf_start": None,
+                "rf_global": False,
+                "activation_bytes": slot.activation_bytes,
+                "calls": slot.calls,
+            }
+        )
+    return rows
+
+
+def _notes(result: _Result, width: int, dtype: str) -> list[str]:
+    notes = []
+    if not result.input_dtype.is_floating_point:
+        notes.append("input: int64 token ids (zeros), as the model starts with an embedding")
+    if result.peak is None:
+        notes.append("peak activation memory is measured on real storages: not on the meta device (use device='cpu')")
+    elif width != result.run_width:
+        notes.append(f"peak activation memory measured on {8 * result.run_width}-bit storages, scaled to {dtype}")
+    for slot in result.run.slots.values():
+        if slot.unsupported:
+            ops = ", ".join(f"{op} x{n}" for op, n in sorted(slot.unsupported.items()))
+            notes.append(f"not counted at {slot.name}: {ops}")
+    return notes
+
+
+def count_model(
+    model: nn.Module | str,
+    input_shape: tuple[int, ...] = (3, 224, 224),
+    batch: int = 1,
+    dtype: str = "fp32",
+    convention: Convention = Convention.NETCOST,
+    device: str = "meta",
+) -> Report:
+    """The counted Report of a torch model: an ``nn.Module`` (counted on its own device,
+    left exactly as it was) or a ``package.module:callable`` built with no arguments (on
+    ``device``, by default ``meta``: shapes only, nothing allocated)."""
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    if dtype not in DTYPE_BYTES:
+        raise NetcostError(f"unknown dtype {dtype!r}; one of {', '.join(DTYPE_BYTES)}")
+    convention = Convention(convention)
+    width, shape, notes = DTYPE_BYTES[dtype], tuple(int(d) for d in input_shape), []
+    if isinstance(model, str):
+        result = _count_reference(model, shape, batch, width, device, notes)
+    else:
+        result = _count_module(model, shape, batch, width, notes)
+    run = result.run
+    rows = _rows(run, convention, notes)
+    notes += _notes(result, width, dtype)
+    summed = {key: sum(r[key] for r in rows) for key in SUMMED}
+    totals = {
+        "params": summed["params"],
+        "buffers": summed["buffers"],
+        "param_bytes": summed["params"] * width,
+        "macs": summed["macs"],
+        "flops": summed["flops"],
+        "elementwise_flops": summed["elementwise_flops"],
+        "activation_bytes": summed["activation_bytes"],
+        "peak_activation_bytes": result.peak,
+        "max_op_io_bytes": run.max_io,
+        "receptive_field": None,
+    }
+    return Report(
+        model=model if isinstance(model, str) else type(model).__name__,
+        convention=convention.value,
+        input=[batch, *shape],
+        vars={},
+        dtype=dtype,
+        rows=rows,
+        totals=totals,
+        meta={
+            "netcost_version": __version__,
+            "convention_description": convention.description,
+            "reference": model if isinstance(model, str) else None,
+            "source": "counted",
+            "device": result.device,
+            "peak_at": result.peak_at,
+            "max_op_io_at": run.max_io_at,
+            "unsupported_ops": dict(sorted(run.unsupported.items())),
+            "partial": bool(run.unsupported),
+            "notes": notes,
+        },
+    )
