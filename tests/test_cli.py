@@ -124,3 +124,18 @@ def test_analytic_path_never_imports_torch_or_pandas():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in result.stderr
     assert json.loads(result.stdout)["totals"]["params"] == 11_689_512
+
+
+def test_every_bundled_spec_validates_against_the_json_schema(cli):
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+
+    from netcost.zoo import bundled
+
+    schema = json.loads(cli("schema").stdout)
+    validator = jsonschema.Draft202012Validator(schema)
+    for name, path in bundled().items():
+        errors = list(validator.iter_errors(yaml.safe_load(path.read_text())))
+        assert errors == [], (name, errors[0].message)
+    bad = {"input": [3, 8, 8], "layers": [{"conv": {"out": 8, "kk": 3}}]}
+    assert list(validator.iter_errors(bad))  # an unknown argument is caught by editors too

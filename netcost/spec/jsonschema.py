@@ -11,7 +11,10 @@ from netcost.spec.schema import BLOCK_KEYS, TOP_LEVEL
 
 EXPR = {"type": "string", "description": "an expression over the spec's variables"}
 STRUCTURES = {
-    "parallel": {"merge": {"enum": ["add", "concat", "mul"]}, "branches": {"type": "array"}},
+    "parallel": {
+        "merge": {"anyOf": [{"enum": ["add", "concat", "mul"]}, {"type": "object", "maxProperties": 1}]},
+        "branches": {"type": "array"},
+    },
     "stage": {"block": {"type": "string"}, "n": {"type": ["integer", "string"]}},
     "repeat": {"n": {"type": ["integer", "string"]}, "layers": {"$ref": "#/$defs/layers"}},
     "seq": {"layers": {"$ref": "#/$defs/layers"}, "naming": {"enum": ["kind", "index"]}},
@@ -65,7 +68,7 @@ def spec_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "netcost spec",
         "type": "object",
-        "required": ["input", "layers"],
+        "anyOf": [{"required": ["input", "layers"]}, {"required": ["extends"]}],
         "additionalProperties": False,
         "properties": {
             "name": {"type": "string"},
@@ -73,7 +76,9 @@ def spec_schema() -> dict[str, Any]:
             "reference": {"type": "string", "description": "module:callable of a reference implementation"},
             "notes": {},
             "input": {"type": "array", "items": {"type": ["integer", "string"]}, "minItems": 1, "maxItems": 3},
-            "vars": {"type": "object"},
+            "vars": {"type": "object", "description": "settable variables (--set name=value)"},
+            "let": {"type": "object", "description": "values derived from vars (not settable)"},
+            "extends": {"type": "string", "description": "a bundled spec name or a path to build on"},
             "blocks": {
                 "type": "object",
                 "additionalProperties": {
