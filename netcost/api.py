@@ -191,3 +191,50 @@ def calibrate(device: str = "cpu", dtype: str = "fp32", recalibrate: bool = Fals
     from netcost.counted.calibrate import roofline
 
     return roofline(device, dtype, recalibrate)
+
+
+def analyze_train(
+    model: str | Path | Spec | Graph,
+    overrides: Mapping[str, Any] | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    batch: int = 1,
+    dtype: str = "fp32",
+    optimizer: str = "sgd",
+    momentum: float = 0.0,
+    amp: bool = False,
+    frozen: tuple[str, ...] = (),
+    convention: Convention | str = Convention.NETCOST,
+    device: str = "cuda",
+    foreach: bool | None = None,
+    formulas: bool = False,
+) -> Report:
+    """The Report with training columns per layer and ``report.train`` (backward FLOPs,
+    gradients, optimizer state, saved activations, the step's peak): analytic, no torch."""
+    from netcost.analysis.training import train_report
+
+    graph = model if isinstance(model, Graph) else load_graph(model, overrides, input_shape)
+    return train_report(
+        graph, batch, dtype, optimizer, momentum, amp, tuple(frozen), Convention(convention), device, foreach, formulas
+    )
+
+
+def verify_train(
+    model: str | Path | Spec | Graph,
+    overrides: Mapping[str, Any] | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    batch: int = 2,
+    optimizer: str = "sgd",
+    momentum: float = 0.0,
+    device: str = "cpu",
+    frozen: tuple[str, ...] = (),
+    foreach: bool | None = None,
+    memory: bool = True,
+    amp: bool = False,
+):
+    """The training-cost model against one real training step (a TrainVerifyReport;
+    ``.passed``, ``.to_dict()``)."""
+    _need_torch("verify --train")
+    from netcost.counted.train_verify import verify_train as run
+
+    graph = model if isinstance(model, Graph) else load_graph(model, overrides, input_shape)
+    return run(graph, optimizer, batch, momentum, device, tuple(frozen), foreach, memory, amp)

@@ -17,7 +17,17 @@ from netcost.compare import METRICS
 from netcost.errors import NetcostError
 from netcost.report.model import Report
 
-BYTE_METRICS = {m for m in METRICS if m.endswith("bytes")}
+# budgets on the training cost (`--train`): flag name -> key of the report's `train` totals
+TRAIN_METRICS = {
+    "train_memory_bytes": "peak_train_bytes",
+    "train_step_flops": "step_flops",
+    "backward_flops": "backward_flops",
+    "grad_bytes": "grad_bytes",
+    "optimizer_state_bytes": "optimizer_state_bytes",
+    "saved_activation_bytes": "saved_activation_bytes",
+}
+BUDGET_METRICS = (*METRICS, *TRAIN_METRICS)
+BYTE_METRICS = {m for m in BUDGET_METRICS if m.endswith("bytes")}
 
 
 @dataclass
@@ -32,6 +42,16 @@ class Target:
     dtype: str = "fp32"
     convention: str = "netcost"
     allow_partial: bool = False
+    train: bool = False  # implied by any training budget
+    optimizer: str = "sgd"
+    momentum: float = 0.0
+    amp: bool = False
+    freeze: tuple[str, ...] = ()
+    train_device: str = "cuda"
+
+    @property
+    def needs_training(self) -> bool:
+        return self.train or any(m in TRAIN_METRICS for m in self.budgets)
 
 
 @dataclass
@@ -66,7 +86,9 @@ def check_report(target: Target, report: Report) -> list[dict[str, Any]]:
     partial = bool(report.meta.get("partial"))
     rows = []
     for metric, budget in target.budgets.items():
-        actual = report.totals.get(metric)
+        actual = (
+            (report.train or {}).get(TRAIN_METRICS[metric]) if metric in TRAIN_METRICS else report.totals.get(metric)
+        )
         if actual is None:
             rows.append(result(target.model, metric, budget, 0, f"{metric} is not available for this model", False))
             continue

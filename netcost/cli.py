@@ -11,20 +11,28 @@ import inspect
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 
 from netcost import __version__
 from netcost.cli_options import (
+    AmpOpt,
     BatchOpt,
     ConventionOpt,
     DepthOpt,
     DtypeOpt,
     FormatOpt,
+    FreezeOpt,
     InputOpt,
     ModelArg,
+    MomentumOpt,
+    Optimizer,
+    OptimizerOpt,
     SetOpt,
+    TrainDeviceOpt,
+    TrainOpt,
     parse_input,
     parse_sets,
 )
@@ -83,18 +91,69 @@ def analyze(
     convention: ConventionOpt = Convention.NETCOST,
     depth: DepthOpt = None,
     formulas: Annotated[bool, typer.Option("--formulas", help="Show each layer's formula with its numbers.")] = False,
+    train: TrainOpt = False,
+    optimizer: OptimizerOpt = Optimizer.sgd,
+    momentum: MomentumOpt = 0.0,
+    amp: AmpOpt = False,
+    freeze: FreezeOpt = None,
+    train_device: TrainDeviceOpt = "cuda",
 ) -> None:
-    """Per-layer costs and totals of a model, computed from its spec (no torch)."""
+    """Per-layer costs and totals of a model, computed from its spec (no torch).
+
+    With --train: backward FLOPs per layer and the memory of one training step, itemised
+    (parameters, gradients, optimizer state, saved activations, the step's peak).
+    """
     from netcost.analysis import DTYPE_BYTES
-    from netcost.api import analyze as run
 
     if dtype not in DTYPE_BYTES:
         raise typer.BadParameter(f"unknown dtype {dtype!r}; one of {', '.join(DTYPE_BYTES)}", param_hint="--dtype")
+    training = TrainingArgs(train, optimizer, momentum, amp, freeze, train_device)
     with reported_errors():
-        report = run(model, parse_sets(set_), parse_input(input), batch, dtype, convention, formulas)
+        report = _report(model, parse_sets(set_), parse_input(input), batch, dtype, convention, training, formulas)
     if depth:
         report = report.folded(depth)
     render(report, format, formulas)
+
+
+@dataclass(frozen=True)
+class TrainingArgs:
+    """The --train options, shared by analyze, compare and check."""
+
+    train: bool = False
+    optimizer: Optimizer = Optimizer.sgd
+    momentum: float = 0.0
+    amp: bool = False
+    freeze: list[str] | None = None
+    device: str = "cuda"
+
+
+def _report(model, overrides, shape, batch, dtype, convention, training: TrainingArgs, formulas: bool = False):
+    """The analyze Report of one model, with training cost when asked."""
+    from netcost.api import analyze, analyze_train, is_callable_path
+
+    if is_callable_path(model):
+        overrides = None
+        if training.train:
+            raise NetcostError("--train needs a spec: a torch model given as module:callable is only counted forward")
+    if not training.train:
+        return analyze(model, overrides, shape, batch, dtype, convention, formulas)
+    if training.device not in ("cuda", "cpu"):
+        raise typer.BadParameter("cuda or cpu", param_hint="--train-device")
+    return analyze_train(
+        model,
+        overrides,
+        shape,
+        batch,
+        dtype,
+        training.optimizer.value,
+        training.momentum,
+        training.amp,
+        tuple(training.freeze or ()),
+        convention,
+        training.device,
+        None,
+        formulas,
+    )
 
 
 def render(report, format: Format, formulas: bool = False) -> None:
@@ -119,15 +178,41 @@ def verify(
     fields: Annotated[bool, typer.Option("--fields/--no-fields", help="Measure receptive fields by gradient.")] = True,
     memory: Annotated[bool, typer.Option("--memory/--no-memory", help="Measure the peak activation memory.")] = True,
     format: FormatOpt = Format.table,
+    train: Annotated[bool, typer.Option("--train", help="Check the training cost against one real step.")] = False,
+    optimizer: OptimizerOpt = Optimizer.sgd,
+    momentum: MomentumOpt = 0.0,
+    amp: AmpOpt = False,
+    freeze: FreezeOpt = None,
 ) -> None:
-    """Analytic numbers against the compiled torch module, layer by layer; exit 1 on any mismatch."""
-    from netcost.report.verify_render import render_verify
+    """Analytic numbers against the compiled torch module, layer by layer; exit 1 on any mismatch.
+
+    With --train: one real training step with the torch.optim optimizer, checked against the
+    analytic optimizer state, gradients, backward FLOPs, saved activations and peak memory.
+    """
+    from netcost.report.verify_render import render_train_verify, render_verify
 
     with reported_errors():
-        from netcost.api import verify as run
+        if train:
+            from netcost.api import verify_train
 
-        report = run(model, parse_sets(set_), parse_input(input), batch, device, fields, memory, against)
-    render_verify(report.to_dict(), format)
+            report = verify_train(
+                model,
+                parse_sets(set_),
+                parse_input(input),
+                batch,
+                optimizer.value,
+                momentum,
+                device,
+                tuple(freeze or ()),
+                None,
+                memory,
+                amp,
+            )
+        else:
+            from netcost.api import verify as run
+
+            report = run(model, parse_sets(set_), parse_input(input), batch, device, fields, memory, against)
+    (render_train_verify if train else render_verify)(report.to_dict(), format)
     raise typer.Exit(0 if report.passed else 1)
 
 
@@ -148,17 +233,23 @@ def compare(
     convention: ConventionOpt = Convention.NETCOST,
     depth: DepthOpt = None,
     format: FormatOpt = Format.table,
+    train: TrainOpt = False,
+    optimizer: OptimizerOpt = Optimizer.sgd,
+    momentum: MomentumOpt = 0.0,
+    amp: AmpOpt = False,
+    freeze: FreezeOpt = None,
+    train_device: TrainDeviceOpt = "cuda",
 ) -> None:
     """Models side by side: every total with its ratio to the first model."""
-    from netcost.api import analyze as run
     from netcost.compare import comparison
     from netcost.report.compare_render import render_compare
 
     if len(models) < 2:
         raise typer.BadParameter("give at least two models to compare", param_hint="MODEL...")
     shape, sets = parse_input(input), parse_sets(set_)
+    training = TrainingArgs(train, optimizer, momentum, amp, freeze, train_device)
     with reported_errors():
-        reports = [run(m, sets if not _is_torch_model(m) else None, shape, batch, dtype, convention) for m in models]
+        reports = [_report(m, sets, shape, batch, dtype, convention, training) for m in models]
     doc = comparison(reports, depth)
     render_compare(doc, format)
     if depth and format is Format.table:
@@ -193,6 +284,12 @@ def check(
     ] = None,
     config: Annotated[str, typer.Option("--config", help="Where to read [tool.netcost].")] = "pyproject.toml",
     format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
+    train: TrainOpt = False,
+    optimizer: OptimizerOpt = Optimizer.sgd,
+    momentum: MomentumOpt = 0.0,
+    amp: AmpOpt = False,
+    freeze: FreezeOpt = None,
+    train_device: TrainDeviceOpt = "cuda",
     **budgets: str | None,
 ) -> None:
     """Budget gate for CI: exit 1 when any total exceeds its budget (or grew past --max-increase).
@@ -255,19 +352,33 @@ def check(
 
 
 def _analyze_target(target):
-    from netcost.api import analyze as run
-
-    overrides = target.overrides if not _is_torch_model(target.model) else None
-    return run(target.model, overrides, target.input, target.batch, target.dtype, target.convention)
+    training = TrainingArgs(
+        target.needs_training,
+        Optimizer(target.optimizer),
+        target.momentum,
+        target.amp,
+        list(target.freeze),
+        target.train_device,
+    )
+    return _report(
+        target.model,
+        target.overrides,
+        target.input,
+        target.batch,
+        target.dtype,
+        Convention(target.convention),
+        training,
+    )
 
 
 def _with_budget_options(command):
-    """One --max-<metric> option per total of the analyze JSON (params, macs, flops, ...)."""
-    from netcost.compare import METRICS
+    """One --max-<metric> option per total of the analyze JSON (params, macs, flops, ...) and
+    of its training cost (train-memory-bytes, ...)."""
+    from netcost.budget import BUDGET_METRICS
 
     signature = inspect.signature(command, eval_str=True)
     params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    for metric in METRICS:
+    for metric in BUDGET_METRICS:
         flag = "--max-" + metric.replace("_", "-")
         option = typer.Option(flag, help=f"Budget on {metric} (e.g. 12M, 1.5G, 24GiB).", show_default=False)
         params.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, Any
 
 import typer
@@ -61,4 +62,31 @@ ConventionOpt = Annotated[
 ]
 DepthOpt = Annotated[
     int | None, typer.Option("--depth", "-d", min=1, help="Fold layers into blocks of this name depth (1: stages).")
+]
+
+
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    momentum = "momentum"
+    nesterov = "nesterov"
+    adagrad = "adagrad"
+    rmsprop = "rmsprop"
+    rmsprop_momentum = "rmsprop_momentum"
+    rmsprop_centered = "rmsprop_centered"
+    adam = "adam"
+    adamw = "adamw"
+    amsgrad = "amsgrad"
+
+
+TrainOpt = Annotated[bool, typer.Option("--train", help="Add training cost: backward FLOPs, memory of one step.")]
+OptimizerOpt = Annotated[Optimizer, typer.Option("--optimizer", help="Optimizer whose state is counted (--train).")]
+MomentumOpt = Annotated[
+    float, typer.Option("--momentum", min=0.0, help="With sgd or rmsprop: > 0 adds the momentum buffer.")
+]
+AmpOpt = Annotated[bool, typer.Option("--amp", help="Mixed precision (autocast): fp32 weights, half activations.")]
+FreezeOpt = Annotated[
+    list[str] | None, typer.Option("--freeze", help="Layers that do not train: a name or glob (repeatable).")
+]
+TrainDeviceOpt = Annotated[
+    str, typer.Option("--train-device", help="Device whose autograd/optimizer behaviour is modelled: cuda or cpu.")
 ]

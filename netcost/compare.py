@@ -20,12 +20,27 @@ METRICS = (
 )
 
 
+TRAIN_KEYS = (
+    "step_flops",
+    "backward_flops",
+    "grad_bytes",
+    "optimizer_state_bytes",
+    "saved_activation_bytes",
+    "peak_train_bytes",
+)
+
+
+def _ratio(a: Any, b: Any) -> float | None:
+    return a / b if isinstance(a, int) and isinstance(b, int) and b else None
+
+
 def ratios(report: Report, first: Report) -> dict[str, Any]:
     """Each total divided by the first model's (None where either is missing or zero)."""
     out: dict[str, Any] = {}
     for key in METRICS:
-        a, b = report.totals.get(key), first.totals.get(key)
-        out[key] = a / b if isinstance(a, int) and isinstance(b, int) and b else None
+        out[key] = _ratio(report.totals.get(key), first.totals.get(key))
+    if report.train is not None and first.train is not None:
+        out["train"] = {k: _ratio(report.train.get(k), first.train.get(k)) for k in TRAIN_KEYS}
     rf, rf0 = report.totals.get("receptive_field"), first.totals.get("receptive_field")
     out["receptive_field"] = [x / y for x, y in zip(rf, rf0, strict=True)] if rf and rf0 else None
     return out

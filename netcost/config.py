@@ -19,8 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from netcost.budget import Target
-from netcost.compare import METRICS
+from netcost.budget import BUDGET_METRICS, Target
 from netcost.errors import NetcostError
 from netcost.ops import did_you_mean
 from netcost.units import parse_quantity
@@ -30,8 +29,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-BUDGET_KEYS = {f"max-{m.replace('_', '-')}": m for m in METRICS}
-MODEL_KEYS = {"model", "input", "set", "batch", "dtype", "convention", "allow-partial", *BUDGET_KEYS}
+BUDGET_KEYS = {f"max-{m.replace('_', '-')}": m for m in BUDGET_METRICS}
+TRAIN_KEYS = {"train", "optimizer", "momentum", "amp", "freeze", "train-device"}
+MODEL_KEYS = {"model", "input", "set", "batch", "dtype", "convention", "allow-partial", *TRAIN_KEYS, *BUDGET_KEYS}
 TOP_KEYS = {"models", "baseline", "max-increase", *BUDGET_KEYS}
 
 
@@ -85,6 +85,12 @@ def load_config(path: str | Path = "pyproject.toml") -> tuple[list[Target], str 
                 dtype=str(entry.get("dtype", "fp32")),
                 convention=str(entry.get("convention", "netcost")),
                 allow_partial=bool(entry.get("allow-partial", False)),
+                train=bool(entry.get("train", False)),
+                optimizer=str(entry.get("optimizer", "sgd")),
+                momentum=float(entry.get("momentum", 0.0)),
+                amp=bool(entry.get("amp", False)),
+                freeze=tuple(entry.get("freeze", ())),
+                train_device=str(entry.get("train-device", "cuda")),
             )
         )
     if not targets:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, make_dataclass
 
-from netcost.core.cost import Cost
+from netcost.core.cost import BackwardCost, Cost, Saved
 from netcost.core.shape import Shape
 from netcost.ops import register
 from netcost.ops.base import Op, Shapes
@@ -24,6 +24,15 @@ class Activation(Op):
 
     def cost(self, ins: Shapes, out: Shape) -> Cost:
         return Cost(elementwise=self.per_element * out.numel)
+
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        return BackwardCost(elementwise=BACKWARD_PER_ELEMENT[self.kind] * out.numel)
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        """The output where torch's derivative is written with the result (relu, sigmoid,
+        tanh, softmax), the input otherwise (relu6 is hardtanh, leaky_relu, hardswish,
+        hardsigmoid, silu, gelu) — as ``torch.autograd.graph.saved_tensors_hooks`` sees them."""
+        return Saved(output=True) if self.kind in SAVES_OUTPUT else Saved(inputs=(0,))
 
     def build(self, ins: Shapes, out: Shape):
         from torch import nn
@@ -51,6 +60,25 @@ TABLE: dict[str, tuple[str, int, tuple[tuple[str, type, object], ...]]] = {
     "swish": ("SiLU", 1, ()),
     "gelu": ("GELU", 1, ()),
     "softmax": ("Softmax", 3, ()),  # over channels (dim 1 of NCHW)
+}
+
+
+# torch's derivatives.yaml: these backwards read ``result``; the others read ``self``
+SAVES_OUTPUT = frozenset({"relu", "sigmoid", "tanh", "softmax"})
+
+# Backward operations per element: the derivative formula times the incoming gradient.
+BACKWARD_PER_ELEMENT = {
+    "relu": 1,  # grad where y > 0
+    "relu6": 1,  # grad where 0 < x < 6
+    "leaky_relu": 1,  # grad * (1 or slope)
+    "sigmoid": 3,  # grad * y * (1 - y)
+    "tanh": 3,  # grad * (1 - y^2)
+    "hardswish": 3,  # grad * (2x + 3) / 6 in the ramp
+    "hardsigmoid": 1,  # grad / 6 in the ramp
+    "silu": 5,  # grad * s * (1 + x * (1 - s)), s = sigmoid(x) recomputed
+    "swish": 5,
+    "gelu": 6,  # grad * (Phi(x) + x * phi(x)), both recomputed
+    "softmax": 4,  # y * (grad - sum(grad * y))
 }
 
 

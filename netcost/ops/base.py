@@ -1,5 +1,6 @@
 """The Op contract: one frozen dataclass per op kind, owning its shape rule, cost,
-receptive-field effect, formulas and (lazily) its torch builder.
+receptive-field effect, formulas, backward cost and saved tensors (training), and
+(lazily) its torch builder.
 
 Field annotations are the spec schema: the spec loader coerces YAML values into them
 (``Pair`` accepts ``3`` or ``[1, 7]``; ``Padding`` accepts ``1``, ``[1, 2]``,
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Annotated, Any, ClassVar
 
-from netcost.core.cost import Convention, Cost
+from netcost.core.cost import BackwardCost, Convention, Cost, Saved
 from netcost.core.rf import RF
 from netcost.core.shape import Shape, same_padding
 from netcost.errors import ShapeError
@@ -60,6 +61,43 @@ class Op:
     def formula(self, ins: Shapes, out: Shape) -> Formula | None:
         return None
 
+    # --- training (netcost.analysis.training) ---------------------------------------------
+    # ``needs_grad[i]``: input i needs a gradient (some trainable layer feeds it; never the
+    # network input). ``trainable``: this layer has parameters and they are not frozen.
+    # Both are called only for layers whose output needs a gradient.
+
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        """Per-sample backward work. This default suits an op that has no rule of its own:
+        the input gradient costs the forward's MACs, the weight gradient too when the layer
+        trains, and the elementwise work is the forward's."""
+        cost = self.cost(ins, out)
+        wants_input = any(needs_grad)
+        return BackwardCost(
+            dgrad_macs=cost.macs if wants_input else 0,
+            wgrad_macs=cost.macs if trainable and cost.params else 0,
+            elementwise=cost.elementwise,
+            alias=self.is_view,
+        )
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        """What autograd keeps for this layer's backward. Default: a view keeps nothing; any
+        other op its inputs (the common case: conv, pooling, most activations)."""
+        return Saved() if self.is_view else Saved(inputs=tuple(range(len(ins))))
+
+    def param_tensors(self, ins: Shapes, out: Shape) -> tuple[int, ...]:
+        """Sizes of the layer's parameter tensors in torch's registration order (the
+        optimizer keeps state per tensor). Default from the cost: weight, then bias."""
+        cost = self.cost(ins, out)
+        if not cost.params:
+            return ()
+        if 0 < cost.bias < cost.params:
+            return (cost.params - cost.bias, cost.bias)
+        return (cost.params,)
+
+    def is_view_in_training(self) -> bool:
+        """Whether the output aliases the input in train mode (dropout does only in eval)."""
+        return self.is_view
+
     def describe(self) -> str:
         """Short text of the arguments that differ from their defaults: ``3x3 /2 p1 g32``."""
         parts = []
@@ -101,6 +139,16 @@ def positive_out(op: Op, x: Shape, out: Shape) -> Shape:
     if any(d <= 0 for d in out.dims):
         raise ShapeError(f"{op.kind} shrinks {x} to {out}: the input is too small for this window")
     return out
+
+
+def is_asymmetric(pads: tuple[tuple[int, int], ...]) -> bool:
+    """Padding torch layers cannot express: the compiled module pads a copy in front."""
+    return any(before != after for before, after in pads)
+
+
+def padded_numel(x: Shape, pads: tuple[tuple[int, int], ...]) -> int:
+    (t, b), (left, right) = pads
+    return x.c * (x.h + t + b) * (x.w + left + right)
 
 
 def resolve_pads(padding: tuple[int, int, int, int] | str, x: Shape, k, s, d) -> tuple[tuple[int, int], ...]:

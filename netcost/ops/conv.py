@@ -5,12 +5,23 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from netcost.core.cost import Cost
+from netcost.core.cost import BackwardCost, Cost, Saved
 from netcost.core.rf import RF, AxisRF
 from netcost.core.shape import Shape, window_out
 from netcost.errors import ShapeError
 from netcost.ops import register
-from netcost.ops.base import Formula, Op, Padding, Pair, Shapes, need_map, positive_out, resolve_pads
+from netcost.ops.base import (
+    Formula,
+    Op,
+    Padding,
+    Pair,
+    Shapes,
+    is_asymmetric,
+    need_map,
+    padded_numel,
+    positive_out,
+    resolve_pads,
+)
 from netcost.units import grouped, si
 
 
@@ -29,6 +40,21 @@ def _formula(op, dims: tuple[object, ...], weights: int, per_unit: int, grid: tu
     return Formula(
         params=f"{' x '.join(str(d) for d in dims)}{bias} = {grouped(params)}",
         flops=f"2 x {op.out} x {grid[0]} x {grid[1]} x {per_unit} = {si(2 * macs)}FLOPs",
+    )
+
+
+def _backward(op, macs: int, out: Shape, needs_grad: tuple[bool, ...], trainable: bool, padded: int) -> BackwardCost:
+    """dgrad (a transposed convolution of the output gradient with the weights) and wgrad
+    (a convolution of the input with the output gradient) each take the forward's MACs:
+    every weight meets every output position once, and a grouped conv does 1/groups of a
+    dense one's work in all three. The bias gradient is a sum over the output: one add per
+    output element. ``padded``: elements of the padded copy an asymmetric padding makes
+    (its gradient is allocated, then cropped)."""
+    return BackwardCost(
+        dgrad_macs=macs if needs_grad[0] else 0,
+        wgrad_macs=macs if trainable else 0,
+        elementwise=out.numel if op.bias and trainable else 0,
+        transient=padded if needs_grad[0] else 0,
     )
 
 
@@ -82,6 +108,20 @@ class Conv(Op):
         per_output = (x.c // self.groups) * self.k[0] * self.k[1]
         dims = (self.out, _per_group(x.c, self.groups), *self.k)
         return _formula(self, dims, self.weights(x), per_output, (out.h, out.w))
+
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        pads = self.pads(ins[0])
+        padded = padded_numel(ins[0], pads) if is_asymmetric(pads) else 0
+        return _backward(self, self.weights(ins[0]) * out.h * out.w, out, needs_grad, trainable, padded)
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        """Its input, always (also when frozen, or when the input needs no gradient: torch's
+        convolution keeps input and weight for either gradient). With asymmetric padding the
+        input it keeps is the padded copy, private to the layer."""
+        pads = self.pads(ins[0])
+        if is_asymmetric(pads):
+            return Saved(temps=padded_numel(ins[0], pads))
+        return Saved(inputs=(0,))
 
     def build(self, ins: Shapes, out: Shape):
         from torch import nn
@@ -156,6 +196,13 @@ class ConvTranspose(Op):
         per_input = (self.out // self.groups) * self.k[0] * self.k[1]
         dims = (x.c, _per_group(self.out, self.groups), *self.k)
         return _formula(self, dims, self.weights(x), per_input, (x.h, x.w))
+
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        x = ins[0]
+        return _backward(self, self.weights(x) * x.h * x.w, out, needs_grad, trainable, 0)
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        return Saved(inputs=(0,))
 
     def build(self, ins: Shapes, out: Shape):
         from torch import nn

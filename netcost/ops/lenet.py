@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from netcost.core.cost import Cost
+from netcost.core.cost import BackwardCost, Cost, Saved
 from netcost.core.rf import RF
 from netcost.core.shape import Shape, window_out
 from netcost.errors import ShapeError
@@ -116,6 +116,17 @@ class SparseConv(Op):
             bias=bias,
         )
 
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        """Built as one small conv per output map over its gathered input maps: autograd keeps
+        each gathered input (``links`` maps) and the int64 gather indices."""
+        x = ins[0]
+        return Saved(temps=self.links * x.h * x.w, fixed_bytes=8 * self.links)
+
+    def param_tensors(self, ins: Shapes, out: Shape) -> tuple[int, ...]:
+        """A weight (and a bias) per output map, in map order."""
+        kh, kw = self.k
+        return tuple(size for m in self.maps for size in ((len(m) * kh * kw, 1) if self.bias else (len(m) * kh * kw,)))
+
     def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
         pads = self.pads(ins[0])
         return fields_in[0].map_axes(lambda i, a: a.through(self.k[i], self.stride[i], pads[i][0]))
@@ -186,6 +197,14 @@ class Subsample(WindowPool):
 
     def formula(self, ins: Shapes, out: Shape) -> Formula:
         return Formula(params=f"2 x {out.c} (coefficient, bias) = {grouped(2 * out.c)}", flops="0 (no MACs)")
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        """The pooled map, kept for the coefficient's gradient (and the input, by avg_pool2d)."""
+        return Saved(inputs=(0,), temps=out.numel if trainable else 0)
+
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        window = self.k[0] * self.k[1]
+        return BackwardCost(elementwise=(window + 1) * out.numel + (2 * out.numel if trainable else 0))
 
     def build(self, ins: Shapes, out: Shape):
         import torch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netcost.core.cost import Cost
+from netcost.core.cost import BackwardCost, Cost, Saved
 from netcost.core.rf import RF
 from netcost.core.shape import Shape
 from netcost.errors import ShapeError
@@ -43,6 +43,20 @@ class Linear(Op):
             params=f"{self.out} x {n_in}{bias} = {grouped(params)}",
             flops=f"2 x {self.out} x {n_in} = {si(2 * n_in * self.out)}FLOPs",
         )
+
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        """dgrad ``grad @ W`` and wgrad ``grad^T @ x``: ``in x out`` MACs each; the bias
+        gradient sums the output gradient (one add per output)."""
+        macs = ins[0].numel * self.out
+        return BackwardCost(
+            dgrad_macs=macs if needs_grad[0] else 0,
+            wgrad_macs=macs if trainable else 0,
+            elementwise=self.out if self.bias and trainable else 0,
+        )
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        """``addmm`` keeps its input only for the weight gradient: a frozen linear keeps none."""
+        return Saved(inputs=(0,) if trainable else ())
 
     def build(self, ins: Shapes, out: Shape):
         from torch import nn

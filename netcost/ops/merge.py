@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netcost.core import rf as rflib
-from netcost.core.cost import Cost
+from netcost.core.cost import BackwardCost, Cost, Saved
 from netcost.core.rf import RF
 from netcost.core.shape import Shape
 from netcost.errors import ShapeError
@@ -47,6 +47,13 @@ class Add(MergeOp):
     def cost(self, ins: Shapes, out: Shape) -> Cost:
         return Cost(elementwise=(len(ins) - 1) * out.numel)
 
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        """Every input receives the output's gradient itself: no work, no new tensor."""
+        return BackwardCost(alias=True)
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        return Saved()
+
     def build(self, ins: Shapes, out: Shape):
         from netcost.counted.modules import Add
 
@@ -68,6 +75,14 @@ class Concat(MergeOp):
             raise ShapeError(f"concat needs equal spatial sizes, got {_shapes(ins)}", hint=_CROP_HINT)
         spatial = tuple(min(sizes) for sizes in zip(*(x.spatial for x in ins), strict=True))
         return Shape.of(sum(x.c for x in ins), *spatial)
+
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        """Each input's gradient is a slice (a view) of the output's gradient; with ``crop``
+        a cropped input's gradient is a new zero tensor with the slice copied in."""
+        return BackwardCost(alias=not self.crop)
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        return Saved()
 
     def build(self, ins: Shapes, out: Shape):
         from netcost.counted.modules import Concat
@@ -93,6 +108,26 @@ class Mul(MergeOp):
 
     def cost(self, ins: Shapes, out: Shape) -> Cost:
         return Cost(elementwise=(len(ins) - 1) * out.numel)
+
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        """Each input's gradient is the output's gradient times the other inputs: one
+        multiply per output element; a broadcast input (an SE gate) then sums it over the
+        map (one add per output element), from a full-size product that is freed after."""
+        wanted = [i for i, need in enumerate(needs_grad) if need]
+        broadcast = [i for i in wanted if ins[i].numel != out.numel]
+        return BackwardCost(
+            elementwise=(len(wanted) + len(broadcast)) * out.numel,
+            transient=len(broadcast) * out.numel,
+        )
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        """``a * b`` keeps ``b`` for ``a``'s gradient and ``a`` for ``b``'s, only when that
+        gradient is needed. More inputs are multiplied in turn (``(a * b) * c``): each
+        partial product that a later gradient needs is a private map-sized tensor."""
+        if len(ins) == 2:
+            keep = tuple(i for i, other in ((0, 1), (1, 0)) if needs_grad[other])
+            return Saved(inputs=keep)
+        return Saved(inputs=tuple(range(len(ins))), temps=(len(ins) - 2) * out.numel)
 
     def build(self, ins: Shapes, out: Shape):
         from netcost.counted.modules import Mul

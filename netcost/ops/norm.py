@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netcost.core.cost import Convention, Cost
+from netcost.core.cost import BackwardCost, Convention, Cost, Saved
 from netcost.core.shape import Shape
 from netcost.errors import ShapeError
 from netcost.ops import register
@@ -14,6 +14,15 @@ from netcost.ops.base import Op, Shapes, need_map
 BN_INFERENCE = 2  # running stats and affine folded into one scale and one shift
 NORM_STATS = 4  # mean, subtract, variance, divide
 NORM_AFFINE = 1  # + scale-and-shift counted as one more (fvcore's convention: 5 with affine, 4 without)
+# Backward, per element: the two reductions every norm's backward needs, sum(dy) and
+# sum(dy * xhat) with xhat = (x - mean) * invstd recomputed (5); then the input gradient
+# invstd * gamma * (dy - mean(dy) - xhat * mean(dy * xhat)) (4 more).
+NORM_BACKWARD_REDUCE = 5
+NORM_BACKWARD_INPUT = 4
+
+
+def _norm_backward(out: Shape, needs_grad: tuple[bool, ...]) -> BackwardCost:
+    return BackwardCost(elementwise=(NORM_BACKWARD_REDUCE + (NORM_BACKWARD_INPUT if needs_grad[0] else 0)) * out.numel)
 
 
 @register("bn")
@@ -47,6 +56,16 @@ class BatchNorm(Op):
         cls = nn.BatchNorm2d if x.is_map else nn.BatchNorm1d
         return cls(x.c, affine=self.affine, track_running_stats=self.track_running_stats)
 
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        return _norm_backward(out, needs_grad)
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        """In training: its input and the batch's per-channel mean and invstd (fp32)."""
+        return Saved(inputs=(0,), channel_stats=2 * ins[0].c)
+
+    def param_tensors(self, ins: Shapes, out: Shape) -> tuple[int, ...]:
+        return (ins[0].c, ins[0].c) if self.affine else ()
+
     EXAMPLES = [((Shape.of(8, 6, 6),), {}), ((Shape.of(5, 3, 3),), dict(affine=False))]
 
 
@@ -65,6 +84,16 @@ class _StatsNorm(Op):
             return cost.elementwise
         return super().flops(convention, ins, out, cost)
 
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        return _norm_backward(out, needs_grad)
+
+    def groups_of_stats(self, x: Shape) -> int:
+        return 1
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        """Its input and the per-sample (per-group) mean and rstd, fp32."""
+        return Saved(inputs=(0,), stats=2 * self.groups_of_stats(ins[0]))
+
 
 @register("layernorm")
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +107,9 @@ class LayerNorm(_StatsNorm):
         from torch import nn
 
         return nn.LayerNorm(list(ins[0].dims), elementwise_affine=self.affine)
+
+    def param_tensors(self, ins: Shapes, out: Shape) -> tuple[int, ...]:
+        return (out.numel, out.numel) if self.affine else ()
 
     EXAMPLES = [((Shape.of(4, 3, 3),), {}), ((Shape.of(12),), dict(affine=False))]
 
@@ -104,6 +136,12 @@ class GroupNorm(_StatsNorm):
 
         return nn.GroupNorm(self.groups, ins[0].c, affine=self.affine)
 
+    def groups_of_stats(self, x: Shape) -> int:
+        return self.groups
+
+    def param_tensors(self, ins: Shapes, out: Shape) -> tuple[int, ...]:
+        return (out.c, out.c) if self.affine else ()
+
     EXAMPLES = [((Shape.of(8, 4, 4),), dict(groups=4))]
 
 
@@ -129,5 +167,18 @@ class LocalResponseNorm(Op):
         from torch import nn
 
         return nn.LocalResponseNorm(self.size, self.alpha, self.beta, self.k)
+
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        """torch runs LRN as square, pad, avg_pool3d, scale, power, divide; their backwards:
+        about ``size + 10`` operations per element. The division's backward is the widest
+        moment: besides the input's gradient, three map-sized tensors (``x / d``, ``/ d``
+        again, the negated product) are alive at once (measured)."""
+        return BackwardCost(elementwise=(self.size + 10) * out.numel, transient=3 * out.numel)
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        """Its input, the zero-padded squares (``C + size - 1`` channels) avg_pool3d keeps, and
+        two map-sized intermediates (pow's base, the divisor)."""
+        x = ins[0]
+        return Saved(inputs=(0,), temps=(x.c + self.size - 1) * x.h * x.w + 2 * out.numel)
 
     EXAMPLES = [((Shape.of(8, 5, 5),), dict(size=5, k=2.0))]

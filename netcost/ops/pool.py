@@ -6,12 +6,22 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from netcost.core.cost import Convention, Cost
+from netcost.core.cost import BackwardCost, Convention, Cost, Saved
 from netcost.core.rf import RF, AxisRF
 from netcost.core.shape import Shape, window_out
 from netcost.errors import ShapeError
 from netcost.ops import register
-from netcost.ops.base import Op, Padding, Pair, Shapes, need_map, positive_out, resolve_pads
+from netcost.ops.base import (
+    Op,
+    Padding,
+    Pair,
+    Shapes,
+    is_asymmetric,
+    need_map,
+    padded_numel,
+    positive_out,
+    resolve_pads,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +62,12 @@ class WindowPool(Op):
         return fields_in[0].map_axes(lambda i, a: a.through(self.k[i], self.strides[i], pads[i][0], self.dilation[i]))
 
 
+def _padded(op: WindowPool, x: Shape) -> int:
+    """Elements of the padded copy the compiled module makes (asymmetric padding), else 0."""
+    pads = op.pads(x)
+    return padded_numel(x, pads) if is_asymmetric(pads) else 0
+
+
 def _window_module(op, ins: Shapes, fill: float):
     """nn.MaxPool2d / nn.AvgPool2d, padded in front when the padding is asymmetric."""
     from torch import nn
@@ -73,6 +89,18 @@ def _window_module(op, ins: Shapes, fill: float):
 class MaxPool(WindowPool):
     """Max pooling (``nn.MaxPool2d``)."""
 
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        """Each output's gradient is added at its argmax: one add per output element."""
+        return BackwardCost(elementwise=out.numel, transient=_padded(self, ins[0]))
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        """Its input (the padded copy with asymmetric padding) and the int64 argmax indices
+        (8 bytes per output element whatever the activation dtype)."""
+        padded = _padded(self, ins[0])
+        if padded:
+            return Saved(temps=padded, indices=out.numel)
+        return Saved(inputs=(0,), indices=out.numel)
+
     def build(self, ins: Shapes, out: Shape):
         return _window_module(self, ins, float("-inf"))
 
@@ -93,6 +121,15 @@ class AvgPool(WindowPool):
     def __post_init__(self):
         if self.dilation != (1, 1):
             raise ValueError("avgpool has no dilation in torch")
+
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        """Each output's gradient, divided, is added to its whole window: k*k per output."""
+        return BackwardCost(elementwise=self.k[0] * self.k[1] * out.numel, transient=_padded(self, ins[0]))
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        """``avg_pool2d`` keeps its input (the padded copy with asymmetric padding)."""
+        padded = _padded(self, ins[0])
+        return Saved(temps=padded) if padded else Saved(inputs=(0,))
 
     def build(self, ins: Shapes, out: Shape):
         return _window_module(self, ins, 0.0)
@@ -120,6 +157,15 @@ class AdaptiveAvgPool(Op):
         if convention is Convention.FVCORE:  # fvcore counts one per input element
             return ins[0].numel
         return super().flops(convention, ins, out, cost)
+
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        """Each input element receives its bin's gradient over the bin size: 1 per input."""
+        return BackwardCost(elementwise=ins[0].numel)
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        """Nothing for a 1x1 output: torch computes it as ``mean`` (its backward needs only
+        sizes); ``_adaptive_avg_pool2d`` keeps its input otherwise."""
+        return Saved() if all(o == 1 for o in out.spatial) else Saved(inputs=(0,))
 
     def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
         if all(o == 1 for o in out.spatial):

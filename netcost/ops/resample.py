@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from netcost.core.cost import Convention, Cost
+from netcost.core.cost import BackwardCost, Convention, Cost, Saved
 from netcost.core.rf import RF
 from netcost.core.shape import Shape
 from netcost.ops import register
@@ -38,6 +38,15 @@ class Upsample(Op):
         if convention is Convention.FVCORE:
             return FVCORE_PER_OUTPUT[self.mode] * out.numel
         return super().flops(convention, ins, out, cost)
+
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        """Each output's gradient goes back to the input pixels it was made of: 1 add per
+        output element for nearest, 4 weighted adds for bilinear."""
+        return BackwardCost(elementwise=(1 if self.mode == "nearest" else 4) * out.numel)
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        """Nothing: the backward needs only the sizes."""
+        return Saved()
 
     def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
         taps = 2 if self.mode == "bilinear" else 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netcost.core.cost import BackwardCost, Saved
 from netcost.core.rf import RF
 from netcost.core.shape import Shape
 from netcost.errors import ShapeError
@@ -59,6 +60,20 @@ class Dropout(Op):
         if not 0 <= self.p <= 1:
             raise ValueError(f"p must be within [0, 1], got {self.p}")
 
+    def is_view_in_training(self) -> bool:
+        """In training dropout writes a new tensor (unless p = 0, where torch returns the input)."""
+        return self.p == 0
+
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        if self.p == 0:
+            return BackwardCost(alias=True)
+        return BackwardCost(elementwise=out.numel)  # grad * mask / (1 - p), the scale folded in the mask
+
+    def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
+        """The mask: ``native_dropout``'s bool mask on CUDA; on CPU torch multiplies by a
+        scaled noise tensor of the input's dtype and keeps that."""
+        return Saved() if self.p == 0 else Saved(mask=out.numel)
+
     def build(self, ins: Shapes, out: Shape):
         from torch import nn
 
@@ -86,6 +101,11 @@ class Crop(Op):
     def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
         offsets = ((ins[0].h - self.h) // 2, (ins[0].w - self.w) // 2)
         return fields_in[0].map_axes(lambda i, a: a.through(1, 1, -offsets[i]))
+
+    def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
+        """A view forward, but the gradient is a new zero tensor of the input's size with
+        the output's gradient copied in (``slice_backward``)."""
+        return BackwardCost()
 
     def build(self, ins: Shapes, out: Shape):
         from netcost.counted.modules import Crop

@@ -31,12 +31,29 @@ def _ratio(r: Any) -> str:
     return "" if r is None else f" ({r:.3g}x)"
 
 
+TRAIN_ROWS = [
+    ("train: step FLOPs", "step_flops", si),
+    ("train: backward FLOPs", "backward_flops", si),
+    ("train: gradients", "grad_bytes", binary),
+    ("train: optimizer state", "optimizer_state_bytes", binary),
+    ("train: saved activations", "saved_activation_bytes", binary),
+    ("train: peak of the step", "peak_train_bytes", binary),
+]
+
+
 def table_rows(doc: dict[str, Any]) -> list[list[str]]:
     rows = []
     for title, key, fmt in ROWS:
         cells = [f"{fmt(m['totals'].get(key))}{_ratio(m['ratio_to_first'].get(key))}" for m in doc["models"]]
         rows.append([title, *cells])
     rows.append(["receptive field", *(_rf(m["totals"].get("receptive_field")) for m in doc["models"])])
+    if all("train" in m for m in doc["models"]):
+        for title, key, fmt in TRAIN_ROWS:
+            cells = [
+                f"{fmt(m['train'].get(key))}{_ratio(m['ratio_to_first'].get('train', {}).get(key))}"
+                for m in doc["models"]
+            ]
+            rows.append([title, *cells])
     return rows
 
 

@@ -56,6 +56,8 @@ def columns(report: Report, formulas: bool = False) -> list[Column]:
         ("RF /jump", "", lambda row: _rf(row)),
         ("output bytes", "activation_bytes", binary),
     ]
+    if report.train is not None:
+        cols += [("backward FLOPs", "backward_flops", si), ("saved", "saved_activation_bytes", binary)]
     if formulas:
         cols += [("params formula", "formula_params", _text), ("FLOPs formula", "formula_flops", _text)]
     return cols
@@ -82,6 +84,44 @@ def totals_lines(report: Report) -> list[tuple[str, str]]:
         ("peak activation memory", _at(binary(t["peak_activation_bytes"]), report.meta.get("peak_at"))),
         ("max op inputs+output", _at(binary(t["max_op_io_bytes"]), report.meta.get("max_op_io_at"))),
         ("receptive field", "-" if rf is None else (f"{rf[0]}" if rf[0] == rf[1] else f"{rf[0]}x{rf[1]}")),
+    ]
+
+
+def train_lines(report: Report) -> list[tuple[str, str]]:
+    """The training step, itemised (``analyze --train``)."""
+    t = report.train
+    if t is None:
+        return []
+    memory = t["memory"]
+    peak = memory["peak"]
+    state = memory["optimizer_state"]
+    saved = memory["saved_activations"]
+    frozen = f", frozen: {' '.join(t['frozen'])}" if t["frozen"] else ""
+    return [
+        (
+            "training step",
+            f"{t['optimizer']}{' momentum ' + str(t['momentum']) if t['momentum'] else ''}"
+            f"{' (amp)' if t['amp'] else ''}, modelled on {t['device']}{frozen}",
+        ),
+        (
+            "FLOPs forward / backward / step",
+            f"{si(t['forward_flops'])} / {si(t['backward_flops'])} "
+            f"(dgrad {si(t['dgrad_flops'])}, wgrad {si(t['wgrad_flops'])}) / {si(t['step_flops'])}",
+        ),
+        ("  parameters", binary(memory["parameters"])),
+        ("  gradients", binary(memory["gradients"])),
+        (
+            "  optimizer state",
+            f"{binary(t['optimizer_state_bytes'])} ({binary(state['buffers'])} buffers + "
+            f"{binary(state['step_counters'])} step counters)",
+        ),
+        (
+            "  saved activations",
+            f"{binary(t['saved_activation_bytes'])} (shared tensors {binary(saved['tensors'])}, "
+            f"private {binary(saved['private'])}, amp weight copies {binary(saved['amp_weight_copies'])})",
+        ),
+        ("  buffers", binary(memory["buffers"])),
+        ("peak of the step", f"{binary(t['peak_train_bytes'])} ({peak['phase']}, at {peak['at']})"),
     ]
 
 
@@ -128,7 +168,7 @@ def to_markdown(report: Report, formulas: bool = False) -> str:
     for row in report.rows:
         lines.append("| " + " | ".join(_md(_cell(row, key, fmt)) for _, key, fmt in cols) + " |")
     lines += ["", "| total | |", "|---|---:|"]
-    lines += [f"| {name} | {value} |" for name, value in totals_lines(report)]
+    lines += [f"| {name} | {value} |" for name, value in totals_lines(report) + train_lines(report)]
     return "\n".join(lines) + "\n"
 
 
@@ -162,7 +202,7 @@ def print_table(report: Report, formulas: bool = False, console=None) -> None:
     summary = Table(box=None, show_header=False, pad_edge=False)
     summary.add_column(style="bold")
     summary.add_column()
-    for name, value in totals_lines(report):
+    for name, value in totals_lines(report) + train_lines(report):
         summary.add_row(name, value)
     console.print(summary)
     print_provenance(report, console)

@@ -88,3 +88,42 @@ def render_verify(doc: dict[str, Any], format: Format) -> None:
             + escape(", ".join(doc["mismatches"][:10]))
             + (" ..." if len(doc["mismatches"]) > 10 else "")
         )
+
+
+def render_train_verify(doc: dict[str, Any], format: Format) -> None:
+    """``verify --train``: the checks of one real training step, and layers that disagree or
+    that a counter over-counts."""
+    if format is Format.json:
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    from rich.markup import escape
+
+    console = stdout_console()
+    shape = "x".join(map(str, doc["input"]))
+    console.print(f"[bold]verify --train {doc['model']}[/bold]  input {shape}  {doc['optimizer']}  on {doc['device']}")
+    for check in doc["checks"]:
+        mark = "[green]✓[/green]" if check["ok"] else "[red]✗[/red]"
+        fmt = binary if "bytes" in check["check"] or "memory" in check["check"] else grouped
+        note = f" — {escape(check['note'])}" if check.get("note") else ""
+        console.print(
+            f"{mark} {check['check']}: analytic {fmt(check['analytic'])}, measured {fmt(check['measured'])}" + note
+        )
+    flagged = [
+        r
+        for r in doc["layers"]
+        if r["backward_flops"].get("note") or r["backward_flops"]["ok"] is False or r["saved"]["ok"] is False
+    ]
+    for row in flagged[:20]:
+        b = row["backward_flops"]
+        console.print(
+            f"  {row['name']} ({row['op']}): backward FLOPs analytic {grouped(b['analytic'])}, counted "
+            f"{grouped(b['counted'])}" + (f" — {escape(b['note'])}" if b.get("note") else "")
+        )
+    if len(flagged) > 20:
+        console.print(f"  ... and {len(flagged) - 20} more layers")
+    for note in doc.get("notes", []):
+        console.print(f"[yellow]note:[/yellow] {escape(note)}")
+    if doc["passed"]:
+        console.print("[bold green]verify --train passed[/bold green]")
+    else:
+        console.print("[bold red]verify --train FAILED[/bold red]: " + escape(", ".join(doc["mismatches"])))

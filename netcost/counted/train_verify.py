@@ -1,0 +1,453 @@
+"""`netcost verify --train`: the training-cost model against one real training step.
+
+The spec compiles into a torch module (``netcost.counted.compile.build``) put in train
+mode, with the layers the analysis freezes frozen, and the real ``torch.optim`` optimizer
+over its trainable parameters. The gradient sent back is a random tensor of the output's
+shape (the model, not a loss, is measured). Checks:
+
+1. **optimizer state**: the bytes of the state tensors after a step (``optimizer.state``,
+   unique storages) equal the analytic state bytes exactly;
+2. **gradients**: the bytes of the parameters' ``.grad`` equal the analytic ones exactly;
+3. **backward FLOPs**, in total against ``FlopCounterMode`` (its count after
+   ``backward()`` minus its count after the forward), per layer with FlopCounterMode's own
+   formulas attributed through the running autograd node (:class:`BackwardFlops`). Exact,
+   except that FlopCounterMode (torch 2.13/2.14) counts the weight gradient of a grouped
+   convolution ``groups`` times over: it sizes the wgrad convolution as a dense one. Where
+   the counted figure is exactly ``analytic + (groups - 1) x wgrad`` the row says so and
+   passes: the analytic figure is the right one and is not changed to agree;
+4. **saved activations**: the unique storages autograd holds at the end of the forward
+   (``torch.autograd.graph.saved_tensors_hooks``; parameters and buffers excluded) equal
+   the analytic bytes exactly, per layer and in total;
+5. **peak training memory** of a steady-state step (the second: the optimizer's state
+   exists, gradients were set to None) against a measured peak: a ``TorchDispatchMode``
+   follows every storage the step allocates until it is freed (a weakref finaliser on the
+   storage itself, so tensors autograd keeps are followed until the backward frees them);
+   parameters, buffers and the optimizer's state are added as they stand. Tolerance zero
+   against the analytic model run with out-of-place gradient accumulation — torch's
+   autograd refuses to accumulate gradients in place while any dispatch mode is active,
+   so the measurement itself adds that one tensor; the reported analytic peak is the
+   in-place one. Beside it the allocator-level peak of a third, unobserved step is
+   reported (the CPU profiler's memory events; ``torch.cuda.max_memory_allocated`` on
+   CUDA): it includes kernel workspaces (oneDNN/cuDNN scratch, im2col buffers) that are
+   not tensors and that the model does not count.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+from netcost.analysis.training import (
+    OPTIMIZERS,
+    _Widths,
+    is_frozen,
+    layer_facts,
+    resolve_optimizer,
+    simulate_step,
+    train_report,
+)
+from netcost.core.cost import Convention
+from netcost.counted.compile import build
+from netcost.errors import NetcostError
+from netcost.graph import Graph
+
+GROUPED_WGRAD_NOTE = "FlopCounterMode over-counts grouped wgrad by groups"
+
+
+@dataclass
+class TrainVerifyReport:
+    model: str
+    device: str
+    input: list[int]
+    optimizer: str
+    checks: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    analytic: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def mismatches(self) -> list[str]:
+        bad = [c["check"] for c in self.checks if not c["ok"]]
+        bad += [f"{r['name']}: {k}" for r in self.rows for k in ("backward_flops", "saved") if r[k]["ok"] is False]
+        return bad
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches
+
+    def check(self, name: str) -> dict[str, Any]:
+        return next(c for c in self.checks if c["check"] == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": 1,
+            "model": self.model,
+            "device": self.device,
+            "input": self.input,
+            "optimizer": self.optimizer,
+            "passed": self.passed,
+            "mismatches": self.mismatches,
+            "checks": self.checks,
+            "layers": self.rows,
+            "train": self.analytic,
+            "notes": self.notes,
+        }
+
+
+class LifetimeTracker(TorchDispatchMode):
+    """Live bytes of every storage aten operators return, from allocation until the
+    storage itself is freed (a weakref finaliser on the untyped storage: a tensor autograd
+    keeps for the backward is followed until the backward frees it)."""
+
+    def __init__(self, known: set[int]):
+        super().__init__()
+        self.known = known  # storages that pre-exist: parameters, buffers, optimizer state
+        self.live: dict[int, int] = {}
+        self.current = 0
+        self.peak = 0
+        self.where: str | None = None  # set by the caller and by forward pre-hooks
+        self.peak_at: str | None = None
+
+    def track(self, t: torch.Tensor) -> None:
+        storage = t.untyped_storage()
+        ptr, nbytes = storage.data_ptr(), storage.nbytes()
+        if nbytes == 0 or ptr in self.known or ptr in self.live:
+            return
+        self.live[ptr] = nbytes
+        self.current += nbytes
+        if self.current > self.peak:
+            self.peak, self.peak_at = self.current, self.where
+        weakref.finalize(storage, self._release, ptr)
+
+    def _release(self, ptr: int) -> None:
+        nbytes = self.live.pop(ptr, None)
+        if nbytes is not None:
+            self.current -= nbytes
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for leaf in tree_leaves(out):
+            if isinstance(leaf, torch.Tensor):
+                self.track(leaf)
+        return out
+
+
+def _storages(tensors) -> dict[int, int]:
+    return {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}
+
+
+def make_optimizer(model: torch.nn.Module, optimizer: str, momentum: float, foreach: bool | None):
+    spec = resolve_optimizer(optimizer, momentum)
+    params = [p for p in model.parameters() if p.requires_grad]
+    return getattr(torch.optim, spec.torch_class)(params, foreach=foreach, **spec.torch_kwargs)
+
+
+def verify_train(
+    graph: Graph,
+    optimizer: str = "sgd",
+    batch: int = 2,
+    momentum: float = 0.0,
+    device: str = "cpu",
+    frozen: tuple[str, ...] = (),
+    foreach: bool | None = None,
+    memory: bool = True,
+    amp: bool = False,
+) -> TrainVerifyReport:
+    """One real training step of the compiled ``graph`` against :func:`train_report`.
+    ``amp`` runs the forward under ``torch.autocast`` (fp16 on CUDA, bf16 on CPU: 2 bytes
+    either way; the analysis follows CUDA's op lists, which agree with CPU's on conv,
+    linear, norms but batchnorm, activations, pooling and merges)."""
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise NetcostError("--device cuda: no CUDA device is available here")
+    torch.manual_seed(0)
+    kind = "cuda" if device.startswith("cuda") else "cpu"
+    use_foreach = kind == "cuda" if foreach is None else foreach
+    report = train_report(
+        graph,
+        batch,
+        "fp32",
+        optimizer,
+        momentum,
+        amp=amp,
+        frozen=frozen,
+        convention=Convention.FLOPCOUNTER,
+        device=kind,
+        foreach=use_foreach,
+    )
+    train = report.train
+    if not train["trainable_params"]:
+        raise NetcostError("verify --train: every layer is frozen, there is no training step to run")
+    model = build(graph).to(device).train()
+    for node in graph.nodes:
+        if is_frozen(node.name, frozen):
+            for p in model.get_submodule(node.name).parameters():
+                p.requires_grad_(False)
+    opt = make_optimizer(model, optimizer, momentum, use_foreach)
+    shape = (batch, *graph.input_shape.dims)
+    fixed = _storages([*model.parameters(), *model.buffers()])
+
+    # step 1: FLOPs, saved tensors, gradients, optimizer state
+    autocast = _autocast(device, amp)
+    flops_total, flops_per_layer, saved = _first_step(model, graph, shape, device, fixed, autocast)
+    grad_bytes = sum(p.grad.numel() * p.grad.element_size() for p in model.parameters() if p.grad is not None)
+    opt.step()
+    state = _storages(t for s in opt.state.values() for t in s.values() if isinstance(t, torch.Tensor))
+    opt.zero_grad(set_to_none=True)
+
+    checks = [
+        _check("optimizer state bytes", train["optimizer_state_bytes"], sum(state.values())),
+        _check("gradient bytes", train["grad_bytes"], grad_bytes),
+    ]
+    rows, flop_check = _flop_rows(graph, report, flops_total, flops_per_layer, saved)
+    checks.append(flop_check)
+    checks.append(_check("saved activation bytes", train["saved_activation_bytes"], saved["total"]))
+    notes = []
+    if memory:
+        checks.append(_peak_check(model, graph, opt, shape, device, fixed, state, report, use_foreach, autocast))
+        notes.append(
+            "peak: measured under a TorchDispatchMode, which makes autograd accumulate gradients out of "
+            "place; compared with the analytic model under the same rule (the reported analytic peak is "
+            "torch's in-place accumulation)"
+        )
+    if any(r["backward_flops"].get("note") == GROUPED_WGRAD_NOTE for r in rows):
+        notes.append(
+            "FlopCounterMode sizes the weight-gradient convolution of a grouped conv as a dense one and "
+            "counts groups x the real work; the analytic figure counts the real work"
+        )
+    return TrainVerifyReport(graph.name, device, list(shape), train["optimizer"], checks, rows, train, notes)
+
+
+def _check(name: str, analytic: int, measured: int, **extra) -> dict[str, Any]:
+    return {"check": name, "analytic": analytic, "measured": measured, "ok": analytic == measured, **extra}
+
+
+class BackwardFlops(TorchDispatchMode):
+    """FlopCounterMode's own formulas (``torch.utils.flop_counter.flop_registry``) applied to
+    every aten operator of the backward, attributed to the layer that created the running
+    autograd node (``torch._C._current_autograd_node()``): exact per-layer attribution,
+    where FlopCounterMode's module tracker keeps a module "in backward" until its input's
+    accumulated gradient is complete and so also counts a parallel branch in it."""
+
+    def __init__(self, owner: dict[Any, str]):
+        super().__init__()
+        from torch.utils.flop_counter import flop_registry
+
+        self.registry = flop_registry
+        self.owner = owner
+        self.counts: dict[str, int] = {}
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        formula = self.registry.get(func._overloadpacket)
+        if formula is not None:
+            name = self.owner.get(torch._C._current_autograd_node(), "?")
+            self.counts[name] = self.counts.get(name, 0) + formula(*args, **(kwargs or {}), out_val=out)
+        return out
+
+
+def _label(out: torch.Tensor, stop: set, name: str, owner: dict[Any, str]) -> None:
+    """Every autograd node between a layer's inputs and its output belongs to that layer."""
+    stack = [out.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in stop or fn in owner:
+            continue
+        owner[fn] = name
+        stack.extend(next_fn for next_fn, _ in fn.next_functions)
+
+
+def _autocast(device: str, amp: bool):
+    kind = torch.device(device).type
+    dtype = torch.float16 if kind == "cuda" else torch.bfloat16
+    return lambda: torch.autocast(kind, dtype=dtype, enabled=amp)
+
+
+def _first_step(model, graph: Graph, shape, device, fixed: dict[int, int], autocast):
+    """One forward + backward: FlopCounterMode's totals, the backward FLOPs per layer,
+    and the saved tensors of the forward attributed to the layer whose output they are
+    (or, for a tensor private to a layer, the layer that made it)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    outputs: dict[int, str] = {}  # live storage -> node whose output it is
+    current: dict[str, Any] = {"node": None, "stop": set()}
+    owner: dict[Any, str] = {}  # autograd node -> layer
+    handles = []
+
+    def forget(ptr: int, name: str) -> None:
+        if outputs.get(ptr) == name:
+            del outputs[ptr]
+
+    for node in graph.nodes:
+        module = model.get_submodule(node.name)
+
+        def pre(module, args, name=node.name):
+            current["node"] = name
+            current["stop"] = {a.grad_fn for a in args if isinstance(a, torch.Tensor)}
+
+        def post(module, args, out, name=node.name):
+            storage = out.untyped_storage()
+            ptr = storage.data_ptr()
+            if all(not isinstance(a, torch.Tensor) or a.untyped_storage().data_ptr() != ptr for a in args):
+                outputs[ptr] = name
+                weakref.finalize(storage, forget, ptr, name)
+            _label(out, current["stop"], name, owner)
+
+        handles += [module.register_forward_pre_hook(pre), module.register_forward_hook(post)]
+    kept: dict[int, tuple[int, str | None]] = {}  # storage -> (bytes, layer that kept it)
+
+    def pack(t):
+        storage = t.untyped_storage()
+        ptr = storage.data_ptr()
+        if ptr not in fixed and storage.nbytes():
+            kept.setdefault(ptr, (storage.nbytes(), current["node"]))
+        return t
+
+    x = torch.randn(shape, device=device)
+    input_ptr = x.untyped_storage().data_ptr()
+    mode = FlopCounterMode(display=False)
+    per_layer_flops = BackwardFlops(owner)
+    try:
+        with mode:
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), autocast():
+                out = model(x)
+            forward = mode.get_total_flops()
+            per_layer: dict[str, int] = {}  # resolved now: the backward frees these storages
+            for ptr, (nbytes, keeper) in kept.items():
+                name = "input" if ptr == input_ptr else outputs.get(ptr, keeper)
+                per_layer[name] = per_layer.get(name, 0) + nbytes
+            grad = torch.randn_like(out)
+            with per_layer_flops:
+                out.backward(grad)
+            backward = mode.get_total_flops() - forward
+    finally:
+        for h in handles:
+            h.remove()
+    saved = {"total": sum(n for n, _ in kept.values()), "per_layer": per_layer}
+    return backward, per_layer_flops.counts, saved
+
+
+def _flop_rows(graph: Graph, report, total: int, counts: dict[str, int], saved):
+    rows = []
+    analytic_total = over = 0
+    for node, row in zip(graph.nodes, report.rows, strict=True):
+        counted = counts.get(node.name, 0)
+        analytic = row["backward_flops"]
+        analytic_total += analytic
+        cell = {"analytic": analytic, "counted": counted, "ok": analytic == counted}
+        groups = getattr(node.op, "groups", 1)
+        if not cell["ok"] and node.op.kind in ("conv", "conv_transpose") and groups > 1:
+            extra = (groups - 1) * row["wgrad_flops"]
+            if counted == analytic + extra:
+                cell.update(ok=True, note=GROUPED_WGRAD_NOTE, overcount=extra)
+                over += extra
+        measured_saved = saved["per_layer"].get(node.name, 0)
+        rows.append(
+            {
+                "name": node.name,
+                "op": node.op.kind,
+                "dgrad_flops": row["dgrad_flops"],
+                "wgrad_flops": row["wgrad_flops"],
+                "backward_flops": cell,
+                "saved": {
+                    "analytic": row["saved_activation_bytes"],
+                    "measured": measured_saved,
+                    "ok": row["saved_activation_bytes"] == measured_saved,
+                },
+            }
+        )
+    check = _check("backward FLOPs (FlopCounterMode)", analytic_total, total)
+    if not check["ok"] and total == analytic_total + over:
+        check.update(ok=True, note=f"{GROUPED_WGRAD_NOTE}: +{over:,} counted")
+    unattributed = counts.get("?", 0)
+    if unattributed:
+        check.update(ok=False, note=f"{unattributed:,} backward FLOPs ran outside any layer")
+    return rows, check
+
+
+def _peak_check(model, graph, opt, shape, device, fixed, state, report, foreach, autocast) -> dict[str, Any]:
+    train = report.train
+    base = sum(fixed.values()) + sum(state.values())
+    known = set(fixed) | set(state)
+    tracker = LifetimeTracker(known)
+    handles = []
+    for node in graph.nodes:
+
+        def pre(module, args, name=node.name):
+            tracker.where = f"forward {name}"
+
+        handles.append(model.get_submodule(node.name).register_forward_pre_hook(pre))
+    try:
+        with tracker:
+            _step(model, opt, shape, device, autocast, tracker)
+    finally:
+        for h in handles:
+            h.remove()
+    measured = base + tracker.peak
+
+    # the analytic model under the measurement's own rule (out-of-place accumulation)
+    layers = layer_facts(graph, shape[0], train["frozen"])
+    widths = _Widths(graph, "fp32", train["amp"])
+    base_items = {
+        "parameters": train["param_bytes"],
+        "buffers": train["buffer_bytes"],
+        "optimizer state": train["optimizer_state_bytes"],
+    }
+    kind = "cuda" if device.startswith("cuda") else "cpu"
+    comparable = simulate_step(
+        graph, layers, widths, shape[0], base_items, OPTIMIZERS[train["optimizer"]], foreach, kind, True
+    )
+    allocator = _allocator_peak(model, opt, shape, device, autocast)
+    check = _check("peak training memory", comparable.bytes, measured)
+    check.update(
+        analytic_in_place=train["peak_train_bytes"],
+        analytic_at=f"{comparable.phase} {comparable.node or ''}".strip(),
+        measured_at=tracker.peak_at,
+        allocator_peak_bytes=None if allocator is None else base + allocator,
+        tolerance="0 bytes",
+    )
+    return check
+
+
+def _step(model, opt, shape, device, autocast, tracker=None) -> None:
+    x = [torch.randn(shape, device=device)]
+    with autocast():
+        out = model(x)
+    grad = torch.randn_like(out)
+    if tracker is not None:
+        tracker.where = "backward"
+    out.backward(grad)
+    del out, grad
+    if tracker is not None:
+        tracker.where = "optimizer step"
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+
+
+def _allocator_peak(model, opt, shape, device, autocast) -> int | None:
+    """Peak bytes the allocator handed out during one unobserved step, above what existed
+    before it (the CPU profiler's memory events; CUDA's allocator statistics)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        _step(model, opt, shape, device, autocast)
+        torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - before
+    from torch.profiler import ProfilerActivity, profile
+
+    try:
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            _step(model, opt, shape, device, autocast)
+        events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    except Exception:  # pragma: no cover - profiler unavailable
+        return None
+    current = peak = 0
+    for event in sorted(events, key=lambda e: e.start_ns()):
+        current += event.nbytes()
+        peak = max(peak, current)
+    return peak
