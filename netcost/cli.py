@@ -7,6 +7,7 @@ and keeps its traceback.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import sys
 from collections.abc import Iterator
@@ -52,6 +53,58 @@ app = typer.Typer(
 )
 
 
+@dataclass(frozen=True)
+class TrainingArgs:
+    """The --train options, shared by analyze, compare, check and verify."""
+
+    train: bool = False
+    optimizer: Optimizer = Optimizer.sgd
+    momentum: float = 0.0
+    amp: bool = False
+    freeze: list[str] | None = None
+    device: str = "cuda"
+
+
+TRAINING_DEFAULTS = TrainingArgs()
+# (parameter, annotation with its option) in TrainingArgs' field order
+TRAINING_OPTIONS = {
+    "train": TrainOpt,
+    "optimizer": OptimizerOpt,
+    "momentum": MomentumOpt,
+    "amp": AmpOpt,
+    "freeze": FreezeOpt,
+    "train_device": TrainDeviceOpt,
+}
+
+
+def with_training_options(command, device: bool = True):
+    """Give ``command`` the --train options; it receives them as one ``training`` argument.
+    (``device=False``: a command with its own --device, such as verify.)"""
+    signature = inspect.signature(command, eval_str=True)
+    names = [n for n in TRAINING_OPTIONS if device or n != "train_device"]
+    field = {"train_device": "device"}  # option name -> TrainingArgs field
+    options = [
+        inspect.Parameter(
+            n,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=getattr(TRAINING_DEFAULTS, field.get(n, n)),
+            annotation=TRAINING_OPTIONS[n],
+        )
+        for n in names
+    ]
+    params = [p for p in signature.parameters.values() if p.name != "training"]
+    tail = [p for p in params if p.kind is inspect.Parameter.VAR_KEYWORD]
+    head = [p for p in params if p.kind is not inspect.Parameter.VAR_KEYWORD]
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        values = {field.get(n, n): kwargs.pop(n) for n in names}
+        return command(*args, training=TrainingArgs(**values), **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=[*head, *options, *tail])
+    return wrapper
+
+
 @contextmanager
 def reported_errors() -> Iterator[None]:
     """Render NetcostError as `Error: file:line:col: message` and exit with its code."""
@@ -81,6 +134,7 @@ def main_options(
 
 
 @app.command()
+@with_training_options
 def analyze(
     model: ModelArg,
     input: InputOpt = None,
@@ -91,12 +145,7 @@ def analyze(
     convention: ConventionOpt = Convention.NETCOST,
     depth: DepthOpt = None,
     formulas: Annotated[bool, typer.Option("--formulas", help="Show each layer's formula with its numbers.")] = False,
-    train: TrainOpt = False,
-    optimizer: OptimizerOpt = Optimizer.sgd,
-    momentum: MomentumOpt = 0.0,
-    amp: AmpOpt = False,
-    freeze: FreezeOpt = None,
-    train_device: TrainDeviceOpt = "cuda",
+    training: TrainingArgs = TRAINING_DEFAULTS,
 ) -> None:
     """Per-layer costs and totals of a model, computed from its spec (no torch).
 
@@ -107,24 +156,11 @@ def analyze(
 
     if dtype not in DTYPE_BYTES:
         raise typer.BadParameter(f"unknown dtype {dtype!r}; one of {', '.join(DTYPE_BYTES)}", param_hint="--dtype")
-    training = TrainingArgs(train, optimizer, momentum, amp, freeze, train_device)
     with reported_errors():
         report = _report(model, parse_sets(set_), parse_input(input), batch, dtype, convention, training, formulas)
     if depth:
         report = report.folded(depth)
     render(report, format, formulas)
-
-
-@dataclass(frozen=True)
-class TrainingArgs:
-    """The --train options, shared by analyze, compare and check."""
-
-    train: bool = False
-    optimizer: Optimizer = Optimizer.sgd
-    momentum: float = 0.0
-    amp: bool = False
-    freeze: list[str] | None = None
-    device: str = "cuda"
 
 
 def _report(model, overrides, shape, batch, dtype, convention, training: TrainingArgs, formulas: bool = False):
@@ -166,6 +202,7 @@ def render(report, format: Format, formulas: bool = False) -> None:
 
 
 @app.command()
+@functools.partial(with_training_options, device=False)
 def verify(
     model: ModelArg,
     input: InputOpt = None,
@@ -178,11 +215,7 @@ def verify(
     fields: Annotated[bool, typer.Option("--fields/--no-fields", help="Measure receptive fields by gradient.")] = True,
     memory: Annotated[bool, typer.Option("--memory/--no-memory", help="Measure the peak activation memory.")] = True,
     format: FormatOpt = Format.table,
-    train: Annotated[bool, typer.Option("--train", help="Check the training cost against one real step.")] = False,
-    optimizer: OptimizerOpt = Optimizer.sgd,
-    momentum: MomentumOpt = 0.0,
-    amp: AmpOpt = False,
-    freeze: FreezeOpt = None,
+    training: TrainingArgs = TRAINING_DEFAULTS,
 ) -> None:
     """Analytic numbers against the compiled torch module, layer by layer; exit 1 on any mismatch.
 
@@ -192,7 +225,7 @@ def verify(
     from netcost.report.verify_render import render_train_verify, render_verify
 
     with reported_errors():
-        if train:
+        if training.train:
             from netcost.api import verify_train
 
             report = verify_train(
@@ -200,23 +233,24 @@ def verify(
                 parse_sets(set_),
                 parse_input(input),
                 batch,
-                optimizer.value,
-                momentum,
+                training.optimizer.value,
+                training.momentum,
                 device,
-                tuple(freeze or ()),
+                tuple(training.freeze or ()),
                 None,
                 memory,
-                amp,
+                training.amp,
             )
         else:
             from netcost.api import verify as run
 
             report = run(model, parse_sets(set_), parse_input(input), batch, device, fields, memory, against)
-    (render_train_verify if train else render_verify)(report.to_dict(), format)
+    (render_train_verify if training.train else render_verify)(report.to_dict(), format)
     raise typer.Exit(0 if report.passed else 1)
 
 
 @app.command()
+@with_training_options
 def compare(
     models: Annotated[
         list[str],
@@ -233,12 +267,7 @@ def compare(
     convention: ConventionOpt = Convention.NETCOST,
     depth: DepthOpt = None,
     format: FormatOpt = Format.table,
-    train: TrainOpt = False,
-    optimizer: OptimizerOpt = Optimizer.sgd,
-    momentum: MomentumOpt = 0.0,
-    amp: AmpOpt = False,
-    freeze: FreezeOpt = None,
-    train_device: TrainDeviceOpt = "cuda",
+    training: TrainingArgs = TRAINING_DEFAULTS,
 ) -> None:
     """Models side by side: every total with its ratio to the first model."""
     from netcost.compare import comparison
@@ -247,7 +276,6 @@ def compare(
     if len(models) < 2:
         raise typer.BadParameter("give at least two models to compare", param_hint="MODEL...")
     shape, sets = parse_input(input), parse_sets(set_)
-    training = TrainingArgs(train, optimizer, momentum, amp, freeze, train_device)
     with reported_errors():
         reports = [_report(m, sets, shape, batch, dtype, convention, training) for m in models]
     doc = comparison(reports, depth)
@@ -284,12 +312,7 @@ def check(
     ] = None,
     config: Annotated[str, typer.Option("--config", help="Where to read [tool.netcost].")] = "pyproject.toml",
     format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
-    train: TrainOpt = False,
-    optimizer: OptimizerOpt = Optimizer.sgd,
-    momentum: MomentumOpt = 0.0,
-    amp: AmpOpt = False,
-    freeze: FreezeOpt = None,
-    train_device: TrainDeviceOpt = "cuda",
+    training: TrainingArgs = TRAINING_DEFAULTS,
     **budgets: str | None,
 ) -> None:
     """Budget gate for CI: exit 1 when any total exceeds its budget (or grew past --max-increase).
@@ -390,7 +413,7 @@ def _with_budget_options(command):
     return command
 
 
-app.command("check")(_with_budget_options(check))
+app.command("check")(_with_budget_options(with_training_options(check)))
 
 
 @app.command()
