@@ -49,7 +49,7 @@ def test_example(kind, index):
     for convention in Convention:
         flops = op.flops(convention, ins, out, cost)
         assert isinstance(flops, int) and flops >= 0
-    assert Convention.NETCOST and op.flops(Convention.NETCOST, ins, out, cost) == 2 * cost.macs
+    assert op.flops(Convention.NETCOST, ins, out, cost) == 2 * cost.macs
     field = op.rf(tuple(RF.identity() for _ in ins), ins, out)
     assert field.is_global or all(s >= 1 for s in field.size)
     assert isinstance(op.describe(), str)

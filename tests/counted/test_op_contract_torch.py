@@ -1,0 +1,33 @@
+"""Every registered op's EXAMPLES, built by its own torch builder and run: output shape,
+parameter and buffer counts, and FlopCounterMode's FLOPs equal the analytic ones."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+import netcost.ops as ops  # noqa: E402
+from netcost.core.cost import Convention  # noqa: E402
+from netcost.report.ops_doc import build_example  # noqa: E402
+
+CASES = [(kind, i) for kind, cls in sorted(ops.REGISTRY.items()) for i in range(len(cls.EXAMPLES))]
+BATCH = 2
+
+
+@pytest.mark.parametrize(("kind", "index"), CASES)
+def test_example_against_torch(kind, index):
+    cls = ops.REGISTRY[kind]
+    ins, kwargs = cls.EXAMPLES[index]
+    op = build_example(cls, kwargs)
+    out = op.shape(ins)
+    cost = op.cost(ins, out)
+    module = op.build(ins, out).eval()
+    assert sum(p.numel() for p in module.parameters()) == cost.params
+    assert sum(b.numel() for b in module.buffers()) == cost.buffers
+    xs = [torch.rand(BATCH, *s.dims) + 0.1 for s in ins]
+    mode = FlopCounterMode(display=False)
+    with torch.no_grad(), mode:
+        y = module(*xs)
+    assert tuple(y.shape) == (BATCH, *out.dims)
+    assert mode.get_total_flops() == BATCH * op.flops(Convention.FLOPCOUNTER, ins, out, cost)
