@@ -123,3 +123,14 @@ def test_cuda_profile_fp16_amp(spec_file):
         min_run_time=0.1,
     )
     assert report.runs[0]["median_s"] > 0 and report.layers
+
+
+def test_profile_a_torch_model_by_dotted_path(cli):
+    doc = json.loads(
+        cli("profile", "tests.counted.refnets:tiny", "--input", "3x16x16", "--min-time", "0.05", "-f", "json").stdout
+    )
+    (run,) = doc["runs"]
+    # conv 8x27 per pixel at 16x16 + linear 8x5, x2 FLOPs per MAC (counted, no spec)
+    assert run["flops"] == 2 * (8 * 27 * 256 + 8 * 5)
+    assert run["achieved_flop_per_s"] == pytest.approx(run["flops"] / run["median_s"])
+    assert any("need a spec" in n for n in doc["notes"])
