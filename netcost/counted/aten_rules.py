@@ -1,0 +1,310 @@
+"""Counting rules at the aten level: what one op costs (MACs, elementwise work, fvcore's
+extra), as the README's tables say. :data:`RULES` maps an op name to its rule; an op with no
+rule is reported as unsupported by :mod:`netcost.counted.torchcount`, never counted as 0.
+A rule is ``rule(arguments by schema name, output, run) -> Work``; ``run`` is the counting
+pass (it knows, e.g., whether an adaptive pool is running)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from netcost.core.cost import Convention
+
+# --- what one op costs -----------------------------------------------------------------
+
+
+@dataclass
+class Work:
+    macs: int = 0
+    elementwise: int = 0
+    fvcore: int = 0  # fvcore's own count beyond MACs (norms, adaptive pools, upsampling)
+    bias: int = 0  # output channels receiving a bias add, times the batch (pycls)
+
+    def __iadd__(self, other: Work) -> Work:
+        self.macs += other.macs
+        self.elementwise += other.elementwise
+        self.fvcore += other.fvcore
+        self.bias += other.bias
+        return self
+
+    def flops(self, convention: Convention) -> int:
+        if convention is Convention.FVCORE:
+            return self.macs + self.fvcore
+        if convention is Convention.PYCLS:
+            return self.macs + self.bias
+        return 2 * self.macs
+
+
+NOTHING = Work()
+Rule = Callable[[dict[str, Any], Any, Any], Work]  # (arguments, output, the counting pass)
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# No arithmetic: views, copies, layout changes, lookups, factories, fills, RNG, dropout.
+ZERO_COST = _names(
+    """
+    view _unsafe_view reshape _reshape_alias view_as permute transpose t expand expand_as squeeze
+    unsqueeze flatten unflatten slice select narrow as_strided alias detach detach_ unfold split
+    split_with_sizes unbind chunk diagonal movedim view_as_real view_as_complex _conj _neg_view
+    resolve_conj resolve_neg lift_fresh lift_fresh_copy clone contiguous copy copy_ _to_copy
+    _copy_from _copy_from_and_resize cat stack constant_pad_nd reflection_pad1d reflection_pad2d
+    reflection_pad3d replication_pad1d replication_pad2d replication_pad3d repeat roll flip
+    pixel_shuffle pixel_unshuffle channel_shuffle native_channel_shuffle im2col index index_select
+    gather embedding slice_scatter select_scatter index_put index_put_ tril triu dropout
+    native_dropout feature_dropout alpha_dropout empty empty_like empty_strided new_empty
+    new_empty_strided zeros zeros_like new_zeros ones ones_like new_ones full full_like new_full
+    fill fill_ zero_ arange linspace scalar_tensor eye rand rand_like randn randn_like randint
+    randperm normal normal_ uniform_ bernoulli bernoulli_ _local_scalar_dense set_ resize_
+    _assert_tensor_metadata _assert_async is_same_size
+    """
+)
+# outputs that alias an input without the schema saying so: they allocate nothing
+ALIASING = frozenset({"_unsafe_view", "_reshape_alias", "lift_fresh"})
+
+# One operation per output element (binary ops: one per output element per extra input).
+PER_OUTPUT = _names(
+    """
+    add sub rsub mul div neg relu hardtanh leaky_relu gelu silu sigmoid tanh hardswish hardsigmoid
+    clamp clamp_min clamp_max exp exp2 log log2 log10 log1p expm1 sqrt rsqrt pow where masked_fill
+    abs reciprocal maximum minimum erf elu celu selu softplus mish threshold _prelu_kernel sin cos
+    sign sgn floor ceil round trunc frac remainder fmod eq ne lt le gt ge logical_not logical_and
+    logical_or hardshrink softshrink
+    """
+)
+SOFTMAX = frozenset({"_softmax", "_log_softmax", "_safe_softmax", "softmax", "log_softmax"})
+SOFTMAX_PER_ELEMENT = 3  # exp, sum, divide
+REDUCTIONS = frozenset({"mean", "sum", "amax", "amin", "argmax", "argmin", "prod"})
+BN_INFERENCE = 2  # running statistics: one folded scale and one shift per element
+NORM_STATS = 4  # statistics at run time: mean, subtract, variance, divide (+1 with affine)
+UPSAMPLE_TAPS = {"nearest": 0, "linear": 2, "bilinear": 4, "bicubic": 16, "trilinear": 8}
+FVCORE_UPSAMPLE = {"upsample_nearest2d": 1, "upsample_bilinear2d": 4}  # fvcore's handles, per output element
+ADAPTIVE_AVG = frozenset({"adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d"})
+
+
+def numel(t: Any) -> int:
+    return t.numel() if isinstance(t, torch.Tensor) else 0
+
+
+def _inp(a: dict[str, Any]) -> torch.Tensor:
+    return a["self"] if "self" in a else a["input"]
+
+
+def _conv(a, out, run) -> Work:
+    """convolution: a regular conv on its output grid, a transposed one on its input grid."""
+    weight, bias = a["weight"], a.get("bias")
+    per_position = math.prod(weight.shape[1:])  # (Cin/g)·k… regular; (Cout/g)·k… transposed
+    grid = _inp(a) if a.get("transposed") else out
+    macs = grid.numel() * per_position
+    if bias is None:
+        return Work(macs=macs)
+    return Work(macs=macs, elementwise=out.numel(), bias=bias.numel() * run.batch)
+
+
+def _mm(a, out, run) -> Work:
+    return Work(macs=out.numel() * a["mat1" if "mat1" in a else "self"].shape[-1])
+
+
+def _bmm(a, out, run) -> Work:
+    return Work(macs=out.numel() * a["batch1" if "batch1" in a else "self"].shape[-1])
+
+
+def _with_bias_add(matmul: Callable) -> Callable:
+    """addmm, baddbmm, addmv: the product, plus one add per output element."""
+
+    def rule(a, out, run) -> Work:
+        work = matmul(a, out, run)
+        work.elementwise = out.numel()
+        bias = a["self"]
+        if bias.dim() == 1:  # a linear layer's bias (pycls counts its channels)
+            work.bias = bias.numel() * run.batch
+        return work
+
+    return rule
+
+
+def _addmm_activation(a, out, run) -> Work:
+    work = _with_bias_add(_mm)(a, out, run)
+    work.elementwise += out.numel()
+    return work
+
+
+def _mv(a, out, run) -> Work:
+    return Work(macs=a["mat"].numel() if "mat" in a else a["self"].numel())
+
+
+def _dot(a, out, run) -> Work:
+    return Work(macs=a["self"].numel())
+
+
+def _linear(a, out, run) -> Work:
+    bias = a.get("bias")
+    work = Work(macs=out.numel() * a["weight"].shape[-1])
+    if bias is not None:
+        work.elementwise, work.bias = out.numel(), bias.numel() * run.batch
+    return work
+
+
+def _sdpa(a, out, run) -> Work:
+    """Fused attention, counted as torch's math path runs it: Q·Kᵀ and A·V as MACs; scaling
+    Q and K, softmax (3 per score), the mask add and the causal mask's construction apart."""
+    q, k, v = a["query"], a["key"], a["value"]
+    heads = math.prod(q.shape[:-2])  # batch x heads, from the query (GQA keys are repeated)
+    length, e = q.shape[-2:]
+    s, ev = k.shape[-2], v.shape[-1]
+    scores = heads * length * s
+    masked = a.get("attn_mask", a.get("attn_bias")) is not None or bool(a.get("is_causal"))
+    elementwise = q.numel() + heads * s * e + SOFTMAX_PER_ELEMENT * scores
+    elementwise += scores if masked else 0
+    elementwise += length * s if a.get("is_causal") else 0
+    return Work(macs=scores * (e + ev), elementwise=elementwise)
+
+
+def _native_mha(a, out, run) -> Work:
+    """nn.MultiheadAttention's fast path, counted as its slow path runs: projections, Q·Kᵀ
+    and A·V as MACs; bias adds, scaling Q, softmax, mask add and the head average apart."""
+    q, k = a["query"], a["key"]
+    embed, heads = a["embed_dim"], a["num_head"]
+    n, length, s = q.shape[0], q.shape[1], k.shape[1]
+    scores = n * heads * length * s
+    macs = (2 * n * length + 2 * n * s) * embed * embed + 2 * scores * (embed // heads)
+    elementwise = 2 * n * length * embed + 2 * n * s * embed  # q, k, v and output bias adds
+    elementwise += n * length * embed + SOFTMAX_PER_ELEMENT * scores  # scale q; softmax
+    elementwise += scores if a.get("mask") is not None else 0
+    elementwise += scores if a.get("need_weights") and a.get("average_attn_weights") else 0
+    return Work(macs=macs, elementwise=elementwise, bias=embed * run.batch)  # as the slow path's addmm
+
+
+def _batch_norm(a, out, run) -> Work:
+    training = a.get("training", False) or a.get("running_mean", 0) is None
+    affine = a.get("weight") is not None
+    n = out.numel()
+    if training:  # statistics of this batch (no running stats, instance norm)
+        count = (NORM_STATS + affine) * n
+        return Work(elementwise=count, fvcore=count)
+    return Work(elementwise=BN_INFERENCE * n, fvcore=n * (2 if affine else 1))
+
+
+def _stats_norm(a, out, run) -> Work:
+    count = (NORM_STATS + (a.get("weight") is not None)) * out.numel()
+    return Work(elementwise=count, fvcore=count)
+
+
+def _window(dims: int) -> Rule:
+    """max/avg pooling: the window's size per output element."""
+
+    def rule(a, out, run) -> Work:
+        kernel = list(a["kernel_size"])
+        if len(kernel) == 1:
+            kernel *= dims
+        return Work(elementwise=math.prod(kernel) * out.numel())
+
+    return rule
+
+
+def _adaptive_avg(a, out, run) -> Work:
+    n = _inp(a).numel()
+    return Work(elementwise=n, fvcore=n)
+
+
+def _per_input(a, out, run) -> Work:
+    return Work(elementwise=_inp(a).numel())
+
+
+def _mean(a, out, run) -> Work:
+    """A mean is one add per input element; fvcore counts it only when it is an adaptive
+    average pool (``F.adaptive_avg_pool2d(x, 1)`` runs as ``mean``), not ``x.mean()``."""
+    n = _inp(a).numel()
+    return Work(elementwise=n, fvcore=n if run.adaptive_pooling else 0)
+
+
+def _max_min(a, out, run) -> Work:
+    if "other" in a:  # elementwise maximum of two tensors
+        return Work(elementwise=out.numel())
+    return Work(elementwise=_inp(a).numel())
+
+
+def _per_output(per: int) -> Callable:
+    return lambda a, out, run: Work(elementwise=per * out.numel())
+
+
+def _upsample(name: str) -> Callable:
+    mode = next(m for m in ("trilinear", "bilinear", "bicubic", "linear", "nearest") if m in name)
+    taps, fvcore = UPSAMPLE_TAPS[mode], FVCORE_UPSAMPLE.get(name, 0)
+    return lambda a, out, run: Work(elementwise=taps * out.numel(), fvcore=fvcore * out.numel())
+
+
+RULES: dict[str, Rule] = {
+    "convolution": _conv,
+    "_convolution": _conv,
+    "convolution_overrideable": _conv,
+    "mm": _mm,
+    "bmm": _bmm,
+    "addmm": _with_bias_add(_mm),
+    "baddbmm": _with_bias_add(_bmm),
+    "addmv": _with_bias_add(_mv),
+    "_addmm_activation": _addmm_activation,
+    "mv": _mv,
+    "dot": _dot,
+    "vdot": _dot,
+    "linear": _linear,
+    "_native_multi_head_attention": _native_mha,
+    "native_batch_norm": _batch_norm,
+    "_native_batch_norm_legit": _batch_norm,
+    "_native_batch_norm_legit_no_training": _batch_norm,
+    "_native_batch_norm_legit_functional": _batch_norm,
+    "_batch_norm_no_update": _batch_norm,
+    "native_layer_norm": _stats_norm,
+    "native_group_norm": _stats_norm,
+    "_adaptive_avg_pool2d": _adaptive_avg,
+    "_adaptive_avg_pool3d": _adaptive_avg,
+    "adaptive_avg_pool1d": _adaptive_avg,
+    "adaptive_max_pool2d": _per_input,
+    "adaptive_max_pool3d": _per_input,
+    "mean": _mean,
+    "max": _max_min,
+    "min": _max_min,
+    **{name: _per_input for name in REDUCTIONS - {"mean"}},
+    **{name: _per_output(1) for name in PER_OUTPUT},
+    **{name: _per_output(SOFTMAX_PER_ELEMENT) for name in SOFTMAX},
+    **{
+        f"{kind}_pool{d}d{suffix}": _window(d)
+        for kind in ("max", "avg")
+        for d in (1, 2, 3)
+        for suffix in ("", "_with_indices")
+    },
+    **{
+        name: _upsample(name)
+        for name in _names(
+            "upsample_nearest1d upsample_nearest2d upsample_nearest3d _upsample_nearest_exact1d "
+            "_upsample_nearest_exact2d _upsample_nearest_exact3d upsample_linear1d upsample_bilinear2d "
+            "_upsample_bilinear2d_aa upsample_trilinear3d upsample_bicubic2d _upsample_bicubic2d_aa"
+        )
+    },
+    **{
+        name: _sdpa
+        for name in (
+            "_scaled_dot_product_flash_attention_for_cpu",
+            "_scaled_dot_product_flash_attention",
+            "_scaled_dot_product_efficient_attention",
+            "_scaled_dot_product_cudnn_attention",
+            "_scaled_dot_product_fused_attention_overrideable",
+        )
+    },
+}
+RULES["_batch_norm_with_update"] = lambda a, out, run: _batch_norm({**a, "training": True}, out, run)
+
+
+def rule_for(name: str) -> Rule | None:
+    """The rule of an aten op; an in-place variant (``add_``) has its out-of-place op's rule."""
+    rule = RULES.get(name)
+    if rule is None and name.endswith("_") and not name.endswith("__"):
+        rule = RULES.get(name[:-1])
+    return rule
