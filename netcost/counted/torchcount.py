@@ -3,7 +3,7 @@
 Parameters and buffers come from torch. MACs, FLOPs and elementwise work come from our own
 ``TorchDispatchMode``, which sees every aten op the forward pass runs — functional calls
 (``F.conv2d``, ``x + y``, ``x += 1``, ``q @ k.T``) as well as module calls — and counts it
-by the rules in :data:`RULES` (the README's table, at the aten level). Ops with no rule are
+by the rules of :mod:`netcost.counted.aten_rules` (the README's table, at the aten level). Ops with no rule are
 listed in ``meta["unsupported_ops"]`` and the report is marked ``partial``; they are never
 silently counted as zero.
 
