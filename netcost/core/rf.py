@@ -81,6 +81,15 @@ class RF:
         return None if self.is_global else tuple(_num(a.start) for a in self.axes)
 
 
+Span = tuple[int, int]  # inclusive [lo, hi] of positions along one axis
+
+
+def window_span(span: Span, k: int, s: int = 1, pad: int = 0, d: int = 1) -> Span:
+    """Input positions read by outputs ``span`` of a sliding window (conv, pooling)."""
+    lo, hi = span
+    return lo * s - pad, hi * s - pad + d * (k - 1)
+
+
 def merge(fields: tuple[RF, ...]) -> RF:
     """Branches merge by the largest field per axis; any global input makes the output global."""
     if any(f.is_global for f in fields):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from netcost import ops
-from netcost.analysis.receptive import receptive_fields
+from netcost.analysis.receptive import receptive_fields, unit_span
 from netcost.core.shape import Shape
 from netcost.graph import INPUT, Graph, Node
 from netcost.ops.act import Activation
@@ -37,6 +37,7 @@ class FieldCheck:
     measured: tuple[int, int]
     input_size: tuple[int, int]
     ok: bool
+    centre: tuple[int, int] | None = None  # analytic field of the measured (centre) unit
 
 
 def checkpoints(graph: Graph) -> list[str]:
@@ -152,5 +153,11 @@ def measure(graph: Graph, upto: str) -> FieldCheck:
     measured = tuple(int(support[:, i].max() - support[:, i].min() + 1) for i in range(2))
     field = receptive_fields(graph)[upto]
     analytic = None if field.is_global else field.size
-    ok = measured == (n, n) if analytic is None else measured == tuple(analytic)
-    return FieldCheck(upto, analytic, measured, (n, n), ok)
+    if analytic is None:
+        return FieldCheck(upto, None, measured, (n, n), measured == (n, n))
+    # the centre unit's own field, carried back span by span: equal to the size everywhere on
+    # affine networks, at most the largest one after up-sampling (fields depend on the phase)
+    span = unit_span(small, upto, tuple(s // 2 for s in y.shape[2:]))
+    centre = tuple(hi - lo + 1 for lo, hi in span)
+    ok = measured == centre and all(m <= a for m, a in zip(measured, analytic, strict=True))
+    return FieldCheck(upto, analytic, measured, (n, n), ok, centre)

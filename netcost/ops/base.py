@@ -50,6 +50,12 @@ class Op:
     def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
         return fields_in[0]
 
+    def rf_back(self, axis: int, span: tuple[int, int], ins: Shapes, out: Shape) -> tuple[tuple[int, int], ...]:
+        """Positions of each input (along ``axis``: 0 = h, 1 = w) that outputs ``span`` read.
+        Default: the same positions (element-wise ops, merges). Used where fields are
+        position-dependent (after up-sampling); see netcost.analysis.receptive."""
+        return (span,) * len(ins)
+
     def flops(self, convention: Convention, ins: Shapes, out: Shape, cost: Cost) -> int:
         """This layer's FLOPs under ``convention``. Ops that a tool counts specially override it."""
         if convention is Convention.FVCORE:

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from netcost.core.cost import BackwardCost, Cost, Saved
-from netcost.core.rf import RF, AxisRF
+from netcost.core.rf import RF, AxisRF, window_span
 from netcost.core.shape import Shape, window_out
 from netcost.errors import ShapeError
 from netcost.ops import register
@@ -99,6 +99,10 @@ class Conv(Op):
             bias=bias,
         )
 
+    def rf_back(self, axis: int, span, ins: Shapes, out: Shape):
+        pads = self.pads(ins[0])
+        return (window_span(span, self.k[axis], self.stride[axis], pads[axis][0], self.dilation[axis]),)
+
     def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
         pads = self.pads(ins[0])
         return fields_in[0].map_axes(lambda i, a: a.through(self.k[i], self.stride[i], pads[i][0], self.dilation[i]))
@@ -181,6 +185,12 @@ class ConvTranspose(Op):
             elementwise=out.numel if self.bias else 0,
             bias=bias,
         )
+
+    def rf_back(self, axis: int, span, ins: Shapes, out: Shape):
+        """Output ``o`` reads input ``i`` when ``o = i*s - p + j*d`` for a tap ``j < k``."""
+        s, p, d, k = self.stride[axis], self.pad[axis], self.dilation[axis], self.k[axis]
+        lo, hi = span
+        return ((-((-(lo + p - d * (k - 1))) // s), (hi + p) // s),)
 
     def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
         def through(i: int, a: AxisRF) -> AxisRF:

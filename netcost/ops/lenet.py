@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from netcost.core.cost import BackwardCost, Cost, Saved
-from netcost.core.rf import RF
+from netcost.core.rf import RF, window_span
 from netcost.core.shape import Shape, window_out
 from netcost.errors import ShapeError
 from netcost.ops import register
@@ -126,6 +126,9 @@ class SparseConv(Op):
         """A weight (and a bias) per output map, in map order."""
         kh, kw = self.k
         return tuple(size for m in self.maps for size in ((len(m) * kh * kw, 1) if self.bias else (len(m) * kh * kw,)))
+
+    def rf_back(self, axis: int, span, ins: Shapes, out: Shape):
+        return (window_span(span, self.k[axis], self.stride[axis], self.pads(ins[0])[axis][0]),)
 
     def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
         pads = self.pads(ins[0])

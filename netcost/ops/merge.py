@@ -89,6 +89,15 @@ class Concat(MergeOp):
 
         return Concat(self.crop)
 
+    def rf_back(self, axis: int, span, ins: Shapes, out: Shape):
+        """With ``crop``, each input is read at its centre-crop offset."""
+        if not self.crop or not out.is_map:
+            return (span,) * len(ins)
+        return tuple(
+            (span[0] + (x.spatial[axis] - out.spatial[axis]) // 2, span[1] + (x.spatial[axis] - out.spatial[axis]) // 2)
+            for x in ins
+        )
+
     EXAMPLES = [
         ((Shape.of(8, 4, 4), Shape.of(3, 4, 4), Shape.of(1, 4, 4)), {}),
         ((Shape.of(8, 64, 64), Shape.of(8, 56, 56)), dict(crop=True)),

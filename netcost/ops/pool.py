@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from netcost.core.cost import BackwardCost, Convention, Cost, Saved
-from netcost.core.rf import RF, AxisRF
+from netcost.core.rf import RF, AxisRF, window_span
 from netcost.core.shape import Shape, window_out
 from netcost.errors import ShapeError
 from netcost.ops import register
@@ -56,6 +56,10 @@ class WindowPool(Op):
 
     def cost(self, ins: Shapes, out: Shape) -> Cost:
         return Cost(elementwise=self.k[0] * self.k[1] * out.numel)
+
+    def rf_back(self, axis: int, span, ins: Shapes, out: Shape):
+        pads = self.pads(ins[0])
+        return (window_span(span, self.k[axis], self.strides[axis], pads[axis][0], self.dilation[axis]),)
 
     def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
         pads = self.pads(ins[0])
@@ -166,6 +170,12 @@ class AdaptiveAvgPool(Op):
         """Nothing for a 1x1 output: torch computes it as ``mean`` (its backward needs only
         sizes); ``_adaptive_avg_pool2d`` keeps its input otherwise."""
         return Saved() if all(o == 1 for o in out.spatial) else Saved(inputs=(0,))
+
+    def rf_back(self, axis: int, span, ins: Shapes, out: Shape):
+        """Bin ``i`` averages ``[floor(i n / o), ceil((i + 1) n / o))``."""
+        n, o = ins[0].spatial[axis], out.spatial[axis]
+        lo, hi = span
+        return (((lo * n) // o, -((-(hi + 1) * n) // o) - 1),)
 
     def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
         if all(o == 1 for o in out.spatial):

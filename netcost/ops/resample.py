@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
@@ -47,6 +48,14 @@ class Upsample(Op):
     def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
         """Nothing: the backward needs only the sizes."""
         return Saved()
+
+    def rf_back(self, axis: int, span, ins: Shapes, out: Shape):
+        """Nearest: output ``o`` copies input ``floor(o / f)``; bilinear (align_corners=False)
+        blends ``floor((o + 0.5) / f - 0.5)`` and the next one."""
+        f, (lo, hi) = self.scale[axis], span
+        if self.mode == "nearest":
+            return ((lo // f, hi // f),)
+        return ((math.floor((lo + 0.5) / f - 0.5), math.floor((hi + 0.5) / f - 0.5) + 1),)
 
     def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
         taps = 2 if self.mode == "bilinear" else 1

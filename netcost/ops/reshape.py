@@ -98,6 +98,10 @@ class Crop(Op):
             raise ShapeError(f"crop to {self.h}x{self.w} does not fit in {x}")
         return Shape.of(x.c, self.h, self.w)
 
+    def rf_back(self, axis: int, span, ins: Shapes, out: Shape):
+        offset = (ins[0].spatial[axis] - out.spatial[axis]) // 2
+        return ((span[0] + offset, span[1] + offset),)
+
     def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
         offsets = ((ins[0].h - self.h) // 2, (ins[0].w - self.w) // 2)
         return fields_in[0].map_axes(lambda i, a: a.through(1, 1, -offsets[i]))

@@ -81,3 +81,21 @@ def test_depth_folding_keeps_totals(depth, names):
     assert [r["name"] for r in folded.rows][: len(names)] == names or names[0] in [r["name"] for r in folded.rows]
     for key in ("params", "macs", "activation_bytes"):
         assert sum(r[key] for r in folded.rows) == report.totals[key]
+
+
+def test_fields_after_upsampling_depend_on_the_phase(spec_file):
+    # a 2x2/2 transposed conv gives fine pixel o the coarse pixel o // 2; a 2-wide conv after
+    # it reads o and o + 1: coarse {m} when o = 2m, {m, m + 1} when o = 2m + 1 -> 1 or 2 pixels
+    # (the size/jump recurrence would say 1.5)
+    from netcost.analysis.receptive import unit_span
+    from netcost.api import load_graph
+
+    path = spec_file(
+        "input: [1, 8, 8]\nlayers:\n  - conv_transpose: {out: 1, k: 2, stride: 2}\n  - conv: {out: 1, k: 2}\n"
+    )
+    graph = load_graph(path)
+    extents = {unit_span(graph, "conv1", (p, 7))[0] for p in range(15)}
+    assert {hi - lo + 1 for lo, hi in extents} == {1, 2}
+    assert unit_span(graph, "conv1", (4, 4)) == ((2, 2), (2, 2))
+    assert unit_span(graph, "conv1", (5, 5)) == ((2, 3), (2, 3))
+    assert analyze(path).rows[-1]["rf_size"] == [2, 2]  # the largest
