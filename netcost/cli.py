@@ -285,12 +285,6 @@ def compare(
             render(report.folded(depth), format)
 
 
-def _is_torch_model(model: str) -> bool:
-    from netcost.api import is_callable_path
-
-    return is_callable_path(model)
-
-
 def check(
     models: Annotated[
         list[str] | None,

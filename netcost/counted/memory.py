@@ -1,9 +1,8 @@
 """Measured activation memory of a forward pass.
 
-A TorchDispatchMode sees every tensor each aten op returns. Storages are followed by data
-pointer with a reference count of the tensors (views included) that use them; a weakref
-finaliser on each tensor notices when it dies. Parameters and buffers existed before and
-are left out; the input is counted until the network drops it. The peak of the live total
+A TorchDispatchMode sees every tensor each aten op returns; each storage is followed from
+allocation until a weakref finaliser on the storage itself notices it is freed. Parameters
+and buffers existed before and are left out; the input is counted until the network drops it. The peak of the live total
 is the measured figure to compare with the analytic liveness peak. On CUDA,
 ``torch.cuda.max_memory_allocated`` is reported beside it (allocator-level: it includes
 workspaces and rounding to allocation blocks).
@@ -27,37 +26,35 @@ class MeasuredMemory:
 
 
 class StorageTracker(TorchDispatchMode):
+    """Live bytes of every storage aten operators return, from allocation until the storage
+    itself is freed (a weakref finaliser on the untyped storage, so views share their base's
+    bytes and a tensor autograd keeps for the backward is followed until the backward frees
+    it). Storages in ``known`` pre-exist (parameters, buffers, optimizer state)."""
+
     def __init__(self, known: set[int]):
         super().__init__()
-        self.known = known  # storages that pre-exist (parameters, buffers)
-        self.live: dict[int, list[int]] = {}  # data_ptr -> [nbytes, tensors using it]
+        self.known = known
+        self.live: dict[int, int] = {}  # data_ptr -> bytes
         self.current = 0
         self.peak = 0
-        self.node: str | None = None  # set by forward pre-hooks
+        self.where: str | None = None  # what is running: set by the caller (forward pre-hooks)
         self.peak_at: str | None = None
 
     def track(self, t: torch.Tensor) -> None:
         storage = t.untyped_storage()
         ptr, nbytes = storage.data_ptr(), storage.nbytes()
-        if nbytes == 0 or ptr in self.known:
+        if nbytes == 0 or ptr in self.known or ptr in self.live:
             return
-        entry = self.live.get(ptr)
-        if entry is None:
-            entry = self.live[ptr] = [nbytes, 0]
-            self.current += nbytes
-            if self.current > self.peak:
-                self.peak, self.peak_at = self.current, self.node
-        entry[1] += 1
-        weakref.finalize(t, self._release, ptr)
+        self.live[ptr] = nbytes
+        self.current += nbytes
+        if self.current > self.peak:
+            self.peak, self.peak_at = self.current, self.where
+        weakref.finalize(storage, self._release, ptr)
 
     def _release(self, ptr: int) -> None:
-        entry = self.live.get(ptr)
-        if entry is None:
-            return
-        entry[1] -= 1
-        if entry[1] == 0:
-            self.current -= entry[0]
-            del self.live[ptr]
+        nbytes = self.live.pop(ptr, None)
+        if nbytes is not None:
+            self.current -= nbytes
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
@@ -81,7 +78,7 @@ def measure_peak(
 
     def enter(name):
         def hook(module, args):
-            tracker.node = name
+            tracker.where = name
 
         return hook
 

@@ -137,7 +137,7 @@ class _Run:
         self.frame().child_ran = True
         self.stack.append(_Frame(slot, self._bytes((args, kwargs))))
         if self.tracker is not None:
-            self.tracker.node = slot.name
+            self.tracker.where = slot.name
 
     def leave(self, module: nn.Module, output: Any) -> None:
         if not self.stack or self.stack[-1].slot.module is not module:
@@ -156,7 +156,7 @@ class _Run:
             slot.activation_bytes += out_bytes
             self._io(slot, frame.in_bytes + out_bytes)
         if self.tracker is not None:
-            self.tracker.node = self.frame().slot.name
+            self.tracker.where = self.frame().slot.name
 
     def _commit(self, frame: _Frame) -> None:
         slot = frame.slot

@@ -40,7 +40,6 @@ from typing import Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
 
 from netcost.analysis.training import (
     OPTIMIZERS,
@@ -53,6 +52,7 @@ from netcost.analysis.training import (
 )
 from netcost.core.cost import Convention
 from netcost.counted.compile import build
+from netcost.counted.memory import StorageTracker
 from netcost.errors import NetcostError
 from netcost.graph import Graph
 
@@ -97,44 +97,6 @@ class TrainVerifyReport:
             "train": self.analytic,
             "notes": self.notes,
         }
-
-
-class LifetimeTracker(TorchDispatchMode):
-    """Live bytes of every storage aten operators return, from allocation until the
-    storage itself is freed (a weakref finaliser on the untyped storage: a tensor autograd
-    keeps for the backward is followed until the backward frees it)."""
-
-    def __init__(self, known: set[int]):
-        super().__init__()
-        self.known = known  # storages that pre-exist: parameters, buffers, optimizer state
-        self.live: dict[int, int] = {}
-        self.current = 0
-        self.peak = 0
-        self.where: str | None = None  # set by the caller and by forward pre-hooks
-        self.peak_at: str | None = None
-
-    def track(self, t: torch.Tensor) -> None:
-        storage = t.untyped_storage()
-        ptr, nbytes = storage.data_ptr(), storage.nbytes()
-        if nbytes == 0 or ptr in self.known or ptr in self.live:
-            return
-        self.live[ptr] = nbytes
-        self.current += nbytes
-        if self.current > self.peak:
-            self.peak, self.peak_at = self.current, self.where
-        weakref.finalize(storage, self._release, ptr)
-
-    def _release(self, ptr: int) -> None:
-        nbytes = self.live.pop(ptr, None)
-        if nbytes is not None:
-            self.current -= nbytes
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for leaf in tree_leaves(out):
-            if isinstance(leaf, torch.Tensor):
-                self.track(leaf)
-        return out
 
 
 def _storages(tensors) -> dict[int, int]:
@@ -373,7 +335,7 @@ def _peak_check(model, graph, opt, shape, device, fixed, state, report, foreach,
     train = report.train
     base = sum(fixed.values()) + sum(state.values())
     known = set(fixed) | set(state)
-    tracker = LifetimeTracker(known)
+    tracker = StorageTracker(known)
     handles = []
     for node in graph.nodes:
 
