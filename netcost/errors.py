@@ -59,5 +59,10 @@ class UnknownModelError(NetcostError):
     """A model name is neither a bundled spec nor an existing file."""
 
 
+class UserCodeError(NetcostError):
+    """The user's own code (a torch model's module, factory or forward) failed or tried to
+    exit: always exit 2, never read as a measured result."""
+
+
 class BudgetExceeded(NetcostError):
     exit_code = ExitCode.FAILED
