@@ -1,18 +1,32 @@
 """netcost: what a neural network costs — parameters, MACs/FLOPs, receptive field,
 activation memory — from declarative specs, cross-checked against real torch models.
 
-Public API::
+Public API (the model first, its variable overrides second, everything else by keyword)::
 
-    report = netcost.analyze("resnet18")            # analytic Report; report.df is a DataFrame
-    graph = netcost.load_graph("specs/my.yaml", overrides={"width": 0.5})
-    model = netcost.build("resnet18")               # a torch.nn.Module named like the spec's layers
-    check = netcost.verify("resnet18")              # analytic vs counted, per layer (check.passed)
+    report = netcost.analyze("resnet18", input_shape="3x160x160")   # a Report; report.df
+    report = netcost.analyze("resnet50", train=netcost.TrainOptions(optimizer="adamw"), batch=32)
+    gate = netcost.check("resnet18", budgets={"macs": "2G"})         # gate.passed, gate.rows
+    graph = netcost.load_graph("specs/my.yaml", {"width": 0.5})
+    model = netcost.build("resnet18")        # a torch.nn.Module named like the spec's layers
+    result = netcost.verify("resnet18")      # analytic vs counted, per layer (result.passed)
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from netcost.api import analyze, build, load_graph, load_spec, verify
+from netcost.api import analyze, build, check, load_graph, load_spec, profile, verify
+from netcost.options import AnalyzeOptions, TrainOptions
 
-__all__ = ["__version__", "analyze", "build", "load_graph", "load_spec", "verify"]
+__all__ = [
+    "AnalyzeOptions",
+    "TrainOptions",
+    "__version__",
+    "analyze",
+    "build",
+    "check",
+    "load_graph",
+    "load_spec",
+    "profile",
+    "verify",
+]

@@ -1,4 +1,10 @@
-"""The library entry points; the CLI calls these and only renders."""
+"""The library entry points; the CLI calls these and only renders.
+
+Every function takes the model first (a bundled name, a spec path, an inline spec, a
+``package.module:callable`` where it applies, a parsed Spec or a Graph), its variable
+overrides second, and everything else by keyword. Values are checked here, at the
+boundary (:mod:`netcost.options`): a bad one raises :class:`netcost.errors.NetcostError`
+with what was expected, never a bare TypeError from deep inside."""
 
 from __future__ import annotations
 
@@ -7,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from netcost.core.cost import Convention
+from netcost.errors import NetcostError
 from netcost.graph import Graph
+from netcost.options import AnalyzeOptions, OptionError, TrainOptions, check_bool, check_int
 from netcost.report.model import Report
 from netcost.spec.expand import expand
 from netcost.spec.load import load_file
@@ -57,146 +65,100 @@ def load_extended(path: Path, seen: tuple[Path, ...] = ()) -> Any:
 def load_graph(
     model: str | Path | Spec,
     overrides: Mapping[str, Any] | None = None,
-    input_shape: tuple[int, ...] | None = None,
+    input_shape: tuple[int, ...] | str | None = None,
 ) -> Graph:
-    spec = model if isinstance(model, Spec) else load_spec(model, input_shape)
-    return expand(spec, overrides, input_shape)
+    """The typed Graph a spec expands to (variables overridden, input replaced)."""
+    options = AnalyzeOptions(input_shape=input_shape, overrides=overrides)
+    spec = model if isinstance(model, Spec) else load_spec(_model_text(model), options.input_shape)
+    return expand(spec, options.overrides, options.input_shape)
+
+
+def _model_text(model: Any) -> str | Path:
+    if not isinstance(model, (str, Path)):
+        raise OptionError(f"model: expected a name, a path, a Spec or a Graph, got {type(model).__name__} {model!r}")
+    return model
+
+
+def _graph(model: Any, options: AnalyzeOptions) -> Graph:
+    if isinstance(model, Graph):
+        return model
+    return load_graph(model, options.overrides, options.input_shape)
+
+
+def _is_torch_model(model: Any) -> bool:
+    return isinstance(model, str) and is_callable_path(model) and not _is_file(model)
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL
+        return False
 
 
 def analyze(
     model: str | Path | Spec | Graph,
     overrides: Mapping[str, Any] | None = None,
-    input_shape: tuple[int, ...] | None = None,
+    *,
+    input_shape: tuple[int, ...] | str | None = None,
     batch: int = 1,
     dtype: str = "fp32",
     convention: Convention | str = Convention.NETCOST,
+    train: TrainOptions | bool | None = None,
     formulas: bool = False,
 ) -> Report:
     """The cost Report of a model (per layer and totals): analytic for a spec, counted for a
-    ``package.module:callable`` torch model."""
+    ``package.module:callable`` torch model.
+
+    ``input_shape``: one sample, ``(3, 160, 160)`` or ``"3x160x160"``; ``batch``: totals
+    cover the whole batch; ``dtype``: fp32, fp16, bf16, int8, fp64; ``convention``: how
+    FLOPs are counted (netcost, flopcounter, fvcore, pycls); ``train``: a TrainOptions (or
+    True for plain SGD) adds the cost of one training step (``report.train``);
+    ``formulas``: each layer's formula with its numbers."""
+    if train is True:
+        train = TrainOptions()
+    elif train is False:
+        train = None
+    options = AnalyzeOptions(
+        input_shape=input_shape, overrides=overrides, batch=batch, dtype=dtype, convention=convention, train=train
+    )
+    return analyze_options(model, options, formulas=check_bool(formulas, "formulas"))
+
+
+def analyze_options(model: str | Path | Spec | Graph, options: AnalyzeOptions, *, formulas: bool = False) -> Report:
+    """:func:`analyze` with its options as one record (the CLI and the gate call this)."""
     from netcost.analysis import analyze_graph
 
-    if isinstance(model, str) and is_callable_path(model) and not Path(model).exists():
-        return count_callable(model, overrides, input_shape, batch, dtype, convention)
-    graph = model if isinstance(model, Graph) else load_graph(model, overrides, input_shape)
-    return analyze_graph(graph, batch, dtype, Convention(convention), formulas)
+    if _is_torch_model(model):
+        if options.train is not None:
+            raise NetcostError("--train needs a spec: a torch model given as module:callable is only counted forward")
+        return count_callable(model, options)
+    graph = _graph(model, options)
+    if options.train is None:
+        return analyze_graph(graph, options.batch, options.dtype, options.convention, formulas)
+    from netcost.analysis.training import train_report
 
-
-def count_callable(
-    model: str,
-    overrides: Mapping[str, Any] | None,
-    input_shape: tuple[int, ...] | None,
-    batch: int,
-    dtype: str,
-    convention: Convention | str,
-) -> Report:
-    """Count a torch model given as ``package.module:callable`` (no spec: torch counts it)."""
-    from netcost.errors import NetcostError
-
-    if overrides:
-        raise NetcostError(f"--set applies to specs; {model} is a torch model (it takes no variables)")
-    _need_torch(f"counting {model}")
-    from netcost.counted.torchcount import count_model
-
-    shape = tuple(input_shape or (3, 224, 224))
-    if len(shape) == 2:
-        shape = (3, *shape)
-    return count_model(model, shape, batch, dtype, Convention(convention))
-
-
-def _need_torch(feature: str) -> None:
-    import importlib.util
-
-    from netcost.errors import NetcostError
-
-    if importlib.util.find_spec("torch") is None:
-        raise NetcostError(f"{feature} needs torch: pip install torch 'netcost[torch]'")
-
-
-def build(
-    model: str | Path | Spec | Graph,
-    overrides: Mapping[str, Any] | None = None,
-    input_shape: tuple[int, ...] | None = None,
-):
-    """The spec as a real ``torch.nn.Module`` (eval mode); submodule paths are the layer names."""
-    _need_torch("build")
-    from netcost.counted.compile import build as compile_graph
-
-    graph = model if isinstance(model, Graph) else load_graph(model, overrides, input_shape)
-    return compile_graph(graph)
-
-
-def verify(
-    model: str | Path | Spec | Graph,
-    overrides: Mapping[str, Any] | None = None,
-    input_shape: tuple[int, ...] | None = None,
-    batch: int = 1,
-    device: str = "cpu",
-    fields: bool = True,
-    memory: bool = True,
-    against: str | None = None,
-):
-    """Analytic against counted, layer by layer (a VerifyReport; ``.passed``, ``.to_dict()``)."""
-    _need_torch("verify")
-    from netcost.counted.verify import verify_graph
-
-    graph = model if isinstance(model, Graph) else load_graph(model, overrides, input_shape)
-    return verify_graph(graph, batch, device, fields, memory, against)
-
-
-def profile(
-    model: str | Path | Spec | Graph,
-    overrides: Mapping[str, Any] | None = None,
-    input_shape: tuple[int, ...] | None = None,
-    batches: tuple[int, ...] | list[int] = (1,),
-    dtypes: tuple[str, ...] | list[str] = ("fp32",),
-    device: str = "cpu",
-    amp: bool = False,
-    channels_last: bool = False,
-    per_layer: bool = False,
-    threads: int | None = None,
-    min_run_time: float = 1.0,
-    recalibrate: bool = False,
-    progress=None,
-):
-    """Measured latency next to the analytic work (a ProfileReport; ``.to_dict()``)."""
-    _need_torch("profile")
-    import torch
-
-    from netcost.counted.calibrate import roofline
-    from netcost.counted.profile import profile_graph, profile_module
-    from netcost.counted.timing import DTYPES
-    from netcost.errors import NetcostError
-
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise NetcostError("--device cuda: no CUDA device is available here")
-    unknown = [d for d in dtypes if d not in DTYPES]
-    if unknown:
-        raise NetcostError(f"unknown dtype {unknown[0]!r}: one of {', '.join(DTYPES)}")
-    if threads:
-        torch.set_num_threads(threads)
-    rl = roofline(device, dtypes[0], recalibrate)[0] if per_layer else None
-    if isinstance(model, str) and is_callable_path(model) and not Path(model).exists():
-        shape = tuple(input_shape or (3, 224, 224))
-        return profile_module(model, shape, batches, dtypes, device, amp, channels_last, min_run_time, progress)
-    graph = model if isinstance(model, Graph) else load_graph(model, overrides, input_shape)
-    return profile_graph(
-        graph, batches, dtypes, device, amp, channels_last, per_layer, min_run_time, roofline=rl, progress=progress
+    t = options.train
+    return train_report(
+        graph,
+        options.batch,
+        options.dtype,
+        t.optimizer,
+        t.momentum,
+        t.amp,
+        t.freeze,
+        options.convention,
+        t.device,
+        t.foreach,
+        formulas,
     )
-
-
-def calibrate(device: str = "cpu", dtype: str = "fp32", recalibrate: bool = False):
-    """(Roofline, cached?) of this machine: peak FLOP/s and memory bandwidth."""
-    _need_torch("calibrate")
-    from netcost.counted.calibrate import roofline
-
-    return roofline(device, dtype, recalibrate)
 
 
 def analyze_train(
     model: str | Path | Spec | Graph,
     overrides: Mapping[str, Any] | None = None,
-    input_shape: tuple[int, ...] | None = None,
+    *,
+    input_shape: tuple[int, ...] | str | None = None,
     batch: int = 1,
     dtype: str = "fp32",
     optimizer: str = "sgd",
@@ -210,31 +172,209 @@ def analyze_train(
 ) -> Report:
     """The Report with training columns per layer and ``report.train`` (backward FLOPs,
     gradients, optimizer state, saved activations, the step's peak): analytic, no torch."""
-    from netcost.analysis.training import train_report
-
-    graph = model if isinstance(model, Graph) else load_graph(model, overrides, input_shape)
-    return train_report(
-        graph, batch, dtype, optimizer, momentum, amp, tuple(frozen), Convention(convention), device, foreach, formulas
+    train = TrainOptions(optimizer=optimizer, momentum=momentum, amp=amp, freeze=frozen, device=device, foreach=foreach)
+    return analyze(
+        model,
+        overrides,
+        input_shape=input_shape,
+        batch=batch,
+        dtype=dtype,
+        convention=convention,
+        train=train,
+        formulas=formulas,
     )
+
+
+def check(
+    models: str | list[str] | tuple[str, ...] | None = None,
+    *,
+    budgets: Mapping[str, int | str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    input_shape: tuple[int, ...] | str | None = None,
+    batch: int = 1,
+    dtype: str = "fp32",
+    convention: Convention | str = Convention.NETCOST,
+    train: TrainOptions | bool | None = None,
+    allow_partial: bool = False,
+    baseline: str | Path | None = None,
+    max_increase: float | str | None = None,
+    config: str | Path | None = None,
+):
+    """The budget gate: a CheckResult (``.passed``, ``.rows``, ``.to_dict()``).
+
+    ``budgets``: metric -> limit (``{"macs": "2G", "params": 12_000_000}``; the metrics are
+    the analyze totals, and ``train_memory_bytes`` & co. for a training step). With no
+    ``models``, the models, budgets and baseline of ``[tool.netcost]`` in ``config`` (a
+    pyproject.toml) are checked, ``budgets`` overriding theirs. ``baseline``: a saved
+    analyze/compare/check JSON; a total may grow by at most ``max_increase`` percent."""
+    from netcost.budget import Target
+    from netcost.budget import check as gate
+
+    if train is True:
+        train = TrainOptions()
+    elif train is False:
+        train = None
+    check_bool(allow_partial, "allow_partial")
+    budgets = dict(budgets or {})
+    if models:
+        names = [models] if isinstance(models, str) else list(models)
+        options = AnalyzeOptions(
+            input_shape=input_shape, overrides=overrides, batch=batch, dtype=dtype, convention=convention, train=train
+        )
+        targets = [Target(model=m, budgets=budgets, options=options, allow_partial=allow_partial) for m in names]
+    else:
+        from dataclasses import replace
+
+        from netcost.config import load_config
+
+        declared = load_config(config or "pyproject.toml")
+        targets = [
+            replace(t, budgets={**t.budgets, **budgets}, allow_partial=t.allow_partial or allow_partial)
+            for t in declared.targets
+        ]
+        baseline = baseline or declared.baseline
+        max_increase = declared.max_increase if max_increase is None else max_increase
+    return gate(targets, baseline=baseline, max_increase=max_increase)
+
+
+def count_callable(model: str, options: AnalyzeOptions) -> Report:
+    """Count a torch model given as ``package.module:callable`` (no spec: torch counts it)."""
+    if options.overrides:
+        raise NetcostError(f"--set applies to specs; {model} is a torch model (it takes no variables)")
+    _need_torch(f"counting {model}")
+    from netcost.counted.torchcount import count_model
+
+    shape = tuple(options.input_shape or (3, 224, 224))
+    if len(shape) == 2:
+        shape = (3, *shape)
+    return count_model(model, shape, options.batch, options.dtype, options.convention)
+
+
+def _need_torch(feature: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        raise NetcostError(f"{feature} needs torch: pip install torch 'netcost[torch]'")
+
+
+def build(
+    model: str | Path | Spec | Graph,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    input_shape: tuple[int, ...] | str | None = None,
+):
+    """The spec as a real ``torch.nn.Module`` (eval mode); submodule paths are the layer names."""
+    _need_torch("build")
+    from netcost.counted.compile import build as compile_graph
+
+    return compile_graph(_graph(model, AnalyzeOptions(input_shape=input_shape, overrides=overrides)))
+
+
+def verify(
+    model: str | Path | Spec | Graph,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    input_shape: tuple[int, ...] | str | None = None,
+    batch: int = 1,
+    device: str = "cpu",
+    fields: bool = True,
+    memory: bool = True,
+    against: str | None = None,
+):
+    """Analytic against counted, layer by layer (a VerifyReport; ``.passed``, ``.to_dict()``).
+    ``fields``: measure receptive fields by gradient; ``memory``: the peak activation
+    memory; ``against``: also compare with a reference ``package.module:callable``."""
+    options = AnalyzeOptions(input_shape=input_shape, overrides=overrides, batch=batch)
+    check_bool(fields, "fields")
+    check_bool(memory, "memory")
+    _need_torch("verify")
+    from netcost.counted.verify import verify_graph
+
+    return verify_graph(_graph(model, options), options.batch, device, fields, memory, against)
+
+
+def profile(
+    model: str | Path | Spec | Graph,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    input_shape: tuple[int, ...] | str | None = None,
+    batches: tuple[int, ...] | list[int] = (1,),
+    dtypes: tuple[str, ...] | list[str] = ("fp32",),
+    device: str = "cpu",
+    amp: bool = False,
+    channels_last: bool = False,
+    per_layer: bool = False,
+    threads: int | None = None,
+    min_run_time: float = 1.0,
+    recalibrate: bool = False,
+    progress=None,
+):
+    """Measured latency next to the analytic work (a ProfileReport; ``.to_dict()``)."""
+    options = AnalyzeOptions(input_shape=input_shape, overrides=overrides)
+    for b in batches:
+        check_int(b, "batch")
+    if threads is not None:
+        check_int(threads, "threads", 1, 4096)
+    _need_torch("profile")
+    import torch
+
+    from netcost.counted.calibrate import roofline
+    from netcost.counted.profile import profile_graph, profile_module
+    from netcost.counted.timing import DTYPES
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise NetcostError("--device cuda: no CUDA device is available here")
+    unknown = [d for d in dtypes if d not in DTYPES]
+    if unknown:
+        raise NetcostError(f"unknown dtype {unknown[0]!r}: one of {', '.join(DTYPES)}")
+    if threads:
+        torch.set_num_threads(threads)
+    rl = roofline(device, dtypes[0], recalibrate)[0] if per_layer else None
+    if _is_torch_model(model):
+        if options.overrides:
+            raise NetcostError(f"--set applies to specs; {model} is a torch model (it takes no variables)")
+        shape = tuple(options.input_shape or (3, 224, 224))
+        return profile_module(model, shape, batches, dtypes, device, amp, channels_last, min_run_time, progress)
+    return profile_graph(
+        _graph(model, options),
+        batches,
+        dtypes,
+        device,
+        amp,
+        channels_last,
+        per_layer,
+        min_run_time,
+        roofline=rl,
+        progress=progress,
+    )
+
+
+def calibrate(device: str = "cpu", dtype: str = "fp32", recalibrate: bool = False):
+    """(Roofline, cached?) of this machine: peak FLOP/s and memory bandwidth."""
+    _need_torch("calibrate")
+    from netcost.counted.calibrate import roofline
+
+    return roofline(device, dtype, recalibrate)
 
 
 def verify_train(
     model: str | Path | Spec | Graph,
     overrides: Mapping[str, Any] | None = None,
-    input_shape: tuple[int, ...] | None = None,
+    *,
+    input_shape: tuple[int, ...] | str | None = None,
     batch: int = 2,
-    optimizer: str = "sgd",
-    momentum: float = 0.0,
+    train: TrainOptions | None = None,
     device: str = "cpu",
-    frozen: tuple[str, ...] = (),
-    foreach: bool | None = None,
     memory: bool = True,
-    amp: bool = False,
 ):
     """The training-cost model against one real training step (a TrainVerifyReport;
-    ``.passed``, ``.to_dict()``)."""
+    ``.passed``, ``.to_dict()``). ``train``: the optimizer and its options (default SGD)."""
+    options = AnalyzeOptions(input_shape=input_shape, overrides=overrides, batch=batch, train=train or TrainOptions())
+    check_bool(memory, "memory")
     _need_torch("verify --train")
     from netcost.counted.train_verify import verify_train as run
 
-    graph = model if isinstance(model, Graph) else load_graph(model, overrides, input_shape)
-    return run(graph, optimizer, batch, momentum, device, tuple(frozen), foreach, memory, amp)
+    t = options.train
+    return run(
+        _graph(model, options), t.optimizer, options.batch, t.momentum, device, t.freeze, t.foreach, memory, t.amp
+    )

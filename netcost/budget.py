@@ -1,23 +1,29 @@
-"""`netcost check`: budgets on the totals of a model, and growth against a baseline.
+"""The budget gate (`netcost check`, ``netcost.check``): budgets on the totals of models, and
+growth against a baseline, decided here and only rendered by the CLI.
 
 A budget passes when actual <= budget; ``headroom_pct`` = (budget - actual) / budget x 100,
-negative when over. A total that was only partially counted (a torch model with ops the
-counter does not know) fails unless partial totals are allowed.
+negative when over (``None`` for a zero budget, where no percentage exists). A total that
+was only partially counted (a torch model with ops the counter does not know) fails
+unless partial totals are allowed. A gate that checked nothing is an error, not a pass.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from netcost.compare import METRICS
 from netcost.errors import NetcostError
+from netcost.options import AnalyzeOptions, TrainOptions
 from netcost.report.model import Report
+from netcost.text import printable
+from netcost.units import parse_percent, parse_quantity
 
-# budgets on the training cost (`--train`): flag name -> key of the report's `train` totals
+# budgets on the training cost (`--train`): metric name -> key of the report's `train` totals
 TRAIN_METRICS = {
     "train_memory_bytes": "peak_train_bytes",
     "train_step_flops": "step_flops",
@@ -28,117 +34,239 @@ TRAIN_METRICS = {
 }
 BUDGET_METRICS = (*METRICS, *TRAIN_METRICS)
 BYTE_METRICS = {m for m in BUDGET_METRICS if m.endswith("bytes")}
+SCHEMA_VERSION = 1
 
 
-@dataclass
+class CheckError(NetcostError):
+    """The gate cannot run as asked: a bad budget, baseline or configuration (exit 2)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Target:
-    """One model to check: how to analyze it, and its budgets (metric -> limit)."""
+    """One model to check: how to analyse it, and its budgets (metric -> limit)."""
 
     model: str
-    budgets: dict[str, int] = field(default_factory=dict)
-    input: tuple[int, ...] | None = None
-    overrides: dict[str, Any] = field(default_factory=dict)
-    batch: int = 1
-    dtype: str = "fp32"
-    convention: str = "netcost"
+    budgets: Mapping[str, int] = field(default_factory=dict)
+    options: AnalyzeOptions = field(default_factory=AnalyzeOptions)
     allow_partial: bool = False
-    train: bool = False  # implied by any training budget
-    optimizer: str = "sgd"
-    momentum: float = 0.0
-    amp: bool = False
-    freeze: tuple[str, ...] = ()
-    train_device: str = "cuda"
 
-    @property
-    def needs_training(self) -> bool:
-        return self.train or any(m in TRAIN_METRICS for m in self.budgets)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "budgets", parse_budgets(self.budgets))
+        train_budget = any(m in TRAIN_METRICS for m in self.budgets)
+        if train_budget and self.options.train is None:  # a training budget implies --train
+            object.__setattr__(self, "options", replace(self.options, train=TrainOptions()))
 
 
-@dataclass
+@dataclass(frozen=True)
+class BudgetRow:
+    """One metric of one model against its budget (or its baseline)."""
+
+    model: str
+    metric: str
+    budget: int | float
+    actual: int
+    headroom_pct: float | None
+    passed: bool
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        row = asdict(self)
+        if row["note"] is None:
+            del row["note"]
+        return row
+
+
+@dataclass(frozen=True)
 class CheckResult:
-    results: list[dict[str, Any]]
+    """The gate's verdict: ``passed`` only when every row passed (and there is a row)."""
+
+    rows: tuple[BudgetRow, ...]
 
     @property
     def passed(self) -> bool:
-        return all(r["passed"] for r in self.results)
+        return bool(self.rows) and all(r.passed for r in self.rows)
+
+    @property
+    def results(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self.rows]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema_version": 1, "passed": self.passed, "results": self.results}
+        return {"schema_version": SCHEMA_VERSION, "passed": self.passed, "results": self.results}
 
 
-def result(model: str, metric: str, budget: int | float, actual: int, note: str | None = None, ok=None) -> dict:
-    headroom = (budget - actual) / budget * 100 if budget else (0.0 if actual == 0 else float("-inf"))
+def parse_budgets(budgets: Mapping[str, Any]) -> dict[str, int]:
+    """metric -> limit, each a whole number (``'1.5G'``, ``'24GiB'``, ``12_000_000``)."""
+    out = {}
+    for metric, value in budgets.items():
+        if metric not in BUDGET_METRICS:
+            from netcost.ops import did_you_mean
+
+            hint = did_you_mean(str(metric), BUDGET_METRICS)
+            raise CheckError(
+                f"unknown budget metric {printable(metric)!r}; one of {', '.join(BUDGET_METRICS)}", hint=hint
+            )
+        try:
+            out[metric] = parse_quantity(value)
+        except ValueError as exc:
+            raise CheckError(f"budget on {metric}: {exc}") from None
+    return out
+
+
+def headroom(budget: int | float, actual: int) -> float | None:
+    if budget == 0:
+        return 0.0 if actual == 0 else None
+    return round((budget - actual) / budget * 100, 3)
+
+
+def _row(model: str, metric: str, budget: int | float, actual: int, note: str | None = None, ok=None) -> BudgetRow:
     passed = actual <= budget if ok is None else ok
-    row = {
-        "model": model,
-        "metric": metric,
-        "budget": budget,
-        "actual": actual,
-        "headroom_pct": round(headroom, 3),
-        "passed": passed,
-    }
-    if note:
-        row["note"] = note
-    return row
+    return BudgetRow(model, metric, budget, actual, headroom(budget, actual), passed, note)
 
 
-def check_report(target: Target, report: Report) -> list[dict[str, Any]]:
+def check_report(target: Target, report: Report) -> list[BudgetRow]:
+    """The rows of one model's budgets."""
     partial = bool(report.meta.get("partial"))
     rows = []
     for metric, budget in target.budgets.items():
-        actual = (
-            (report.train or {}).get(TRAIN_METRICS[metric]) if metric in TRAIN_METRICS else report.totals.get(metric)
-        )
-        if actual is None:
-            rows.append(result(target.model, metric, budget, 0, f"{metric} is not available for this model", False))
+        totals = (report.train or {}) if metric in TRAIN_METRICS else report.totals
+        actual = totals.get(TRAIN_METRICS.get(metric, metric))
+        if not isinstance(actual, int):
+            rows.append(_row(target.model, metric, budget, 0, f"{metric} is not available for this model", False))
             continue
-        row = result(target.model, metric, budget, actual)
+        row = _row(target.model, metric, budget, actual)
         if partial and not target.allow_partial:
             unsupported = ", ".join(sorted(report.meta.get("unsupported_ops", {})))
-            row.update(passed=False, note=f"partially counted (could not count: {unsupported}); --allow-partial")
+            note = f"partially counted (could not count: {unsupported}); --allow-partial lets it pass"
+            row = replace(row, passed=False, note=note)
         rows.append(row)
     return rows
 
 
-def check_baseline(target: Target, report: Report, baseline: Mapping[str, int], max_increase_pct: float) -> list:
+def check_baseline(model: str, report: Report, baseline: Mapping[str, int], max_increase_pct: float) -> list:
     """Fail a metric that grew by more than ``max_increase_pct`` over the baseline's value."""
     rows = []
     for metric, before in baseline.items():
         actual = report.totals.get(metric)
-        if metric not in METRICS or not isinstance(actual, int) or not before:
+        if metric not in METRICS or not isinstance(actual, int):
+            continue
+        if before == 0:
+            note = f"baseline 0, now {actual}"
+            rows.append(_row(model, f"{metric} vs baseline", 0, actual, note, actual == 0))
             continue
         limit = before * (1 + max_increase_pct / 100)
         growth = (actual - before) / before * 100
-        rows.append(
-            result(
-                target.model,
-                f"{metric} vs baseline",
-                limit,
-                actual,
-                f"baseline {before}, growth {growth:+.2f}% (max +{max_increase_pct:g}%)",
-            )
-        )
+        note = f"baseline {before}, growth {growth:+.2f}% (max +{max_increase_pct:g}%)"
+        rows.append(_row(model, f"{metric} vs baseline", limit, actual, note))
     return rows
 
 
 def load_baseline(path: str | Path) -> dict[str, dict[str, int]]:
     """model -> metric -> value, from a saved analyze, compare or check JSON document."""
+    where = f"baseline {printable(path)}"
     try:
-        doc = json.loads(Path(path).read_text())
+        text = Path(path).read_bytes().decode("utf-8")
     except OSError as exc:
-        raise NetcostError(f"cannot read baseline {path}: {exc.strerror}") from None
+        raise CheckError(f"cannot read {where}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise CheckError(f"{where} is not UTF-8 text") from None
+
+    def refuse(name: str) -> None:
+        raise CheckError(f"{where}: {name} is not a number a baseline can hold")
+
+    try:
+        doc = json.loads(text, parse_constant=refuse)
     except json.JSONDecodeError as exc:
-        raise NetcostError(f"baseline {path} is not JSON: {exc.msg} at line {exc.lineno}") from None
-    out: dict[str, dict[str, int]] = {}
+        raise CheckError(f"{where} is not JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise CheckError(f"{where} nests too deeply") from None
     if isinstance(doc, dict) and "totals" in doc:
-        out[doc["model"]] = dict(doc["totals"])
-    elif isinstance(doc, dict) and "models" in doc:
-        for model in doc["models"]:
-            out[model["model"]] = dict(model["totals"])
-    elif isinstance(doc, dict) and "results" in doc:
-        for row in doc["results"]:
-            if not row["metric"].endswith("vs baseline"):
-                out.setdefault(row["model"], {})[row["metric"]] = row["actual"]
-    else:
-        raise NetcostError(f"baseline {path} is not a netcost analyze, compare or check document")
+        return {_model(doc, where): _totals(doc["totals"], f"{where} totals")}
+    if isinstance(doc, dict) and isinstance(doc.get("models"), list):
+        out = {}
+        for i, entry in enumerate(doc["models"]):
+            at = f"{where} models[{i}]"
+            if not isinstance(entry, dict) or "totals" not in entry:
+                raise CheckError(f"{at}: expected an analyze document with model and totals")
+            out[_model(entry, at)] = _totals(entry["totals"], f"{at} totals")
+        return out
+    if isinstance(doc, dict) and isinstance(doc.get("results"), list):
+        out: dict[str, dict[str, int]] = {}
+        for i, row in enumerate(doc["results"]):
+            at = f"{where} results[{i}]"
+            if not isinstance(row, dict) or not isinstance(row.get("metric"), str):
+                raise CheckError(f"{at}: expected a check result with model, metric and actual")
+            if row["metric"].endswith("vs baseline") or row["metric"] not in METRICS:
+                continue
+            out.setdefault(_model(row, at), {}).update(_totals({row["metric"]: row.get("actual")}, at))
+        return out
+    raise CheckError(f"{where} is not a netcost analyze, compare or check document")
+
+
+def _model(doc: dict, where: str) -> str:
+    model = doc.get("model")
+    if not isinstance(model, str) or not model:
+        raise CheckError(f"{where}: missing `model` (the name the totals belong to)")
+    return model
+
+
+def _totals(totals: Any, where: str) -> dict[str, int]:
+    if not isinstance(totals, dict):
+        raise CheckError(f"{where}: expected an object of totals")
+    out = {}
+    for metric in METRICS:
+        if metric not in totals or totals[metric] is None:
+            continue
+        value = totals[metric]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise CheckError(f"{where}: {metric} must be a non-negative integer, got {printable(repr(value))}")
+        out[metric] = value
     return out
+
+
+Analyzer = Callable[[str, AnalyzeOptions], Report]
+
+
+def check(
+    targets: Sequence[Target],
+    *,
+    baseline: str | Path | Mapping[str, Mapping[str, int]] | None = None,
+    max_increase: float | str | None = None,
+    analyzer: Analyzer | None = None,
+) -> CheckResult:
+    """Analyse every target and gate its totals: its budgets, and (with ``baseline``) its
+    growth over the baseline's totals by at most ``max_increase`` percent.
+
+    Raises :class:`CheckError` when nothing would be checked (no budget and no baseline),
+    or for a baseline without ``max_increase``."""
+    if not targets:
+        raise CheckError("no models to check")
+    base = load_baseline(baseline) if isinstance(baseline, (str, Path)) else dict(baseline or {})
+    increase = None if max_increase is None else _percent(max_increase)
+    if base and increase is None:
+        raise CheckError("a baseline needs a largest allowed growth: --max-increase (e.g. 5%)")
+    if increase is not None and not base and baseline is None:
+        raise CheckError("--max-increase needs --baseline (the saved totals to compare with)")
+    if not base and not any(t.budgets for t in targets):
+        raise CheckError("no budgets given: add --max-params, --max-macs, ... or --baseline")
+    if analyzer is None:
+        from netcost.api import analyze_options as analyzer
+    rows: list[BudgetRow] = []
+    for target in targets:
+        report = analyzer(target.model, target.options)
+        rows += check_report(target, report)
+        before = base.get(target.model) or base.get(report.model)
+        if before is not None:
+            rows += check_baseline(target.model, report, before, increase)
+        elif base:
+            rows.append(BudgetRow(target.model, "baseline", 0, 0, 0.0, True, "not in the baseline: nothing to compare"))
+    return CheckResult(tuple(rows))
+
+
+def _percent(value: float | str) -> float:
+    try:
+        pct = parse_percent(value)
+    except ValueError as exc:
+        raise CheckError(f"--max-increase: {exc}") from None
+    if not math.isfinite(pct):  # pragma: no cover - parse_percent refuses these
+        raise CheckError(f"--max-increase: {value!r} is not finite")
+    return pct

@@ -1,18 +1,27 @@
 """The `netcost` command line: each command parses, calls the library, renders.
 
-Errors from the library (NetcostError) print as one paragraph on stderr with their exit
-code (2 for a bad spec or usage, 1 for a failed budget or check); anything else is a bug
-and keeps its traceback.
+The exit-code contract, kept in one place (:func:`run`):
+
+- 0: everything asked for was measured, and within budget (or no budget was asked);
+- 1: only a measured failure: a budget exceeded, a total grown past --max-increase, a
+  verify mismatch;
+- 2: every error: bad arguments, a bad spec, config or baseline, I/O, and anything the
+  user's own code does (an exception or ``sys.exit`` in a torch model's module, factory
+  or forward); an unexpected error inside netcost too (NETCOST_DEBUG=1 shows its
+  traceback);
+- 130: interrupted (Ctrl-C).
+
+Errors print as plain text on stderr, outside text escaped (netcost.text.printable).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -24,7 +33,6 @@ from netcost.cli_options import (
     ConventionOpt,
     DepthOpt,
     DtypeOpt,
-    FormatOpt,
     FreezeOpt,
     InputOpt,
     ModelArg,
@@ -34,14 +42,13 @@ from netcost.cli_options import (
     SetOpt,
     TrainDeviceOpt,
     TrainOpt,
+    format_option,
     parse_input,
     parse_sets,
 )
 from netcost.core.cost import Convention
-from netcost.errors import NetcostError
-from netcost.report.check_render import CheckFormat
-from netcost.report.render import Format
-from netcost.units import parse_quantity
+from netcost.errors import ExitCode, NetcostError
+from netcost.options import TrainOptions
 
 app = typer.Typer(
     name="netcost",
@@ -52,43 +59,36 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+# the formats each command can write (one it cannot is neither offered nor accepted)
+TABLES = ("table", "json", "csv", "markdown")
+AnalyzeFormat = format_option("AnalyzeFormat", TABLES)
+CompareFormat = format_option("CompareFormat", TABLES)
+VerifyFormat = format_option("VerifyFormat", TABLES)
+ProfileFormat = format_option("ProfileFormat", TABLES)
+ZooFormat = format_option("ZooFormat", TABLES)
+CalibrateFormat = format_option("CalibrateFormat", ("table", "json"))
+CheckFormatOpt = format_option("CheckFormat", ("table", "json", "junit", "markdown"))
 
-@dataclass(frozen=True)
-class TrainingArgs:
-    """The --train options, shared by analyze, compare, check and verify."""
-
-    train: bool = False
-    optimizer: Optimizer = Optimizer.sgd
-    momentum: float = 0.0
-    amp: bool = False
-    freeze: list[str] | None = None
-    device: str = "cuda"
-
-
-TRAINING_DEFAULTS = TrainingArgs()
-# (parameter, annotation with its option) in TrainingArgs' field order
+# (parameter, annotation with its option): the --train options, declared once
 TRAINING_OPTIONS = {
-    "train": TrainOpt,
-    "optimizer": OptimizerOpt,
-    "momentum": MomentumOpt,
-    "amp": AmpOpt,
-    "freeze": FreezeOpt,
-    "train_device": TrainDeviceOpt,
+    "train": (TrainOpt, False),
+    "optimizer": (OptimizerOpt, Optimizer.sgd),
+    "momentum": (MomentumOpt, 0.0),
+    "amp": (AmpOpt, False),
+    "freeze": (FreezeOpt, None),
+    "train_device": (TrainDeviceOpt, "cuda"),
 }
 
 
 def with_training_options(command, device: bool = True):
-    """Give ``command`` the --train options; it receives them as one ``training`` argument.
-    (``device=False``: a command with its own --device, such as verify.)"""
+    """Give ``command`` the --train options; it receives them as one ``training`` argument,
+    a TrainOptions, or None without --train. (``device=False``: a command with its own
+    --device, such as verify.)"""
     signature = inspect.signature(command, eval_str=True)
     names = [n for n in TRAINING_OPTIONS if device or n != "train_device"]
-    field = {"train_device": "device"}  # option name -> TrainingArgs field
     options = [
         inspect.Parameter(
-            n,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=getattr(TRAINING_DEFAULTS, field.get(n, n)),
-            annotation=TRAINING_OPTIONS[n],
+            n, inspect.Parameter.KEYWORD_ONLY, default=TRAINING_OPTIONS[n][1], annotation=TRAINING_OPTIONS[n][0]
         )
         for n in names
     ]
@@ -98,24 +98,28 @@ def with_training_options(command, device: bool = True):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        values = {field.get(n, n): kwargs.pop(n) for n in names}
-        return command(*args, training=TrainingArgs(**values), **kwargs)
+        values = {n: kwargs.pop(n) for n in names}
+        return command(*args, training=training_options(**values), **kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=[*head, *options, *tail])
     return wrapper
 
 
-@contextmanager
-def reported_errors() -> Iterator[None]:
-    """Render NetcostError as `Error: file:line:col: message` and exit with its code."""
-    try:
-        yield
-    except NetcostError as exc:
-        from rich.console import Console
-        from rich.markup import escape
-
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]Error:[/bold red] {escape(str(exc))}")
-        raise typer.Exit(int(exc.exit_code)) from None
+def training_options(
+    train: bool, optimizer, momentum: float, amp: bool, freeze, train_device: str = "cuda"
+) -> TrainOptions | None:
+    """The TrainOptions the --train options ask for: None without --train, unless another
+    training option was given (it implies --train, so it is never silently ignored)."""
+    given = (getattr(optimizer, "value", optimizer), momentum, amp, tuple(freeze or ()), train_device)
+    if not train and given == ("sgd", 0.0, False, (), "cuda"):
+        return None
+    return TrainOptions(
+        optimizer=getattr(optimizer, "value", optimizer),
+        momentum=momentum,
+        amp=amp,
+        freeze=tuple(freeze or ()),
+        device=train_device,
+    )
 
 
 def _version(value: bool) -> None:
@@ -133,6 +137,26 @@ def main_options(
     """What a neural network costs: parameters, MACs/FLOPs, receptive field, memory."""
 
 
+def _options(input: str | None, batch: int, set_, dtype: str, convention, training: TrainOptions | None):
+    """The AnalyzeOptions of the shared options (bad values: exit 2 naming the option)."""
+    from netcost.options import AnalyzeOptions
+
+    return AnalyzeOptions(
+        input_shape=parse_input(input),
+        overrides=parse_sets(set_),
+        batch=batch,
+        dtype=dtype,
+        convention=getattr(convention, "value", convention),
+        train=training,
+    )
+
+
+def _report(model: str, options, formulas: bool = False):
+    from netcost.api import analyze_options
+
+    return analyze_options(model, options, formulas=formulas)
+
+
 @app.command()
 @with_training_options
 def analyze(
@@ -141,64 +165,37 @@ def analyze(
     batch: BatchOpt = 1,
     set_: SetOpt = None,
     dtype: DtypeOpt = "fp32",
-    format: FormatOpt = Format.table,
+    format: AnalyzeFormat = "table",
     convention: ConventionOpt = Convention.NETCOST,
     depth: DepthOpt = None,
     formulas: Annotated[bool, typer.Option("--formulas", help="Show each layer's formula with its numbers.")] = False,
-    training: TrainingArgs = TRAINING_DEFAULTS,
+    training: TrainOptions | None = None,
 ) -> None:
     """Per-layer costs and totals of a model, computed from its spec (no torch).
 
     With --train: backward FLOPs per layer and the memory of one training step, itemised
     (parameters, gradients, optimizer state, saved activations, the step's peak).
     """
-    from netcost.analysis import DTYPE_BYTES
-
-    if dtype not in DTYPE_BYTES:
-        raise typer.BadParameter(f"unknown dtype {dtype!r}; one of {', '.join(DTYPE_BYTES)}", param_hint="--dtype")
-    with reported_errors():
-        report = _report(model, parse_sets(set_), parse_input(input), batch, dtype, convention, training, formulas)
+    report = _report(model, _options(input, batch, set_, dtype, convention, training), formulas)
     if depth:
         report = report.folded(depth)
     render(report, format, formulas)
 
 
-def _report(model, overrides, shape, batch, dtype, convention, training: TrainingArgs, formulas: bool = False):
-    """The analyze Report of one model, with training cost when asked."""
-    from netcost.api import analyze, analyze_train, is_callable_path
-
-    if is_callable_path(model):
-        overrides = None
-        if training.train:
-            raise NetcostError("--train needs a spec: a torch model given as module:callable is only counted forward")
-    if not training.train:
-        return analyze(model, overrides, shape, batch, dtype, convention, formulas)
-    if training.device not in ("cuda", "cpu"):
-        raise typer.BadParameter("cuda or cpu", param_hint="--train-device")
-    return analyze_train(
-        model,
-        overrides,
-        shape,
-        batch,
-        dtype,
-        training.optimizer.value,
-        training.momentum,
-        training.amp,
-        tuple(training.freeze or ()),
-        convention,
-        training.device,
-        None,
-        formulas,
-    )
-
-
-def render(report, format: Format, formulas: bool = False) -> None:
+def render(report, format, formulas: bool = False) -> None:
     from netcost.report import render as r
 
-    if format is Format.table:
+    format = r.Format(getattr(format, "value", format))
+    if format is r.Format.table:
         r.print_table(report, formulas)
     else:
         sys.stdout.write(r.RENDERERS[format](report, formulas))
+
+
+def _format(format):
+    from netcost.report.render import Format
+
+    return Format(getattr(format, "value", format))
 
 
 @app.command()
@@ -214,8 +211,8 @@ def verify(
     ] = None,
     fields: Annotated[bool, typer.Option("--fields/--no-fields", help="Measure receptive fields by gradient.")] = True,
     memory: Annotated[bool, typer.Option("--memory/--no-memory", help="Measure the peak activation memory.")] = True,
-    format: FormatOpt = Format.table,
-    training: TrainingArgs = TRAINING_DEFAULTS,
+    format: VerifyFormat = "table",
+    training: TrainOptions | None = None,
 ) -> None:
     """Analytic numbers against the compiled torch module, layer by layer; exit 1 on any mismatch.
 
@@ -224,29 +221,19 @@ def verify(
     """
     from netcost.report.verify_render import render_train_verify, render_verify
 
-    with reported_errors():
-        if training.train:
-            from netcost.api import verify_train
+    shape, sets = parse_input(input), parse_sets(set_)
+    if training is not None:
+        from netcost.api import verify_train
 
-            report = verify_train(
-                model,
-                parse_sets(set_),
-                parse_input(input),
-                batch,
-                training.optimizer.value,
-                training.momentum,
-                device,
-                tuple(training.freeze or ()),
-                None,
-                memory,
-                training.amp,
-            )
-        else:
-            from netcost.api import verify as run
+        report = verify_train(model, sets, input_shape=shape, batch=batch, train=training, device=device, memory=memory)
+    else:
+        from netcost.api import verify as run_verify
 
-            report = run(model, parse_sets(set_), parse_input(input), batch, device, fields, memory, against)
-    (render_train_verify if training.train else render_verify)(report.to_dict(), format)
-    raise typer.Exit(0 if report.passed else 1)
+        report = run_verify(
+            model, sets, input_shape=shape, batch=batch, device=device, fields=fields, memory=memory, against=against
+        )
+    (render_verify if training is None else render_train_verify)(report.to_dict(), _format(format))
+    raise typer.Exit(ExitCode.OK if report.passed else ExitCode.FAILED)
 
 
 @app.command()
@@ -266,8 +253,8 @@ def compare(
     dtype: DtypeOpt = "fp32",
     convention: ConventionOpt = Convention.NETCOST,
     depth: DepthOpt = None,
-    format: FormatOpt = Format.table,
-    training: TrainingArgs = TRAINING_DEFAULTS,
+    format: CompareFormat = "table",
+    training: TrainOptions | None = None,
 ) -> None:
     """Models side by side: every total with its ratio to the first model."""
     from netcost.compare import comparison
@@ -275,20 +262,19 @@ def compare(
 
     if len(models) < 2:
         raise typer.BadParameter("give at least two models to compare", param_hint="MODEL...")
-    shape, sets = parse_input(input), parse_sets(set_)
-    with reported_errors():
-        reports = [_report(m, sets, shape, batch, dtype, convention, training) for m in models]
+    options = _options(input, batch, set_, dtype, convention, training)
+    reports = [_report(m, options) for m in models]
     doc = comparison(reports, depth)
-    render_compare(doc, format)
-    if depth and format is Format.table:
+    render_compare(doc, _format(format))
+    if depth and _format(format).value == "table":
         for report in reports:
-            render(report.folded(depth), format)
+            render(report.folded(depth), "table")
 
 
 def check(
     models: Annotated[
         list[str] | None,
-        typer.Argument(metavar="MODEL", help="Models to check; none: read [tool.netcost] in pyproject.toml."),
+        typer.Argument(metavar="MODEL", help="Models to check; none: read \\[tool.netcost] in pyproject.toml."),
     ] = None,
     input: InputOpt = None,
     batch: BatchOpt = 1,
@@ -304,88 +290,39 @@ def check(
     max_increase: Annotated[
         str | None, typer.Option("--max-increase", help="With --baseline: largest allowed growth, e.g. 5%.")
     ] = None,
-    config: Annotated[str, typer.Option("--config", help="Where to read [tool.netcost].")] = "pyproject.toml",
-    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
-    training: TrainingArgs = TRAINING_DEFAULTS,
+    config: Annotated[str, typer.Option("--config", help="Where to read \\[tool.netcost] (a pyproject.toml).")] = (
+        "pyproject.toml"
+    ),
+    format: CheckFormatOpt = "table",
+    training: TrainOptions | None = None,
     **budgets: str | None,
 ) -> None:
     """Budget gate for CI: exit 1 when any total exceeds its budget (or grew past --max-increase).
 
-    Budgets take K/M/G/T (powers of 1000) or KiB/MiB/GiB (powers of 1024): --max-macs 2G.
+    Budgets take K/M/G/T (powers of 1000) or KiB/MiB/GiB (powers of 1024), any case: --max-macs 2G.
+    Exit 0: all within budget; 1: a budget exceeded; 2: an error (nothing was checked).
     """
-    from netcost.budget import CheckResult, Target, check_baseline, check_report, load_baseline
-    from netcost.config import load_config, parse_percent
-    from netcost.report.check_render import render_check
+    from netcost.api import check as gate
+    from netcost.report.check_render import CheckFormat, render_check
 
-    limits = {}
-    for option, text in budgets.items():
-        if text is not None:
-            try:
-                limits[option.removeprefix("max_")] = parse_quantity(text)
-            except ValueError as exc:
-                raise typer.BadParameter(str(exc), param_hint="--" + option.replace("_", "-")) from None
-    with reported_errors():
-        if models:
-            targets = [
-                Target(m, limits, parse_input(input), parse_sets(set_), batch, dtype, convention.value, allow_partial)
-                for m in models
-            ]
-            base_path, increase = baseline, None
-        else:
-            targets, base_path, increase = load_config(config)
-            base_path = baseline or base_path
-            for t in targets:
-                t.budgets.update(limits)
-                t.allow_partial = t.allow_partial or allow_partial
-        if max_increase is not None:
-            increase = parse_percent(max_increase)
-        base = load_baseline(base_path) if base_path else {}
-        if base and increase is None:
-            raise typer.BadParameter("--baseline needs --max-increase (e.g. 5%)", param_hint="--max-increase")
-        results = []
-        for t in targets:
-            report = _analyze_target(t)
-            results += check_report(t, report)
-            before = base.get(t.model) or base.get(report.model)
-            if before is not None:
-                results += check_baseline(t, report, before, increase)
-            elif base:
-                results.append(
-                    {
-                        "model": t.model,
-                        "metric": "baseline",
-                        "budget": 0,
-                        "actual": 0,
-                        "headroom_pct": 0.0,
-                        "passed": True,
-                        "note": "not in the baseline: nothing to compare",
-                    }
-                )
-        if not results:
-            raise typer.BadParameter("no budgets given: add --max-params, --max-macs, ... or --baseline")
-    outcome = CheckResult(results)
-    render_check(outcome.to_dict(), format)
-    raise typer.Exit(0 if outcome.passed else 1)
-
-
-def _analyze_target(target):
-    training = TrainingArgs(
-        target.needs_training,
-        Optimizer(target.optimizer),
-        target.momentum,
-        target.amp,
-        list(target.freeze),
-        target.train_device,
+    limits = {option.removeprefix("max_"): text for option, text in budgets.items() if text is not None}
+    options = _options(input, batch, set_, dtype, convention, training)
+    outcome = gate(
+        models or None,
+        budgets=limits,
+        overrides=options.overrides,
+        input_shape=options.input_shape,
+        batch=options.batch,
+        dtype=options.dtype,
+        convention=options.convention,
+        train=options.train,
+        allow_partial=allow_partial,
+        baseline=baseline,
+        max_increase=max_increase,
+        config=config,
     )
-    return _report(
-        target.model,
-        target.overrides,
-        target.input,
-        target.batch,
-        target.dtype,
-        Convention(target.convention),
-        training,
-    )
+    render_check(outcome.to_dict(), CheckFormat(getattr(format, "value", format)))
+    raise typer.Exit(ExitCode.OK if outcome.passed else ExitCode.FAILED)
 
 
 def _with_budget_options(command):
@@ -427,37 +364,36 @@ def profile(
         str | None, typer.Option("--plot", help="Write a roofline plot (PNG/SVG; needs matplotlib).")
     ] = None,
     recalibrate: Annotated[bool, typer.Option("--recalibrate", help="Measure the roofline again.")] = False,
-    format: FormatOpt = Format.table,
+    format: ProfileFormat = "table",
 ) -> None:
     """Real latency on CPU/GPU, achieved FLOP/s, and (with --per-layer) a roofline per layer."""
     from netcost.report.profile_render import plot_roofline, render_profile
 
     batches = _int_list(batch, "--batch")
     dtypes = [d.strip() for d in dtype.split(",") if d.strip()]
-    with reported_errors():
-        from netcost.api import profile as run
+    if plot and not per_layer:
+        raise typer.BadParameter("--plot needs --per-layer", param_hint="--plot")
+    from netcost.api import profile as run_profile
 
-        with _progress(format) as progress:
-            report = run(
-                model,
-                parse_sets(set_),
-                parse_input(input),
-                batches,
-                dtypes,
-                device,
-                amp,
-                channels_last,
-                per_layer,
-                threads,
-                min_time,
-                recalibrate,
-                progress,
-            )
+    with _progress(_format(format)) as progress:
+        report = run_profile(
+            model,
+            parse_sets(set_),
+            input_shape=parse_input(input),
+            batches=batches,
+            dtypes=dtypes,
+            device=device,
+            amp=amp,
+            channels_last=channels_last,
+            per_layer=per_layer,
+            threads=threads,
+            min_run_time=min_time,
+            recalibrate=recalibrate,
+            progress=progress,
+        )
     doc = report.to_dict()
-    render_profile(doc, format)
+    render_profile(doc, _format(format))
     if plot:
-        if not doc.get("roofline"):
-            raise typer.BadParameter("--plot needs --per-layer", param_hint="--plot")
         plot_roofline(doc, plot)
 
 
@@ -466,18 +402,17 @@ def calibrate(
     device: Annotated[str, typer.Option("--device", help="cpu or cuda (cuda:N).")] = "cpu",
     dtype: Annotated[str, typer.Option("--dtype", help="fp32, fp16, bf16.")] = "fp32",
     recalibrate: Annotated[bool, typer.Option("--recalibrate", help="Ignore the cached result.")] = False,
-    format: FormatOpt = Format.table,
+    format: CalibrateFormat = "table",
 ) -> None:
     """Measure this machine's peak FLOP/s (a large matmul) and memory bandwidth (a large copy)."""
     import dataclasses
     import json
 
-    with reported_errors():
-        from netcost.api import calibrate as run
+    from netcost.api import calibrate as run_calibrate
 
-        result, cached = run(device, dtype, recalibrate)
+    result, cached = run_calibrate(device, dtype, recalibrate)
     doc = {**dataclasses.asdict(result), "cached": cached}
-    if format is Format.json:
+    if _format(format).value == "json":
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
     from netcost.units import si
@@ -494,17 +429,15 @@ def _int_list(text: str, option: str) -> list[int]:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not a comma-separated list of integers", param_hint=option) from None
-    if not values or any(v < 1 for v in values):
+    if not values or any(v < 1 or v > 2**31 for v in values):
         raise typer.BadParameter(f"{text!r}: give positive integers", param_hint=option)
     return values
 
 
 @contextmanager
-def _progress(format: Format):
+def _progress(format) -> Iterator:
     """A progress line on a terminal's stderr; silent in CI, pipes and machine formats."""
-    import os
-
-    if format is not Format.table or os.environ.get("CI") or not sys.stderr.isatty():
+    if format.value != "table" or os.environ.get("CI") or not sys.stderr.isatty():
         yield None
         return
     from rich.console import Console
@@ -522,13 +455,11 @@ def _progress(format: Format):
 
 
 @app.command()
-def zoo(format: FormatOpt = Format.table) -> None:
+def zoo(format: ZooFormat = "table") -> None:
     """List the bundled specs with their headline params and MACs."""
     from netcost.report.zoo import render_zoo, zoo_rows
 
-    with reported_errors():
-        rows = zoo_rows()
-    render_zoo(rows, format)
+    render_zoo(zoo_rows(), _format(format))
 
 
 @app.command()
@@ -536,8 +467,7 @@ def ops(kind: Annotated[str | None, typer.Argument(help="One op to describe in f
     """List the registered ops with their fields (the spec vocabulary)."""
     from netcost.report.ops_doc import print_ops
 
-    with reported_errors():
-        print_ops(kind)
+    print_ops(kind)
 
 
 @app.command()
@@ -550,8 +480,88 @@ def schema() -> None:
     sys.stdout.write(json.dumps(spec_schema(), indent=2) + "\n")
 
 
+# --- the boundary: everything becomes an exit code here ---------------------------------
+
+
+@functools.cache
+def command():
+    """The click command of the app, with plain (pydantic-free) coercion installed."""
+    from netcost.cli_coercion import install
+
+    cmd = typer.main.get_command(app)
+    install(cmd)
+    return cmd
+
+
+def _error(text: str) -> None:
+    from netcost.text import printable
+
+    sys.stdout.flush()
+    sys.stderr.write(f"Error: {printable(text)}\n")
+    sys.stderr.flush()
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: sys.argv[1:]) and return its exit code."""
+    from typer.exceptions import Abort, Exit, TyperException
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = command().main(args=args, prog_name="netcost", standalone_mode=False)
+    except NetcostError as exc:
+        _error(str(exc))
+        return ExitCode.USAGE
+    except TyperException as exc:  # click's usage errors: plain text, exit 2
+        sys.stdout.flush()
+        exc.show()
+        return ExitCode.USAGE
+    except Exit as exc:
+        result = exc.exit_code
+    except (KeyboardInterrupt, Abort):
+        sys.stderr.write("\ninterrupted\n")
+        return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return ExitCode.USAGE
+    except SystemExit as exc:  # user code's exit that escaped its containment
+        _error(f"something called sys.exit({exc.code!r}) while netcost ran; nothing was checked")
+        return ExitCode.USAGE
+    except RecursionError:
+        _error("the input nests too deeply to analyse")
+        return ExitCode.USAGE
+    except MemoryError:
+        _error("out of memory: the model or its input is too large to analyse here")
+        return ExitCode.USAGE
+    except Exception as exc:
+        if os.environ.get("NETCOST_DEBUG"):
+            raise
+        _error(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "  this is a bug in netcost; NETCOST_DEBUG=1 shows the traceback (please report it)"
+        )
+        return ExitCode.USAGE
+    code = result if isinstance(result, int) else 0
+    if code == 130:  # typer turns Ctrl-C into an exit code of 130
+        sys.stderr.write("\ninterrupted\n")
+    return _exit_code(code)
+
+
+def _exit_code(code: object) -> int:
+    """Only 0, 1 (a measured failure), 2 and 130 leave netcost."""
+    return code if code in (0, 1, 2, 130) else ExitCode.USAGE
+
+
+def _quiet_stdout() -> None:
+    """stdout's reader went away (``| head``): stop writing without a second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main() -> None:
-    app()
+    sys.exit(run())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,21 +8,22 @@ from typing import Annotated, Any
 import typer
 
 from netcost.core.cost import Convention
-from netcost.report.render import Format
+from netcost.errors import NetcostError
+from netcost.options import OPTIMIZER_NAMES, parse_shape
 
 
 def parse_input(text: str | None) -> tuple[int, ...] | None:
     """``3x160x160`` (C x H x W), ``160x160`` (H x W) or ``160`` (square)."""
-    if text is None:
-        return None
-    parts = text.lower().replace("×", "x").split("x")
     try:
-        dims = tuple(int(p) for p in parts)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not CxHxW, HxW or a single size (e.g. 3x224x224)") from None
-    if not 1 <= len(dims) <= 3 or any(d < 1 for d in dims):
-        raise typer.BadParameter(f"{text!r} is not CxHxW, HxW or a single size (e.g. 3x224x224)")
-    return dims * 2 if len(dims) == 1 else dims
+        return parse_shape(text, "--input")
+    except NetcostError as exc:
+        raise typer.BadParameter(exc.message.removeprefix("--input: "), param_hint="--input") from None
+
+
+def format_option(name: str, formats: tuple[str, ...]):
+    """A --format/-f option offering exactly ``formats`` (an Enum named ``name``)."""
+    choices = Enum(name, {f: f for f in formats}, type=str)
+    return Annotated[choices, typer.Option("--format", "-f", help="Output format.")]
 
 
 def parse_sets(items: list[str] | None) -> dict[str, Any]:
@@ -45,7 +46,12 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
 
 
 ModelArg = Annotated[
-    str, typer.Argument(metavar="MODEL", help="A bundled spec name (see `netcost zoo`) or a path to a YAML spec.")
+    str,
+    typer.Argument(
+        metavar="MODEL",
+        help="A bundled spec name (see `netcost zoo`), a path to a YAML spec, an inline spec such as "
+        "'conv(64,k=3) > relu', or a torch model as package.module:callable.",
+    ),
 ]
 InputOpt = Annotated[
     str | None, typer.Option("--input", "-i", help="Input of one sample: CxHxW, HxW or a size (e.g. 3x160x160).")
@@ -55,7 +61,6 @@ SetOpt = Annotated[
     list[str] | None, typer.Option("--set", "-s", help="Override a spec variable: name=value (repeatable).")
 ]
 DtypeOpt = Annotated[str, typer.Option("--dtype", help="Bytes per element: fp32, fp16, bf16, int8, fp64.")]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 ConventionOpt = Annotated[
     Convention,
     typer.Option("--convention", "-c", help="How FLOPs are counted (see README): netcost, flopcounter, fvcore, pycls."),
@@ -65,23 +70,16 @@ DepthOpt = Annotated[
 ]
 
 
-class Optimizer(str, Enum):
-    sgd = "sgd"
-    momentum = "momentum"
-    nesterov = "nesterov"
-    adagrad = "adagrad"
-    rmsprop = "rmsprop"
-    rmsprop_momentum = "rmsprop_momentum"
-    rmsprop_centered = "rmsprop_centered"
-    adam = "adam"
-    adamw = "adamw"
-    amsgrad = "amsgrad"
+Optimizer = Enum("Optimizer", {name: name for name in OPTIMIZER_NAMES}, type=str)
 
 
 TrainOpt = Annotated[bool, typer.Option("--train", help="Add training cost: backward FLOPs, memory of one step.")]
-OptimizerOpt = Annotated[Optimizer, typer.Option("--optimizer", help="Optimizer whose state is counted (--train).")]
+OptimizerOpt = Annotated[
+    Optimizer, typer.Option("--optimizer", help="Optimizer whose state is counted (implies --train).")
+]
 MomentumOpt = Annotated[
-    float, typer.Option("--momentum", min=0.0, help="With sgd or rmsprop: > 0 adds the momentum buffer.")
+    float,
+    typer.Option("--momentum", min=0.0, help="With sgd or rmsprop: > 0 adds the momentum buffer (implies --train)."),
 ]
 AmpOpt = Annotated[bool, typer.Option("--amp", help="Mixed precision (autocast): fp32 weights, half activations.")]
 FreezeOpt = Annotated[

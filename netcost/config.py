@@ -7,22 +7,29 @@ max-params = "50M"                  # defaults for every model below
 
 [[tool.netcost.models]]
 model = "resnet18"                  # bundled name, spec path, or package.module:callable
-input = "3x224x224"                 # optional: CxHxW, HxW or a size
+input = "3x224x224"                 # optional: CxHxW, HxW or a size (or [3, 224, 224])
 set = { width = 0.5 }               # optional spec variables
 batch = 1                           # optional; also dtype, convention, allow-partial
 max-macs = "2G"                     # K/M/G/T = 10^3.., KiB/MiB/GiB = 2^10..
+train = true                        # optional training cost; optimizer, momentum, amp,
+optimizer = "adamw"                 #   freeze, train-device as on the command line
+
+Every value is type-checked as TOML gives it: booleans are ``true``/``false`` (not
+strings), integers are integers, choices are one of their names. Anything else is an
+error naming the key (exit 2), never a silently weaker gate.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netcost.budget import BUDGET_METRICS, Target
+from netcost.budget import BUDGET_METRICS, CheckError, Target
 from netcost.errors import NetcostError
-from netcost.ops import did_you_mean
-from netcost.units import parse_quantity
+from netcost.options import AnalyzeOptions, TrainOptions, check_bool
+from netcost.text import printable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,78 +42,111 @@ MODEL_KEYS = {"model", "input", "set", "batch", "dtype", "convention", "allow-pa
 TOP_KEYS = {"models", "baseline", "max-increase", *BUDGET_KEYS}
 
 
-def parse_input_text(text: Any) -> tuple[int, ...] | None:
-    if text is None:
-        return None
-    if isinstance(text, list):
-        return tuple(int(v) for v in text)
-    dims = tuple(int(p) for p in str(text).lower().split("x"))
-    return dims * 2 if len(dims) == 1 else dims
+@dataclass(frozen=True)
+class CheckConfig:
+    """What ``[tool.netcost]`` asks the gate to do."""
+
+    targets: tuple[Target, ...]
+    baseline: Path | None = None
+    max_increase: str | float | None = None
 
 
-def parse_percent(text: Any) -> float:
-    try:
-        return float(str(text).strip().rstrip("%"))
-    except ValueError:
-        raise NetcostError(f"--max-increase takes a percentage such as 5% or 0.5, got {text!r}") from None
-
-
-def load_config(path: str | Path = "pyproject.toml") -> tuple[list[Target], str | None, float | None]:
-    """(targets, baseline path, max increase in %) from ``[tool.netcost]``."""
+def load_config(path: str | Path = "pyproject.toml") -> CheckConfig:
+    """The targets, baseline and largest allowed growth declared in ``[tool.netcost]``
+    (a baseline path is relative to the config's folder)."""
     path = Path(path)
+    shown = printable(path)
     try:
-        data = tomllib.loads(path.read_text())
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise NetcostError(f"no models given and no {path} here to read [tool.netcost] from") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise NetcostError(f"{path}: {exc}") from None
-    section = data.get("tool", {}).get("netcost")
-    if not section:
-        raise NetcostError(f"{path} has no [tool.netcost] section", hint="see `netcost check --help` and the README")
-    _known(section, TOP_KEYS, f"{path} [tool.netcost]")
-    defaults = {
-        BUDGET_KEYS[k]: _quantity(v, f"{path} [tool.netcost] {k}") for k, v in section.items() if k in BUDGET_KEYS
-    }
-    targets = []
-    for i, entry in enumerate(section.get("models", []), start=1):
-        where = f"{path} [[tool.netcost.models]] #{i}"
-        _known(entry, MODEL_KEYS, where)
-        if "model" not in entry:
-            raise NetcostError(f"{where}: missing `model`")
-        budgets = dict(defaults)
-        budgets.update({BUDGET_KEYS[k]: _quantity(v, f"{where} {k}") for k, v in entry.items() if k in BUDGET_KEYS})
-        targets.append(
-            Target(
-                model=str(entry["model"]),
-                budgets=budgets,
-                input=parse_input_text(entry.get("input")),
-                overrides=dict(entry.get("set", {})),
-                batch=int(entry.get("batch", 1)),
-                dtype=str(entry.get("dtype", "fp32")),
-                convention=str(entry.get("convention", "netcost")),
-                allow_partial=bool(entry.get("allow-partial", False)),
-                train=bool(entry.get("train", False)),
-                optimizer=str(entry.get("optimizer", "sgd")),
-                momentum=float(entry.get("momentum", 0.0)),
-                amp=bool(entry.get("amp", False)),
-                freeze=tuple(entry.get("freeze", ())),
-                train_device=str(entry.get("train-device", "cuda")),
-            )
-        )
-    if not targets:
-        raise NetcostError(f"{path} [tool.netcost] lists no [[tool.netcost.models]]")
-    increase = section.get("max-increase")
-    return targets, section.get("baseline"), None if increase is None else parse_percent(increase)
-
-
-def _quantity(value: Any, where: str) -> int:
+        raise CheckError(f"no models given and no {shown} here to read [tool.netcost] from") from None
+    except IsADirectoryError:
+        raise CheckError(f"--config {shown} is a directory; give the pyproject.toml file") from None
+    except OSError as exc:
+        raise CheckError(f"cannot read {shown}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CheckError(f"{shown} is not UTF-8 text (byte {exc.start})") from None
     try:
-        return parse_quantity(str(value))
-    except ValueError as exc:
-        raise NetcostError(f"{where}: {exc}") from None
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CheckError(f"{shown}: {exc}") from None
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise CheckError(f"{shown}: `tool` must be a table, got {type(tool).__name__}")
+    section = tool.get("netcost")
+    if section is None:
+        raise CheckError(f"{shown} has no [tool.netcost] section", hint="see `netcost check --help` and the README")
+    if not isinstance(section, dict):
+        raise CheckError(f"{shown}: [tool.netcost] must be a table, got {type(section).__name__}")
+    where = f"{shown} [tool.netcost]"
+    _known(section, TOP_KEYS, where)
+    defaults = {BUDGET_KEYS[k]: v for k, v in section.items() if k in BUDGET_KEYS}
+    entries = section.get("models", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise CheckError(f"{where}: `models` must be an array of tables ([[tool.netcost.models]])")
+    if not entries:
+        raise CheckError(f"{where} lists no [[tool.netcost.models]]")
+    targets = tuple(
+        _target(entry, defaults, f"{shown} [[tool.netcost.models]] #{i}") for i, entry in enumerate(entries, 1)
+    )
+    baseline = section.get("baseline")
+    if baseline is not None and not isinstance(baseline, str):
+        raise CheckError(f"{where} baseline: expected a path (a string), got {type(baseline).__name__}")
+    increase = section.get("max-increase")
+    if increase is not None and (isinstance(increase, bool) or not isinstance(increase, (str, int, float))):
+        raise CheckError(f'{where} max-increase: expected a percentage such as "5%", got {type(increase).__name__}')
+    return CheckConfig(targets, path.parent / baseline if baseline else None, increase)
+
+
+def _target(entry: dict[str, Any], defaults: dict[str, Any], where: str) -> Target:
+    _known(entry, MODEL_KEYS, where)
+    model = entry.get("model")
+    if not isinstance(model, str) or not model:
+        raise CheckError(f"{where}: missing `model` (a bundled name, spec path or package.module:callable)")
+    overrides = entry.get("set", {})
+    if not isinstance(overrides, dict):
+        raise CheckError(f"{where} set: expected a table of variables, e.g. set = {{ width = 0.5 }}")
+    budgets = {**defaults, **{BUDGET_KEYS[k]: v for k, v in entry.items() if k in BUDGET_KEYS}}
+    try:
+        train = None
+        wants_train = check_bool(entry.get("train", False), "train")
+        if wants_train or TRAIN_KEYS & set(entry) - {"train"}:
+            train = TrainOptions(
+                optimizer=entry.get("optimizer", "sgd"),
+                momentum=entry.get("momentum", 0.0),
+                amp=entry.get("amp", False),
+                freeze=entry.get("freeze", ()),
+                device=entry.get("train-device", "cuda"),
+            )
+            if not wants_train and "train" in entry:  # train = false beside training keys
+                raise CheckError(
+                    f"{where}: train = false but {', '.join(sorted(TRAIN_KEYS & set(entry) - {'train'}))} given"
+                )
+        options = AnalyzeOptions(
+            input_shape=entry.get("input"),
+            overrides=overrides,
+            batch=entry.get("batch", 1),
+            dtype=entry.get("dtype", "fp32"),
+            convention=entry.get("convention", "netcost"),
+            train=train,
+        )
+        return Target(
+            model=model,
+            budgets=budgets,
+            options=options,
+            allow_partial=check_bool(entry.get("allow-partial", False), "allow-partial"),
+        )
+    except CheckError as exc:
+        if exc.message.startswith(where):
+            raise
+        raise CheckError(f"{where} {exc.message}", hint=exc.hint) from None
+    except NetcostError as exc:
+        raise CheckError(f"{where} {exc.message}", hint=exc.hint) from None
 
 
 def _known(table: dict, allowed: set[str], where: str) -> None:
+    from netcost.ops import did_you_mean
+
     for key in table:
         if key not in allowed:
-            raise NetcostError(f"{where}: unknown key {key!r}", hint=did_you_mean(key, allowed))
+            raise CheckError(f"{where}: unknown key {printable(key)!r}", hint=did_you_mean(str(key), allowed))

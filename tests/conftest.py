@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
-from netcost.cli import app
+from netcost.cli import run
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -34,9 +35,23 @@ def spec_file(tmp_path):
 
 @pytest.fixture
 def cli():
+    """Run the command line as `netcost` does (netcost.cli.run: the exit-code contract),
+    with stdout and stderr captured apart."""
     runner = CliRunner()
 
-    def invoke(*args: str):
-        return runner.invoke(app, [str(a) for a in args])
+    def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+        with runner.isolation(env=env) as (stdout, stderr, output):
+            code = run([str(a) for a in args])
+            sys.stdout.flush()
+            sys.stderr.flush()
+            return Result(
+                runner=runner,
+                stdout_bytes=stdout.getvalue(),
+                stderr_bytes=stderr.getvalue(),
+                output_bytes=output.getvalue(),
+                return_value=None,
+                exit_code=code,
+                exception=None,
+            )
 
     return invoke

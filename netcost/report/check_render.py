@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any
 
 from netcost.budget import BYTE_METRICS
+from netcost.text import printable
 from netcost.units import binary, si
 
 
@@ -18,6 +19,11 @@ class CheckFormat(str, Enum):
     json = "json"
     junit = "junit"
     markdown = "markdown"
+
+
+def pct(value: float | None) -> str:
+    """A headroom: ``-20.9%``; ``-`` where none exists (a zero budget exceeded)."""
+    return "-" if value is None else f"{value:.1f}%"
 
 
 def fmt(metric: str, value: Any) -> str:
@@ -34,12 +40,13 @@ def junit(doc: dict[str, Any]) -> str:
         case = ET.SubElement(
             suite,
             "testcase",
-            classname=f"netcost.{r['model']}",
+            classname=f"netcost.{printable(r['model'], newlines=False)}",
             name=f"{r['metric']} <= {fmt(r['metric'], r['budget'])}",
         )
+        note = f"; {printable(r['note'], newlines=False)}" if r.get("note") else ""
         text = (
-            f"{r['model']} {r['metric']}: {fmt(r['metric'], r['actual'])} against {fmt(r['metric'], r['budget'])}"
-            f" (headroom {r['headroom_pct']:.1f}%)" + (f"; {r['note']}" if r.get("note") else "")
+            f"{printable(r['model'], newlines=False)} {r['metric']}: {fmt(r['metric'], r['actual'])} against "
+            f"{fmt(r['metric'], r['budget'])} (headroom {pct(r['headroom_pct'])}){note}"
         )
         if not r["passed"]:
             ET.SubElement(case, "failure", message=text, type="BudgetExceeded").text = text
@@ -53,8 +60,9 @@ def annotations(doc: dict[str, Any]) -> list[str]:
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return []
     return [
-        f"::error title=netcost budget::{r['model']} {r['metric']} is {fmt(r['metric'], r['actual'])}, budget "
-        f"{fmt(r['metric'], r['budget'])} ({r['headroom_pct']:.1f}% headroom)"
+        f"::error title=netcost budget::{printable(r['model'], newlines=False)} {r['metric']} is "
+        f"{fmt(r['metric'], r['actual'])}, budget "
+        f"{fmt(r['metric'], r['budget'])} ({pct(r['headroom_pct'])} headroom)"
         for r in doc["results"]
         if not r["passed"]
     ]
@@ -70,8 +78,8 @@ def render_check(doc: dict[str, Any], format: CheckFormat) -> None:
         lines = ["| model | metric | budget | actual | headroom | result |", "|---|---|---:|---:|---:|---|"]
         for r in doc["results"]:
             lines.append(
-                f"| {r['model']} | {r['metric']} | {fmt(r['metric'], r['budget'])} | "
-                f"{fmt(r['metric'], r['actual'])} | {r['headroom_pct']:.1f}% | "
+                f"| {printable(r['model'])} | {r['metric']} | {fmt(r['metric'], r['budget'])} | "
+                f"{fmt(r['metric'], r['actual'])} | {pct(r['headroom_pct'])} | "
                 f"{'PASS' if r['passed'] else 'FAIL'} |"
             )
         sys.stdout.write("\n".join(lines) + "\n")
@@ -95,22 +103,26 @@ def _table(doc: dict[str, Any]) -> None:
     for r in doc["results"]:
         result = "[green]PASS[/green]" if r["passed"] else "[bold red]FAIL[/bold red]"
         table.add_row(
-            r["model"],
+            escape(printable(r["model"])),
             r["metric"],
             fmt(r["metric"], r["budget"]),
             fmt(r["metric"], r["actual"]),
-            f"{r['headroom_pct']:.1f}%",
+            pct(r["headroom_pct"]),
             result,
-            escape(r.get("note", "")),
+            escape(printable(r.get("note", ""))),
         )
     console = stdout_console()
     console.print(table)
     failed = [r for r in doc["results"] if not r["passed"]]
-    if failed:
-        worst = min(failed, key=lambda r: r["headroom_pct"])
-        console.print(
-            f"[bold red]{len(failed)} of {len(doc['results'])} budgets exceeded[/bold red]; worst: "
-            f"{worst['model']} {worst['metric']} over by {-worst['headroom_pct']:.1f}%"
-        )
-    else:
+    if not failed:
         console.print(f"[green]all {len(doc['results'])} budgets met[/green]")
+        return
+    over = [r for r in failed if r["actual"] > r["budget"]]
+    summary = f"[bold red]{len(failed)} of {len(doc['results'])} budgets failed[/bold red]"
+    if over:
+        worst = min(over, key=lambda r: -1e300 if r["headroom_pct"] is None else r["headroom_pct"])
+        by = "a zero budget" if worst["headroom_pct"] is None else f"{-worst['headroom_pct']:.1f}%"
+        summary += f"; worst: {escape(printable(worst['model']))} {worst['metric']} over by {by}"
+    if len(over) < len(failed):
+        summary += f"; {len(failed) - len(over)} within budget but not measured in full (see note)"
+    console.print(summary)
