@@ -5,7 +5,7 @@ from __future__ import annotations
 from netcost import __version__
 from netcost.analysis.memory import activation_memory
 from netcost.analysis.receptive import final_field, receptive_fields
-from netcost.core.cost import Convention, Cost
+from netcost.core.cost import Convention
 from netcost.graph import Graph
 from netcost.report.model import Report
 
@@ -24,13 +24,16 @@ def analyze_graph(
     width = DTYPE_BYTES[dtype]
     fields = receptive_fields(graph)
     memory = activation_memory(graph, width, batch)
-    rows, total = [], Cost()
-    flops_total = 0
+    rows = []
+    params = buffers = macs = elementwise = flops_total = 0  # plain sums: Cost.__add__ is slow per node
     for node in graph.nodes:
         cost = node.op.cost(node.in_shapes, node.shape)
         flops = node.op.flops(convention, node.in_shapes, node.shape, cost) * batch
         cost = cost.scaled(batch)
-        total += cost
+        params += cost.params
+        buffers += cost.buffers
+        macs += cost.macs
+        elementwise += cost.elementwise
         flops_total += flops
         rf = fields[node.name]
         row = {
@@ -56,12 +59,12 @@ def analyze_graph(
         rows.append(row)
     local = final_field(graph, fields)
     totals = {
-        "params": total.params,
-        "buffers": total.buffers,
-        "param_bytes": total.params * width,
-        "macs": total.macs,
+        "params": params,
+        "buffers": buffers,
+        "param_bytes": params * width,
+        "macs": macs,
         "flops": flops_total,
-        "elementwise_flops": total.elementwise,
+        "elementwise_flops": elementwise,
         "activation_bytes": sum(memory.per_node.values()),
         "peak_activation_bytes": memory.peak,
         "max_op_io_bytes": memory.max_op_io,
@@ -87,3 +90,16 @@ def analyze_graph(
 
 def _pair(value):
     return list(value) if value is not None else None
+
+
+def cost_totals(graph: Graph) -> dict[str, int]:
+    """Parameters, buffers, MACs and elementwise work of one sample, summed over the layers:
+    the totals of :func:`analyze_graph` without its receptive-field and memory passes."""
+    params = buffers = macs = elementwise = 0
+    for node in graph.nodes:
+        cost = node.op.cost(node.in_shapes, node.shape)
+        params += cost.params
+        buffers += cost.buffers
+        macs += cost.macs
+        elementwise += cost.elementwise
+    return {"params": params, "buffers": buffers, "macs": macs, "elementwise_flops": elementwise}
