@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any
 
 from netcost.budget import BYTE_METRICS
+from netcost.text import printable
 from netcost.units import binary, si
 
 
@@ -18,6 +19,11 @@ class CheckFormat(str, Enum):
     json = "json"
     junit = "junit"
     markdown = "markdown"
+
+
+def outside(text: Any) -> str:
+    """Outside text (model names, notes) on one line, control characters escaped."""
+    return printable(text, newlines=False)
 
 
 def fmt(metric: str, value: Any) -> str:
@@ -34,12 +40,13 @@ def junit(doc: dict[str, Any]) -> str:
         case = ET.SubElement(
             suite,
             "testcase",
-            classname=f"netcost.{r['model']}",
+            classname=f"netcost.{outside(r['model'])}",
             name=f"{r['metric']} <= {fmt(r['metric'], r['budget'])}",
         )
         text = (
-            f"{r['model']} {r['metric']}: {fmt(r['metric'], r['actual'])} against {fmt(r['metric'], r['budget'])}"
-            f" (headroom {r['headroom_pct']:.1f}%)" + (f"; {r['note']}" if r.get("note") else "")
+            f"{outside(r['model'])} {r['metric']}: {fmt(r['metric'], r['actual'])} against "
+            f"{fmt(r['metric'], r['budget'])} (headroom {r['headroom_pct']:.1f}%)"
+            + (f"; {outside(r['note'])}" if r.get("note") else "")
         )
         if not r["passed"]:
             ET.SubElement(case, "failure", message=text, type="BudgetExceeded").text = text
@@ -53,7 +60,7 @@ def annotations(doc: dict[str, Any]) -> list[str]:
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return []
     return [
-        f"::error title=netcost budget::{r['model']} {r['metric']} is {fmt(r['metric'], r['actual'])}, budget "
+        f"::error title=netcost budget::{outside(r['model'])} {r['metric']} is {fmt(r['metric'], r['actual'])}, budget "
         f"{fmt(r['metric'], r['budget'])} ({r['headroom_pct']:.1f}% headroom)"
         for r in doc["results"]
         if not r["passed"]
@@ -70,7 +77,7 @@ def render_check(doc: dict[str, Any], format: CheckFormat) -> None:
         lines = ["| model | metric | budget | actual | headroom | result |", "|---|---|---:|---:|---:|---|"]
         for r in doc["results"]:
             lines.append(
-                f"| {r['model']} | {r['metric']} | {fmt(r['metric'], r['budget'])} | "
+                f"| {_md(outside(r['model']))} | {r['metric']} | {fmt(r['metric'], r['budget'])} | "
                 f"{fmt(r['metric'], r['actual'])} | {r['headroom_pct']:.1f}% | "
                 f"{'PASS' if r['passed'] else 'FAIL'} |"
             )
@@ -83,9 +90,14 @@ def render_check(doc: dict[str, Any], format: CheckFormat) -> None:
         print(line, file=stream)
 
 
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
 def _table(doc: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from netcost.report.render import stdout_console
 
@@ -93,15 +105,15 @@ def _table(doc: dict[str, Any]) -> None:
     for col in ("model", "metric", "budget", "actual", "headroom", "result", "note"):
         table.add_column(col, justify="right" if col in ("budget", "actual", "headroom") else "left")
     for r in doc["results"]:
-        result = "[green]PASS[/green]" if r["passed"] else "[bold red]FAIL[/bold red]"
+        result = Text("PASS", "green") if r["passed"] else Text("FAIL", "bold red")
         table.add_row(
-            r["model"],
-            r["metric"],
+            Text(outside(r["model"])),
+            Text(outside(r["metric"])),
             fmt(r["metric"], r["budget"]),
             fmt(r["metric"], r["actual"]),
             f"{r['headroom_pct']:.1f}%",
             result,
-            escape(r.get("note", "")),
+            Text(outside(r.get("note", ""))),
         )
     console = stdout_console()
     console.print(table)
@@ -110,7 +122,7 @@ def _table(doc: dict[str, Any]) -> None:
         worst = min(failed, key=lambda r: r["headroom_pct"])
         console.print(
             f"[bold red]{len(failed)} of {len(doc['results'])} budgets exceeded[/bold red]; worst: "
-            f"{worst['model']} {worst['metric']} over by {-worst['headroom_pct']:.1f}%"
+            f"{escape(outside(worst['model']))} {escape(worst['metric'])} over by {-worst['headroom_pct']:.1f}%"
         )
     else:
         console.print(f"[green]all {len(doc['results'])} budgets met[/green]")
