@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from netcost import __version__
 from netcost.analysis.memory import activation_memory
 from netcost.analysis.receptive import final_field, receptive_fields
@@ -12,6 +16,22 @@ from netcost.report.model import Report
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1, "fp64": 8}
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector during a pass. The passes allocate many small acyclic
+    objects (rows, dicts, tuples); on graphs of tens of thousands of nodes the collector's
+    scans of them made the passes grow faster than linearly (50 K nodes: 1.8 s instead of
+    1.0 s). Reference counting still frees everything; the collector resumes afterwards."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def analyze_graph(
     graph: Graph,
     batch: int = 1,
@@ -19,6 +39,11 @@ def analyze_graph(
     convention: Convention = Convention.NETCOST,
     formulas: bool = False,
 ) -> Report:
+    with collector_paused():
+        return _analyze_graph(graph, batch, dtype, convention, formulas)
+
+
+def _analyze_graph(graph: Graph, batch: int, dtype: str, convention: Convention, formulas: bool) -> Report:
     if batch < 1:
         raise ValueError("batch must be at least 1")
     width = DTYPE_BYTES[dtype]

@@ -67,7 +67,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 
-from netcost.analysis.counts import DTYPE_BYTES, analyze_graph
+from netcost.analysis.counts import DTYPE_BYTES, analyze_graph, collector_paused
 from netcost.core.cost import BackwardCost, Convention, Saved
 from netcost.graph import INPUT, Graph, Node
 from netcost.report.model import Report
@@ -536,6 +536,13 @@ def train_report(
     ``device`` picks torch's implementation where it differs by device: dropout's mask
     (bool on CUDA, the activation dtype on CPU) and the optimizer's default (``foreach``
     on CUDA, a loop on CPU; ``foreach`` overrides it)."""
+    with collector_paused():
+        return _train_report(
+            graph, batch, dtype, optimizer, momentum, amp, frozen, convention, device, foreach, formulas
+        )
+
+
+def _train_report(graph, batch, dtype, optimizer, momentum, amp, frozen, convention, device, foreach, formulas):
     if amp and dtype != "fp32":
         raise ValueError("--amp keeps fp32 parameters (the master weights): use it with dtype fp32")
     opt = resolve_optimizer(optimizer, momentum)

@@ -114,3 +114,17 @@ def test_the_deep_resnet_is_analysed_alike():
     g = load_graph("resnet50", {"depths": [3, 4, 40, 3]})
     memory = activation_memory(g, 4)
     assert (memory.peak, memory.peak_at, memory.max_op_io, memory.max_op_io_at) == reference_memory(g, 4)
+
+
+def test_the_cycle_collector_is_paused_only_during_a_pass():
+    import gc
+
+    assert gc.isenabled()
+    analyze_train("resnet18")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        analyze_train("resnet18")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
