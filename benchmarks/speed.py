@@ -27,9 +27,10 @@ import time
 PY = sys.executable
 
 
-def child_cpu(cmd: list[str], runs: int, env: dict[str, str] | None = None) -> list[float]:
+def child_cpu(cmd: list[str], runs: int, env: dict[str, str] | None = None, warm_up: bool = True) -> list[float]:
     """CPU seconds (user + sys) of each of ``runs`` runs of ``cmd``, after one warm-up run."""
-    subprocess.run(cmd, check=True, capture_output=True, env=env)
+    if warm_up:
+        subprocess.run(cmd, check=True, capture_output=True, env=env)
     times = []
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -50,9 +51,12 @@ def cpu(fn, repeats: int = 1) -> float:
 
 
 def startup(runs: int) -> None:
-    print("## start-up (CPU time of the process, median)")
+    print("## start-up and whole commands (CPU time of the process, median)")
     netcost = child_cpu([PY, "-m", "netcost", "analyze", "resnet18", "--format", "json"], runs)
     rows = [("netcost analyze resnet18 --format json", netcost)]
+    for model in ("resnet18", "efficientnet_b7"):
+        table = child_cpu([PY, "-m", "netcost", "analyze", model], runs)
+        rows.append((f"netcost analyze {model} (table, piped)", table))
     try:
         torch = child_cpu([PY, "-c", "import torch"], runs)
         rows.append(('python -c "import torch"', torch))
@@ -60,7 +64,7 @@ def startup(runs: int) -> None:
         torch = None
     rows.append(("python -c pass", child_cpu([PY, "-c", "pass"], runs)))
     for label, times in rows:
-        print(f"  {label:<42} {statistics.median(times) * 1000:7.1f} ms  (n={len(times)})")
+        print(f"  {label:<46} {statistics.median(times) * 1000:7.1f} ms  (n={len(times)})")
     if torch:
         print(f"  ratio netcost / import torch: {statistics.median(netcost) / statistics.median(torch):.3f}")
 
@@ -114,32 +118,51 @@ def depth_curve(depths: list[int], limit: float) -> None:
 def rendering() -> None:
     from rich.console import Console
 
-    from netcost.api import analyze
+    from netcost.api import analyze, load_graph
     from netcost.report import render
 
-    print("## table rendering (CPU time; output to a string)")
-    for name in ("resnet18", "efficientnet_b7"):
-        report = analyze(name)
+    print("## table rendering (CPU time; output to a string), against the analysis it shows")
+    cases = [
+        ("resnet18", load_graph("resnet18")),
+        ("efficientnet_b7", load_graph("efficientnet_b7")),
+        ("resnet50 n=1000", load_graph("resnet50", {"depths": [3, 4, 1000, 3]})),
+    ]
+    for name, graph in cases:
+        analysis = cpu(lambda graph=graph: analyze(graph), 3)
+        report = analyze(graph)
         rows = len(report.rows)
 
         def rich_table(report=report):
             render.print_table(report, console=Console(file=io.StringIO(), width=240, highlight=False))
 
-        timings = [("rich", cpu(rich_table, 3))]
+        timings = [("rich", cpu(rich_table, 3))] if rows <= 2000 else []
         if hasattr(render, "plain_table"):
             timings.append(("plain", cpu(lambda report=report: render.plain_table(report), 3)))
         for label, seconds in timings:
-            print(f"  {name:<16} {rows:5d} rows  {label:<5} {seconds * 1000:8.1f} ms  {rows / seconds:10.0f} rows/s")
+            print(
+                f"  {name:<16} {rows:6d} rows  {label:<5} {seconds * 1000:8.1f} ms  {rows / seconds:9.0f} rows/s"
+                f"   ({seconds / analysis:5.2f} x the analysis, {analysis * 1000:.1f} ms)"
+            )
 
 
 def zoo(runs: int) -> None:
+    import inspect
+    import tempfile
+
     from netcost.report.zoo import zoo_rows
 
     print("## netcost zoo (CPU time)")
-    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(os.environ.get("TMPDIR", "/tmp"), "netcost-bench-cache"))
-    print(f"  zoo_rows() in process               {cpu(zoo_rows, 3) * 1000:7.1f} ms")
-    cli = child_cpu([PY, "-m", "netcost", "zoo", "--format", "json"], runs, env)
-    print(f"  netcost zoo --format json (process)  {statistics.median(cli) * 1000:7.1f} ms  (n={len(cli)})")
+    uncached = {"cache": False} if "cache" in inspect.signature(zoo_rows).parameters else {}
+    print(f"  zoo_rows() in process, no cache          {cpu(lambda: zoo_rows(**uncached), 3) * 1000:7.1f} ms")
+    with tempfile.TemporaryDirectory() as root:
+        cold = []
+        for k in range(runs):  # a new, empty cache directory each run
+            env = dict(os.environ, NETCOST_CACHE_DIR=os.path.join(root, str(k)))
+            cold += child_cpu([PY, "-m", "netcost", "zoo", "--format", "json"], 1, env, warm_up=False)
+        env = dict(os.environ, NETCOST_CACHE_DIR=os.path.join(root, "warm"))
+        warm = child_cpu([PY, "-m", "netcost", "zoo", "--format", "json"], runs, env)
+    print(f"  netcost zoo --format json, empty cache   {statistics.median(cold) * 1000:7.1f} ms  (n={len(cold)})")
+    print(f"  netcost zoo --format json, cached        {statistics.median(warm) * 1000:7.1f} ms  (n={len(warm)})")
 
 
 def main() -> None:

@@ -42,6 +42,8 @@ Column = tuple[str, str, Callable[[Any], str]]
 
 def outside(text: Any) -> str:
     """Outside text for one line of output: control characters (newlines too) escaped."""
+    if type(text) is str and text.isascii() and text.isprintable():  # the common case, quickly
+        return text
     return printable(text, newlines=False)
 
 
@@ -302,10 +304,9 @@ def plain_grid(
     apart (rich's padding and divider), trailing spaces stripped. Over ``width``, the
     widest ``foldable`` columns narrow and their cells continue on the next lines."""
     n = len(text)
-    widths = [0] * n
-    for row in [titles, *rows] if header else rows:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], display_width(cell))
+    table = [titles, *rows] if header else rows
+    widths = [_column_width([row[i] for row in table]) for i in range(n)]
+    natural = list(widths)
     if width is not None and foldable:
         _narrow(widths, titles if header else [""] * n, foldable, width, gap)
     sep = " " * gap
@@ -314,9 +315,23 @@ def plain_grid(
         lines.append(_line(titles, widths, text, sep))
         if rule:
             lines.append(sep.join("-" * w for w in widths).rstrip())
+    if widths == natural:  # nothing folds: one format string for every ASCII row
+        template = sep.join(f"{{:{'<' if left else '>'}{w}}}" for w, left in zip(widths, text, strict=True))
+        for row in rows:
+            if all(map(str.isascii, row)):
+                lines.append(template.format(*row).rstrip())
+            else:
+                lines.append(_line(row, widths, text, sep))
+        return lines
     for row in rows:
         lines.extend(_folded_lines(row, widths, text, sep))
     return lines
+
+
+def _column_width(cells: list[str]) -> int:
+    if all(map(str.isascii, cells)):
+        return max(map(len, cells), default=0)
+    return max(map(display_width, cells), default=0)
 
 
 def _narrow(widths: list[int], titles: list[str], foldable: list[bool], width: int, gap: int) -> None:
