@@ -18,7 +18,6 @@ import sys
 import textwrap
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -207,13 +206,14 @@ def stdout_console():
     return Console(highlight=False) if sys.stdout.isatty() else Console(width=240, highlight=False)
 
 
-@dataclass(frozen=True)
 class Cells:
-    """A table's text, computed once: titles, which columns are text (left-aligned), rows."""
+    """A table's text, computed once: titles, which columns are text (left-aligned), rows.
+    (A plain class: a dataclass would cost its construction at every start-up.)"""
 
-    titles: list[str]
-    text: list[bool]
-    rows: list[list[str]]
+    __slots__ = ("rows", "text", "titles")
+
+    def __init__(self, titles: list[str], text: list[bool], rows: list[list[str]]):
+        self.titles, self.text, self.rows = titles, text, rows
 
 
 def table_cells(report: Report, formulas: bool = False) -> Cells:
