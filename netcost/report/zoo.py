@@ -37,21 +37,28 @@ def zoo_rows(cache: bool = True) -> list[dict[str, Any]]:
     from netcost.zoo import bundled
 
     specs = bundled()
-    contents = {name: path.read_bytes() for name, path in specs.items()}
-    keys = _keys(contents)
-    path = cache_file() if cache else None
+    path, keys = _cache_and_keys(specs) if cache else (None, {})
     cached = _read_cache(path) if path else {}
     rows, fresh = [], {}
     for name, spec_path in specs.items():
         entry = cached.get(name)
-        row = entry["row"] if entry and entry.get("key") == keys[name] else None
+        row = entry["row"] if entry and entry.get("key") == keys.get(name) else None
         if row is None:
             row = spec_row(name, spec_path)
         rows.append(row)
-        fresh[name] = {"key": keys[name], "row": row}
+        fresh[name] = {"key": keys.get(name), "row": row}
     if path and fresh != cached:
         _write_cache(path, fresh)
     return rows
+
+
+def _cache_and_keys(specs: dict[str, Path]) -> tuple[Path | None, dict[str, str]]:
+    """The cache file and each spec's key; (None, {}) where they cannot be had (no home
+    directory, an unreadable file): the zoo is then computed without a cache."""
+    try:
+        return cache_file(), _keys({name: path.read_bytes() for name, path in specs.items()})
+    except (OSError, RuntimeError, KeyError):
+        return None, {}
 
 
 def spec_row(name: str, path: Path) -> dict[str, Any]:

@@ -103,3 +103,13 @@ def test_the_cli_lists_every_spec(cli, cache_dir):
     assert len(doc["models"]) == len(bundled()) and (cache_dir / "zoo.json").is_file()
     table = cli("zoo").stdout
     assert all(line == line.rstrip() for line in table.splitlines()) and "resnet18" in table
+
+
+def test_no_home_directory_means_no_cache(two_specs, monkeypatch):
+    def no_home():
+        raise RuntimeError("Could not determine home directory")
+
+    monkeypatch.delenv("NETCOST_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(zoo.Path, "home", no_home)
+    assert zoo.zoo_rows() == zoo.zoo_rows(cache=False)
