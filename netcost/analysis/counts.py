@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from netcost import __version__
 from netcost.analysis.memory import activation_memory
 from netcost.analysis.receptive import final_field, receptive_fields
-from netcost.core.cost import Convention, Cost
+from netcost.core.cost import Convention
 from netcost.graph import Graph
 from netcost.report.model import Report
 
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1, "fp64": 8}
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector during a pass. The passes allocate many small acyclic
+    objects (rows, dicts, tuples); on graphs of tens of thousands of nodes the collector's
+    scans of them made the passes grow faster than linearly (50 K nodes: 1.8 s instead of
+    1.0 s). Reference counting still frees everything; the collector resumes afterwards."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def analyze_graph(
@@ -19,18 +39,26 @@ def analyze_graph(
     convention: Convention = Convention.NETCOST,
     formulas: bool = False,
 ) -> Report:
+    with collector_paused():
+        return _analyze_graph(graph, batch, dtype, convention, formulas)
+
+
+def _analyze_graph(graph: Graph, batch: int, dtype: str, convention: Convention, formulas: bool) -> Report:
     if batch < 1:
         raise ValueError("batch must be at least 1")
     width = DTYPE_BYTES[dtype]
     fields = receptive_fields(graph)
     memory = activation_memory(graph, width, batch)
-    rows, total = [], Cost()
-    flops_total = 0
+    rows = []
+    params = buffers = macs = elementwise = flops_total = 0  # plain sums: Cost.__add__ is slow per node
     for node in graph.nodes:
         cost = node.op.cost(node.in_shapes, node.shape)
         flops = node.op.flops(convention, node.in_shapes, node.shape, cost) * batch
         cost = cost.scaled(batch)
-        total += cost
+        params += cost.params
+        buffers += cost.buffers
+        macs += cost.macs
+        elementwise += cost.elementwise
         flops_total += flops
         rf = fields[node.name]
         row = {
@@ -56,12 +84,12 @@ def analyze_graph(
         rows.append(row)
     local = final_field(graph, fields)
     totals = {
-        "params": total.params,
-        "buffers": total.buffers,
-        "param_bytes": total.params * width,
-        "macs": total.macs,
+        "params": params,
+        "buffers": buffers,
+        "param_bytes": params * width,
+        "macs": macs,
         "flops": flops_total,
-        "elementwise_flops": total.elementwise,
+        "elementwise_flops": elementwise,
         "activation_bytes": sum(memory.per_node.values()),
         "peak_activation_bytes": memory.peak,
         "max_op_io_bytes": memory.max_op_io,
@@ -87,3 +115,16 @@ def analyze_graph(
 
 def _pair(value):
     return list(value) if value is not None else None
+
+
+def cost_totals(graph: Graph) -> dict[str, int]:
+    """Parameters, buffers, MACs and elementwise work of one sample, summed over the layers:
+    the totals of :func:`analyze_graph` without its receptive-field and memory passes."""
+    params = buffers = macs = elementwise = 0
+    for node in graph.nodes:
+        cost = node.op.cost(node.in_shapes, node.shape)
+        params += cost.params
+        buffers += cost.buffers
+        macs += cost.macs
+        elementwise += cost.elementwise
+    return {"params": params, "buffers": buffers, "macs": macs, "elementwise_flops": elementwise}

@@ -38,11 +38,7 @@ def activation_memory(graph: Graph, bytes_per_element: int, batch: int = 1) -> M
         owner = storage[tensor]
         end[owner] = max(end.get(owner, -1), last)
 
-    peak, peak_at = 0, INPUT
-    for i, node in enumerate(graph.nodes):
-        live = sum(size[s] for s, born in created.items() if born <= i <= end[s])
-        if live > peak:
-            peak, peak_at = live, node.name
+    peak, peak_at = liveness_peak(graph, {s: (born, end[s], size[s]) for s, born in created.items()})
 
     io, io_at = 0, INPUT
     for node in graph.nodes:
@@ -53,3 +49,24 @@ def activation_memory(graph: Graph, bytes_per_element: int, batch: int = 1) -> M
             io, io_at = total, node.name
     per_node = {n.name: size[n.name] for n in graph.nodes}
     return Memory(per_node, peak, peak_at, io, io_at)
+
+
+def liveness_peak(graph: Graph, lifetimes: dict[str, tuple[int, int, int]]) -> tuple[int, str]:
+    """(largest live total, the node executing then) over storages alive from step ``born``
+    through step ``end`` inclusive, holding ``size`` bytes each.
+
+    One pass: a storage's size is added at its birth and taken away after its last step.
+    The first step reaching the largest total wins, as in a scan of every step."""
+    n = len(graph.nodes)
+    change = [0] * (n + 2)  # change[i + 1]: bytes born at step i (minus those freed after step i - 1)
+    for born, end, size in lifetimes.values():
+        change[born + 1] += size
+        if end + 2 <= n + 1:
+            change[end + 2] -= size
+    live = change[0]  # step -1: the network input
+    peak, peak_at = 0, INPUT
+    for i, node in enumerate(graph.nodes):
+        live += change[i + 1]
+        if live > peak:
+            peak, peak_at = live, node.name
+    return peak, peak_at

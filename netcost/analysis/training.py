@@ -62,11 +62,12 @@ then makes the fp32 parameter gradient, after the layer has freed what it kept.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 
-from netcost.analysis.counts import DTYPE_BYTES, analyze_graph
+from netcost.analysis.counts import DTYPE_BYTES, analyze_graph, collector_paused
 from netcost.core.cost import BackwardCost, Convention, Saved
 from netcost.graph import INPUT, Graph, Node
 from netcost.report.model import Report
@@ -279,7 +280,12 @@ def _kept_inputs(layer: LayerTrain, widths: _Widths) -> tuple[int, ...]:
 
 
 class _Live:
-    """Live storages by key; the peak with its breakdown by category (key[0])."""
+    """Live storages by key; the peak with its breakdown by category (key[0]).
+
+    The per-category totals are kept as storages come and go, so a new peak costs the
+    number of categories, not the number of live storages. A breakdown lists the
+    categories in the order of their oldest live storage (the order a scan of the live
+    storages would meet them)."""
 
     def __init__(self, base: dict[str, int]):
         self.base = base
@@ -287,6 +293,11 @@ class _Live:
         self.refs: dict[tuple, int] = {}
         self.current = sum(base.values())
         self.peak = Peak(self.current, "forward", None, dict(base))
+        self._bytes: dict[str, int] = {}  # category -> live bytes
+        self._count: dict[str, int] = {}  # category -> live storages
+        self._births: dict[str, list[tuple[int, tuple]]] = {}  # category -> heap of (birth, key), lazily pruned
+        self._born: dict[tuple, int] = {}  # live key -> its birth number
+        self._clock = 0
 
     def alloc(self, key: tuple, nbytes: int, refs: int = 1) -> tuple:
         if key in self.size:
@@ -294,6 +305,12 @@ class _Live:
             return key
         self.size[key], self.refs[key] = nbytes, refs
         self.current += nbytes
+        category = key[0]
+        self._bytes[category] = self._bytes.get(category, 0) + nbytes
+        self._count[category] = self._count.get(category, 0) + 1
+        self._clock += 1
+        self._born[key] = self._clock
+        heapq.heappush(self._births.setdefault(category, []), (self._clock, key))
         return key
 
     def release(self, key: tuple, refs: int = 1) -> None:
@@ -301,15 +318,28 @@ class _Live:
             return
         self.refs[key] -= refs
         if self.refs[key] <= 0:
-            self.current -= self.size.pop(key)
+            nbytes = self.size.pop(key)
+            self.current -= nbytes
             del self.refs[key]
+            del self._born[key]
+            self._bytes[key[0]] -= nbytes
+            self._count[key[0]] -= 1
 
     def check(self, phase: str, node: str | None) -> None:
         if self.current > self.peak.bytes:
-            breakdown = dict(self.base)
-            for key, nbytes in self.size.items():
-                breakdown[key[0]] = breakdown.get(key[0], 0) + nbytes
-            self.peak = Peak(self.current, phase, node, breakdown)
+            self.peak = Peak(self.current, phase, node, self.breakdown())
+
+    def breakdown(self) -> dict[str, int]:
+        breakdown = dict(self.base)
+        for category in sorted((c for c, n in self._count.items() if n), key=self._oldest):
+            breakdown[category] = breakdown.get(category, 0) + self._bytes[category]
+        return breakdown
+
+    def _oldest(self, category: str) -> int:
+        heap = self._births[category]
+        while self._born.get(heap[0][1]) != heap[0][0]:  # freed (or freed and born again later)
+            heapq.heappop(heap)
+        return heap[0][0]
 
 
 def simulate_step(
@@ -355,6 +385,10 @@ class _StepSimulation:
             self.private[i] = private + copies
             if widths.amp and node.op.kind in AMP_HALF_OPS and layer.param_tensors:
                 self.cache[i] = sum(layer.param_tensors) * 2 - copies
+        self.kept_by: dict[int, list[str]] = {}  # layer -> the storages its backward reads
+        for tensor, users in self.keepers.items():
+            for i in users:
+                self.kept_by.setdefault(i, []).append(tensor)
         self.end: dict[str, int] = {}  # storage -> its last forward reader
         for tensor, last in graph.last_use().items():
             self.end[self.owner[tensor]] = max(self.end.get(self.owner[tensor], -1), last)
@@ -417,11 +451,10 @@ class _StepSimulation:
         live.check("backward", node.name)
         live.release(("transient", i))
         live.release(g)
-        for tensor, users in self.keepers.items():
-            if i in users:
-                self.pending[tensor] -= 1
-                if self.pending[tensor] == 0 and tensor != self.held:
-                    live.release(("activations", tensor))
+        for tensor in self.kept_by.get(i, ()):
+            self.pending[tensor] -= 1
+            if self.pending[tensor] == 0 and tensor != self.held:
+                live.release(("activations", tensor))
         live.release(("activations", "private", i))
         if half:  # one cast-back per parameter tensor, weight first
             for k, n in enumerate(layer.param_tensors):
@@ -503,6 +536,13 @@ def train_report(
     ``device`` picks torch's implementation where it differs by device: dropout's mask
     (bool on CUDA, the activation dtype on CPU) and the optimizer's default (``foreach``
     on CUDA, a loop on CPU; ``foreach`` overrides it)."""
+    with collector_paused():
+        return _train_report(
+            graph, batch, dtype, optimizer, momentum, amp, frozen, convention, device, foreach, formulas
+        )
+
+
+def _train_report(graph, batch, dtype, optimizer, momentum, amp, frozen, convention, device, foreach, formulas):
     if amp and dtype != "fp32":
         raise ValueError("--amp keeps fp32 parameters (the master weights): use it with dtype fp32")
     opt = resolve_optimizer(optimizer, momentum)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import xml.etree.ElementTree as ET
 from enum import Enum
 from typing import Any
 
@@ -26,12 +25,19 @@ def pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}%"
 
 
+def outside(text: Any) -> str:
+    """Outside text (model names, notes) on one line, control characters escaped."""
+    return printable(text, newlines=False)
+
+
 def fmt(metric: str, value: Any) -> str:
     base = metric.removesuffix(" vs baseline")
     return binary(value) if base in BYTE_METRICS else si(value)
 
 
 def junit(doc: dict[str, Any]) -> str:
+    import xml.etree.ElementTree as ET  # only here: its import costs start-up time
+
     results = doc["results"]
     failures = sum(not r["passed"] for r in results)
     suites = ET.Element("testsuites", name="netcost", tests=str(len(results)), failures=str(failures))
@@ -40,13 +46,13 @@ def junit(doc: dict[str, Any]) -> str:
         case = ET.SubElement(
             suite,
             "testcase",
-            classname=f"netcost.{printable(r['model'], newlines=False)}",
+            classname=f"netcost.{outside(r['model'])}",
             name=f"{r['metric']} <= {fmt(r['metric'], r['budget'])}",
         )
-        note = f"; {printable(r['note'], newlines=False)}" if r.get("note") else ""
         text = (
-            f"{printable(r['model'], newlines=False)} {r['metric']}: {fmt(r['metric'], r['actual'])} against "
-            f"{fmt(r['metric'], r['budget'])} (headroom {pct(r['headroom_pct'])}){note}"
+            f"{outside(r['model'])} {r['metric']}: {fmt(r['metric'], r['actual'])} against "
+            f"{fmt(r['metric'], r['budget'])} (headroom {pct(r['headroom_pct'])})"
+            + (f"; {outside(r['note'])}" if r.get("note") else "")
         )
         if not r["passed"]:
             ET.SubElement(case, "failure", message=text, type="BudgetExceeded").text = text
@@ -60,8 +66,7 @@ def annotations(doc: dict[str, Any]) -> list[str]:
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return []
     return [
-        f"::error title=netcost budget::{printable(r['model'], newlines=False)} {r['metric']} is "
-        f"{fmt(r['metric'], r['actual'])}, budget "
+        f"::error title=netcost budget::{outside(r['model'])} {r['metric']} is {fmt(r['metric'], r['actual'])}, budget "
         f"{fmt(r['metric'], r['budget'])} ({pct(r['headroom_pct'])} headroom)"
         for r in doc["results"]
         if not r["passed"]
@@ -78,7 +83,7 @@ def render_check(doc: dict[str, Any], format: CheckFormat) -> None:
         lines = ["| model | metric | budget | actual | headroom | result |", "|---|---|---:|---:|---:|---|"]
         for r in doc["results"]:
             lines.append(
-                f"| {printable(r['model'])} | {r['metric']} | {fmt(r['metric'], r['budget'])} | "
+                f"| {_md(outside(r['model']))} | {r['metric']} | {fmt(r['metric'], r['budget'])} | "
                 f"{fmt(r['metric'], r['actual'])} | {pct(r['headroom_pct'])} | "
                 f"{'PASS' if r['passed'] else 'FAIL'} |"
             )
@@ -91,9 +96,14 @@ def render_check(doc: dict[str, Any], format: CheckFormat) -> None:
         print(line, file=stream)
 
 
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
 def _table(doc: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from netcost.report.render import stdout_console
 
@@ -101,15 +111,15 @@ def _table(doc: dict[str, Any]) -> None:
     for col in ("model", "metric", "budget", "actual", "headroom", "result", "note"):
         table.add_column(col, justify="right" if col in ("budget", "actual", "headroom") else "left")
     for r in doc["results"]:
-        result = "[green]PASS[/green]" if r["passed"] else "[bold red]FAIL[/bold red]"
+        result = Text("PASS", "green") if r["passed"] else Text("FAIL", "bold red")
         table.add_row(
-            escape(printable(r["model"])),
-            r["metric"],
+            Text(outside(r["model"])),
+            Text(outside(r["metric"])),
             fmt(r["metric"], r["budget"]),
             fmt(r["metric"], r["actual"]),
             pct(r["headroom_pct"]),
             result,
-            escape(printable(r.get("note", ""))),
+            Text(outside(r.get("note", ""))),
         )
     console = stdout_console()
     console.print(table)
@@ -122,7 +132,7 @@ def _table(doc: dict[str, Any]) -> None:
     if over:
         worst = min(over, key=lambda r: -1e300 if r["headroom_pct"] is None else r["headroom_pct"])
         by = "a zero budget" if worst["headroom_pct"] is None else f"{-worst['headroom_pct']:.1f}%"
-        summary += f"; worst: {escape(printable(worst['model']))} {worst['metric']} over by {by}"
+        summary += f"; worst: {escape(outside(worst['model']))} {escape(worst['metric'])} over by {by}"
     if len(over) < len(failed):
         summary += f"; {len(failed) - len(over)} within budget but not measured in full (see note)"
     console.print(summary)

@@ -8,7 +8,8 @@ import json
 import sys
 from typing import Any
 
-from netcost.report.render import Format, stdout_console
+from netcost.report.render import Format, outside, stdout_console
+from netcost.text import printable
 from netcost.units import binary, si
 
 ROWS = [
@@ -58,7 +59,7 @@ def table_rows(doc: dict[str, Any]) -> list[list[str]]:
 
 
 def render_compare(doc: dict[str, Any], format: Format) -> None:
-    names = [m["model"] for m in doc["models"]]
+    names = [outside(m["model"]) for m in doc["models"]]
     if format is Format.json:
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif format is Format.csv:
@@ -69,7 +70,7 @@ def render_compare(doc: dict[str, Any], format: Format) -> None:
             rf = m["totals"].get("receptive_field")
             writer.writerow(
                 [
-                    m["model"],
+                    outside(m["model"]),
                     *(m["totals"].get(k) for _, k, _ in ROWS),
                     "x".join(map(str, rf or [])),
                     *(m["ratio_to_first"].get(k) for _, k, _ in ROWS),
@@ -82,20 +83,21 @@ def render_compare(doc: dict[str, Any], format: Format) -> None:
         sys.stdout.write("\n".join(lines) + "\n")
     else:
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(
-            title=f"convention: {doc['models'][0]['convention']}; ratios to {names[0]}",
+            title=Text(f"convention: {outside(doc['models'][0]['convention'])}; ratios to {names[0]}"),
             box=None,
             header_style="bold",
             title_justify="left",
         )
         table.add_column("metric")
         for name in names:
-            table.add_column(name, justify="right")
+            table.add_column(Text(name), justify="right")
         for row in table_rows(doc):
-            table.add_row(*row)
+            table.add_row(*(Text(c) for c in row))
         console = stdout_console()
         console.print(table)
         for m in doc["models"]:
             for note in m.get("notes", []) or []:
-                console.print(f"[yellow]note ({m['model']}):[/yellow] {note}")
+                console.print(Text.assemble((f"note ({outside(m['model'])}):", "yellow"), " " + printable(note)))

@@ -1,6 +1,11 @@
-"""Renderers: a Report (raw integers) to a rich table, JSON, CSV or Markdown.
+"""Renderers: a Report (raw integers) to a table, JSON, CSV or Markdown.
 
-This module and ``netcost.units`` are the only places where numbers become text.
+This module and ``netcost.units`` are the only places where numbers become text. The
+cells of a table are computed once (:func:`table_cells`); a small table on a terminal is
+drawn by rich, anything larger or piped is written plainly with the same columns (rich
+costs about half a millisecond a row). Text that came from outside (layer, model and op
+names, arguments) is shown with control characters escaped (:func:`netcost.text.printable`)
+and never read as rich markup.
 """
 
 from __future__ import annotations
@@ -8,13 +13,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
+import textwrap
+import unicodedata
 from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
 from netcost.report.model import Report
+from netcost.text import printable
 from netcost.units import binary, grouped, si
+
+RICH_MAX_ROWS = 120  # larger tables are written plainly even on a terminal
 
 
 class Format(str, Enum):
@@ -26,6 +37,13 @@ class Format(str, Enum):
 
 # column title, row key, formatter for humans
 Column = tuple[str, str, Callable[[Any], str]]
+
+
+def outside(text: Any) -> str:
+    """Outside text for one line of output: control characters (newlines too) escaped."""
+    if type(text) is str and text.isascii() and text.isprintable():  # the common case, quickly
+        return text
+    return printable(text, newlines=False)
 
 
 def _shape(dims: list[int] | None) -> str:
@@ -45,9 +63,9 @@ def _rf(row: dict[str, Any]) -> str:
 
 def columns(report: Report, formulas: bool = False) -> list[Column]:
     cols: list[Column] = [
-        ("layer", "name", str),
-        ("op", "op", str),
-        ("args", "args", str),
+        ("layer", "name", outside),
+        ("op", "op", outside),
+        ("args", "args", outside),
         ("output", "output_shape", _shape),
         ("params", "params", grouped),
         ("MACs", "macs", si),
@@ -64,7 +82,7 @@ def columns(report: Report, formulas: bool = False) -> list[Column]:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+    return "" if value is None else outside(value)
 
 
 def _cell(row: dict[str, Any], key: str, fmt: Callable[[Any], str]) -> str:
@@ -96,7 +114,7 @@ def train_lines(report: Report) -> list[tuple[str, str]]:
     peak = memory["peak"]
     state = memory["optimizer_state"]
     saved = memory["saved_activations"]
-    frozen = f", frozen: {' '.join(t['frozen'])}" if t["frozen"] else ""
+    frozen = f", frozen: {outside(' '.join(t['frozen']))}" if t["frozen"] else ""
     return [
         (
             "training step",
@@ -121,18 +139,18 @@ def train_lines(report: Report) -> list[tuple[str, str]]:
             f"private {binary(saved['private'])}, amp weight copies {binary(saved['amp_weight_copies'])})",
         ),
         ("  buffers", binary(memory["buffers"])),
-        ("peak of the step", f"{binary(t['peak_train_bytes'])} ({peak['phase']}, at {peak['at']})"),
+        ("peak of the step", f"{binary(t['peak_train_bytes'])} ({peak['phase']}, at {outside(peak['at'])})"),
     ]
 
 
 def _at(value: str, where: str | None) -> str:
-    return f"{value} (at {where})" if where else value
+    return f"{value} (at {outside(where)})" if where else value
 
 
 def title(report: Report) -> str:
     shape = "x".join(str(d) for d in report.input)
-    extra = ", ".join(f"{k}={v}" for k, v in report.vars.items())
-    return f"{report.model}  input {shape}  {report.dtype}" + (f"  ({extra})" if extra else "")
+    extra = outside(", ".join(f"{k}={v}" for k, v in report.vars.items()))
+    return f"{outside(report.model)}  input {shape}  {report.dtype}" + (f"  ({extra})" if extra else "")
 
 
 def to_json(report: Report, formulas: bool = False) -> str:
@@ -152,6 +170,8 @@ def to_csv(report: Report, formulas: bool = False) -> str:
 def _csv_value(v: Any) -> Any:
     if isinstance(v, list):
         return "x".join(str(x) for x in v)
+    if isinstance(v, str):
+        return printable(v)
     return "" if v is None else v
 
 
@@ -165,8 +185,7 @@ def to_markdown(report: Report, formulas: bool = False) -> str:
     ]
     lines.append("| " + " | ".join(c[0] for c in cols) + " |")
     lines.append("|" + "|".join("---" if _is_text(i, c[0]) else "---:" for i, c in enumerate(cols)) + "|")
-    for row in report.rows:
-        lines.append("| " + " | ".join(_md(_cell(row, key, fmt)) for _, key, fmt in cols) + " |")
+    lines += ["| " + " | ".join(_md(c) for c in cells) + " |" for cells in table_cells(report, formulas).rows]
     lines += ["", "| total | |", "|---|---:|"]
     lines += [f"| {name} | {value} |" for name, value in totals_lines(report) + train_lines(report)]
     return "\n".join(lines) + "\n"
@@ -187,42 +206,204 @@ def stdout_console():
     return Console(highlight=False) if sys.stdout.isatty() else Console(width=240, highlight=False)
 
 
+class Cells:
+    """A table's text, computed once: titles, which columns are text (left-aligned), rows.
+    (A plain class: a dataclass would cost its construction at every start-up.)"""
+
+    __slots__ = ("rows", "text", "titles")
+
+    def __init__(self, titles: list[str], text: list[bool], rows: list[list[str]]):
+        self.titles, self.text, self.rows = titles, text, rows
+
+
+def table_cells(report: Report, formulas: bool = False) -> Cells:
+    cols = columns(report, formulas)
+    return Cells(
+        [name for name, _, _ in cols],
+        [_is_text(i, name) for i, (name, _, _) in enumerate(cols)],
+        [[_cell(row, key, fmt) for _, key, fmt in cols] for row in report.rows],
+    )
+
+
 def print_table(report: Report, formulas: bool = False, console=None) -> None:
+    """The per-layer table and the totals: rich on a terminal for a small table (or on the
+    ``console`` given), plain text otherwise."""
+    cells = table_cells(report, formulas)
+    if console is None and not (sys.stdout.isatty() and len(cells.rows) <= RICH_MAX_ROWS):
+        sys.stdout.write(plain_table(report, formulas, terminal_width(), cells))
+        return
+    _rich_table(report, cells, console or stdout_console())
+
+
+def terminal_width() -> int | None:
+    """``COLUMNS`` when it is set to a number (plain tables fold their text columns to it)."""
+    value = os.environ.get("COLUMNS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def _rich_table(report: Report, cells: Cells, console) -> None:
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
-    console = console or stdout_console()
-    table = Table(title=title(report), box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
-    for i, (name, _, _) in enumerate(columns(report, formulas)):
-        text = _is_text(i, name)
+    table = Table(title=Text(title(report)), box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    for name, text in zip(cells.titles, cells.text, strict=True):
         table.add_column(name, justify="left" if text else "right", overflow="fold", no_wrap=not text)
-    for row in report.rows:
-        table.add_row(*(_cell(row, key, fmt) for _, key, fmt in columns(report, formulas)))
+    for row in cells.rows:
+        table.add_row(*(Text(c) for c in row))  # Text: never parsed as markup
     console.print(table)
     summary = Table(box=None, show_header=False, pad_edge=False)
     summary.add_column(style="bold")
     summary.add_column()
     for name, value in totals_lines(report) + train_lines(report):
-        summary.add_row(name, value)
+        summary.add_row(Text(name), Text(value))
     console.print(summary)
     print_provenance(report, console)
-    console.print(
-        f"[dim]FLOPs ({report.convention}): {report.meta.get('convention_description')}. "
-        "elem.: elementwise operations, apart from FLOPs.[/dim]"
+    console.print(Text(_footnote(report), style="dim"))
+
+
+def _footnote(report: Report) -> str:
+    return (
+        f"FLOPs ({report.convention}): {report.meta.get('convention_description')}. "
+        "elem.: elementwise operations, apart from FLOPs."
     )
 
 
-def print_provenance(report: Report, console) -> None:
-    """Where the numbers came from when not from a spec, and what could not be counted."""
-    from rich.markup import escape
+def plain_table(report: Report, formulas: bool = False, width: int | None = None, cells: Cells | None = None) -> str:
+    """The table and totals as plain aligned text: the rich table's columns and content,
+    no markup, no trailing spaces; text columns fold to fit ``width`` when given."""
+    cells = cells or table_cells(report, formulas)
+    lines = [title(report), ""]
+    lines += plain_grid(cells.titles, cells.rows, cells.text, width, rule=True, foldable=_foldable(cells), gap=3)
+    lines.append("")
+    summary = totals_lines(report) + train_lines(report)
+    lines += plain_grid(["", ""], [list(pair) for pair in summary], [True, True], header=False)
+    lines.append("")
+    for line in [*provenance_lines(report), _footnote(report)]:
+        lines += textwrap.wrap(line, width, break_on_hyphens=False) if width else [line]
+    return "\n".join(lines) + "\n"
 
+
+def _foldable(cells: Cells) -> list[bool]:
+    """The columns that may fold: the arguments and the formulas."""
+    return [title == "args" or title.endswith("formula") for title in cells.titles]
+
+
+def plain_grid(
+    titles: list[str],
+    rows: list[list[str]],
+    text: list[bool],
+    width: int | None = None,
+    *,
+    header: bool = True,
+    rule: bool = False,
+    foldable: list[bool] | None = None,
+    gap: int = 2,
+) -> list[str]:
+    """Rows of cells as aligned lines: text columns left, numbers right, ``gap`` spaces
+    apart (rich's padding and divider), trailing spaces stripped. Over ``width``, the
+    widest ``foldable`` columns narrow and their cells continue on the next lines."""
+    n = len(text)
+    table = [titles, *rows] if header else rows
+    widths = [_column_width([row[i] for row in table]) for i in range(n)]
+    natural = list(widths)
+    if width is not None and foldable:
+        _narrow(widths, titles if header else [""] * n, foldable, width, gap)
+    sep = " " * gap
+    lines = []
+    if header:
+        lines.append(_line(titles, widths, text, sep))
+        if rule:
+            lines.append(sep.join("-" * w for w in widths).rstrip())
+    if widths == natural:  # nothing folds: one format string for every ASCII row
+        template = sep.join(f"{{:{'<' if left else '>'}{w}}}" for w, left in zip(widths, text, strict=True))
+        for row in rows:
+            if all(map(str.isascii, row)):
+                lines.append(template.format(*row).rstrip())
+            else:
+                lines.append(_line(row, widths, text, sep))
+        return lines
+    for row in rows:
+        lines.extend(_folded_lines(row, widths, text, sep))
+    return lines
+
+
+def _column_width(cells: list[str]) -> int:
+    if all(map(str.isascii, cells)):
+        return max(map(len, cells), default=0)
+    return max(map(display_width, cells), default=0)
+
+
+def _narrow(widths: list[int], titles: list[str], foldable: list[bool], width: int, gap: int) -> None:
+    """Narrow the widest foldable column, a cell at a time, until the row fits (or none can)."""
+    floor = [max(8, display_width(t)) for t in titles]
+    excess = sum(widths) + gap * (len(widths) - 1) - width
+    while excess > 0:
+        candidates = [i for i, ok in enumerate(foldable) if ok and widths[i] > floor[i]]
+        if not candidates:
+            return
+        widths[max(candidates, key=lambda i: widths[i])] -= 1
+        excess -= 1
+
+
+def _folded_lines(row: list[str], widths: list[int], text: list[bool], sep: str) -> list[str]:
+    if all(display_width(c) <= w for c, w in zip(row, widths, strict=True)):
+        return [_line(row, widths, text, sep)]
+    pieces = [_chunks(c, w) for c, w in zip(row, widths, strict=True)]
+    depth = max(len(p) for p in pieces)
+    return [_line([p[k] if k < len(p) else "" for p in pieces], widths, text, sep) for k in range(depth)]
+
+
+def _chunks(cell: str, width: int) -> list[str]:
+    """``cell`` in pieces of at most ``width`` terminal cells, at spaces where it can."""
+    if cell.isascii():
+        return textwrap.wrap(cell, width, break_on_hyphens=False) or [""]
+    out, current, used = [], "", 0
+    for ch in cell:
+        w = display_width(ch)
+        if used + w > width and current:
+            out.append(current)
+            current, used = "", 0
+        current += ch
+        used += w
+    return [*out, current] if current or not out else out
+
+
+def _line(cells: list[str], widths: list[int], text: list[bool], sep: str) -> str:
+    parts = []
+    for cell, w, left in zip(cells, widths, text, strict=True):
+        pad = " " * (w - display_width(cell))
+        parts.append(cell + pad if left else pad + cell)
+    return sep.join(parts).rstrip()
+
+
+def display_width(s: str) -> int:
+    """Terminal cells taken by ``s`` (wide East Asian characters count two)."""
+    if s.isascii():
+        return len(s)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else (0 if unicodedata.combining(c) else 1) for c in s)
+
+
+def provenance_lines(report: Report) -> list[str]:
+    """Where the numbers came from when not from a spec, and what could not be counted."""
+    lines = []
     if report.meta.get("source") == "counted":
-        console.print("[yellow]counted:[/yellow] a torch model counted op by op (no spec, no receptive field)")
+        lines.append("counted: a torch model counted op by op (no spec, no receptive field)")
     if report.meta.get("partial"):
         ops = ", ".join(sorted(report.meta.get("unsupported_ops", {})))
-        console.print(f"[bold red]partial:[/bold red] these ops could not be counted: {escape(ops)}")
-    for note in report.meta.get("notes", []):
-        console.print(f"[yellow]note:[/yellow] {escape(note)}")
+        lines.append(f"partial: these ops could not be counted: {outside(ops)}")
+    lines += [f"note: {printable(note)}" for note in report.meta.get("notes", [])]
+    return lines
+
+
+def print_provenance(report: Report, console) -> None:
+    """:func:`provenance_lines` on a rich console, the label coloured."""
+    from rich.text import Text
+
+    styles = {"counted": "yellow", "partial": "bold red", "note": "yellow"}
+    for line in provenance_lines(report):
+        label, _, rest = line.partition(": ")
+        console.print(Text.assemble((label + ":", styles[label]), " " + rest))
 
 
 RENDERERS = {Format.json: to_json, Format.csv: to_csv, Format.markdown: to_markdown}
