@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from netcost import ops
-from netcost.spec.fields import _marker, op_fields
+from netcost.spec.fields import PADDING, PAIR, _marker, domain_of, op_fields
 from netcost.spec.schema import BLOCK_KEYS, TOP_LEVEL
 
 EXPR = {"type": "string", "description": "an expression over the spec's variables"}
@@ -23,13 +23,19 @@ COMMON = {"name": {"type": ["string", "integer"]}, "when": {"type": ["boolean", 
 
 
 def _field(annotation: Any) -> dict[str, Any]:
-    kind = _marker(annotation)
-    integer = {"type": ["integer", "string"]}
-    if kind == "pair":
-        return {"anyOf": [integer, {"type": "array", "items": integer, "minItems": 2, "maxItems": 2}]}
-    if kind == "padding":
-        return {"anyOf": [integer, {"enum": ["same", "valid"]}, {"type": "array", "items": integer}]}
+    kind, domain = _marker(annotation), domain_of(annotation)
+    bounds = domain.schema() if domain else {}
+    integer = {"anyOf": [{"type": "integer", **bounds}, EXPR]}
+    if kind == PAIR:
+        return {"anyOf": [*integer["anyOf"], {"type": "array", "items": integer, "minItems": 2, "maxItems": 2}]}
+    if kind == PADDING:
+        integer = {"anyOf": [{"type": "integer", "minimum": 0}, EXPR]}
+        return {"anyOf": [*integer["anyOf"], {"enum": ["same", "valid"]}, {"type": "array", "items": integer}]}
     origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        base = typing.get_args(annotation)[0]
+        simple = {int: "integer", float: "number"}
+        return {"anyOf": [{"type": simple.get(base, "number"), **bounds}, EXPR]}
     if origin is Literal:
         return {"anyOf": [{"enum": list(typing.get_args(annotation))}, EXPR]}
     if origin is not None and type(None) in typing.get_args(annotation):
