@@ -30,8 +30,7 @@ from __future__ import annotations
 
 import re
 from collections import ChainMap, defaultdict
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +45,7 @@ from netcost.spec.schema import REQUIRED, Spec, unknown_keys
 from netcost.spec.variables import Variable, declare, is_literal_choice
 
 MAX_NODES = 1_000_000  # layers in one graph, and stage/repeat iterations in one expansion
+MAX_DEPTH = 64  # lists of layers inside one another (structures and blocks), far from Python's stack limit
 _LIMIT = f"netcost's limit is {MAX_NODES:,} (see netcost.spec.expand.MAX_NODES)"
 
 STRUCTURES = ("parallel", "stage", "repeat", "seq")
@@ -196,18 +196,29 @@ def _value(raw: Any, evaluate) -> Any:
     return raw
 
 
-@contextmanager
-def _located(at: Location, layer: str | None = None) -> Iterator[None]:
-    """Give errors raised inside a location and, when known, the layer's name."""
-    prefix = f"{layer}: " if layer else ""
-    try:
-        yield
-    except SpecError as exc:
-        if exc.location is None:
-            exc.location = at
-            exc.message = prefix + exc.message
-        raise
-    except FieldError as exc:
+class _located:
+    """Give errors raised inside a location and, when known, the layer's name. ``at`` is a
+    Location or a function that makes one: locations are built only when an error is
+    raised (expansion enters tens of thousands of these and almost never raises)."""
+
+    __slots__ = ("at", "layer")
+
+    def __init__(self, at: Location | Callable[[], Location], layer: str | None = None):
+        self.at, self.layer = at, layer
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is None or not isinstance(exc, (SpecError, FieldError)):
+            return False
+        prefix = f"{self.layer}: " if self.layer else ""
+        at = self.at() if callable(self.at) else self.at
+        if isinstance(exc, SpecError):
+            if exc.location is None:
+                exc.location = at
+                exc.message = prefix + exc.message
+            return False
         raise SpecError(prefix + str(exc), at) from None
 
 
@@ -217,10 +228,11 @@ class _Expander:
         self.graph = graph
         self.names = _Names()
         self.iterations = 0  # stage/repeat iterations so far (bounded by MAX_NODES)
+        self.depth = 0  # lists of layers being expanded, one inside the other
 
     def count(self, args: LocDict, path: str, scope: Scope, x: Tensor, low: int) -> int:
         """The evaluated ``n`` of a stage or repeat: an integer >= ``low``."""
-        with _located(self.at(args, "n", f"{path}.n")):
+        with _located(lambda: self.at(args, "n", f"{path}.n")):
             n = to_int(_value(args.get("n"), self.evaluator(scope, x)))
             try:
                 Domain(low).check(n)
@@ -282,20 +294,27 @@ class _Expander:
             raise SpecError(
                 f"expected a list of layers, got {type(items).__name__}", Location(self.spec.file, path=path)
             )
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise SpecError(
+                f"layers nest more than {MAX_DEPTH} levels deep (blocks within blocks)", self.at(items, None, path)
+            )
         for i, item in enumerate(items):
             x = self.item(item, f"{path}[{i}]", self.at(items, i, f"{path}[{i}]"), scope, x)
+        self.depth -= 1
         return x
 
     def item(self, item: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
         key, args = self.split(item, at)
         path = f"{path}.{key}"
         rest = _without(args, *RESERVED)
-        with _located(self.at(args, "when", f"{path}.when") if "when" in args else at):
-            if "when" in args and not to_bool(_value(args["when"], self.evaluator(scope, x))):
-                return x
+        if "when" in args:
+            with _located(lambda: self.at(args, "when", f"{path}.when")):
+                if not to_bool(_value(args["when"], self.evaluator(scope, x))):
+                    return x
         name = args.get("name")
         if isinstance(name, str) and "{" in name:
-            with _located(self.at(args, "name", f"{path}.name")):
+            with _located(lambda: self.at(args, "name", f"{path}.name")):
                 name = _template(name, self.evaluator(scope, x))
         if key in STRUCTURES:
             return getattr(self, key)(rest, name, path, at, scope, x)
@@ -325,7 +344,7 @@ class _Expander:
                 expected = ", ".join(f"{f} ({describe_type(t)})" for f, (t, _) in fields.items()) or "none"
                 hint = ops.did_you_mean(key, fields) or f"`{kind}` takes: {expected}"
                 raise SpecError(f"{full_name}: unknown argument {key!r} for `{kind}`", field_at, hint=hint)
-            with _located(self.at(args, key, f"{path}.{key}"), full_name):
+            with _located(lambda key=key: self.at(args, key, f"{path}.{key}"), full_name):
                 try:
                     kwargs[key] = coerce(fields[key][0], raw, evaluate)
                 except FieldError as exc:
@@ -428,7 +447,7 @@ class _Expander:
             these = block_args if i == 0 else _without(block_args, "stride")
             child = None
             if names is not None:
-                with _located(self.at(args, "names", f"{path}.names")):
+                with _located(lambda: self.at(args, "names", f"{path}.names")):
                     child = _template(str(names), _evaluator(ChainMap({var: i}, inner.vars)))
             return self.block(block, these, child, f"{path}[{i}]", at, inner, x, {var: i})
 
@@ -477,7 +496,7 @@ class _Expander:
                 raise SpecError(
                     f"unknown argument {arg!r} for block `{key}`", self.at(args, arg, f"{path}.{arg}"), hint=hint
                 )
-            with _located(self.at(args, arg, f"{path}.{arg}")):
+            with _located(lambda arg=arg: self.at(args, arg, f"{path}.{arg}")):
                 values[arg] = _value(raw, caller)
         shape_vars = dict(zip(SHAPE_VARS, x.shape.dims, strict=False))
         for arg, default in bdef.args.items():
@@ -485,7 +504,7 @@ class _Expander:
                 continue
             if default == REQUIRED:
                 raise SpecError(f"block `{key}` needs argument `{arg}`", at)
-            with _located(self.at(bdef.args, arg, f"blocks.{key}.args.{arg}")):
+            with _located(lambda arg=arg: self.at(bdef.args, arg, f"blocks.{key}.args.{arg}")):
                 values[arg] = _value(default, _evaluator(ChainMap(shape_vars, values, self.graph.vars)))
         with _located(at):
             prefix = self.names.take(scope, name, key)

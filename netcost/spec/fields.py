@@ -140,6 +140,7 @@ def coerce(annotation: Any, value: Any, evaluate: Evaluate) -> Any:
     raise FieldError(f"unsupported field type {annotation!r}")  # pragma: no cover - a bug in an op
 
 
+@cache
 def _marker(annotation: Any) -> str | None:
     """The shape marker (PAIR, PADDING) of an annotation, if any."""
     if typing.get_origin(annotation) is Annotated:
@@ -147,6 +148,7 @@ def _marker(annotation: Any) -> str | None:
     return None
 
 
+@cache
 def domain_of(annotation: Any) -> Domain | None:
     """The declared :class:`Domain` of an annotation (also inside ``X | None``), if any."""
     origin = typing.get_origin(annotation)
