@@ -289,11 +289,11 @@ class _Expander:
         )
 
     # -- layers ----------------------------------------------------------------------------
-    def layers(self, items: Any, path: str, scope: Scope, x: Tensor) -> Tensor:
+    def layers(self, items: Any, path: str, scope: Scope, x: Tensor, at: Location | None = None) -> Tensor:
+        """Expand a list of layers; ``at``: where the list was given (for an error)."""
         if not isinstance(items, LocList):
-            raise SpecError(
-                f"expected a list of layers, got {type(items).__name__}", Location(self.spec.file, path=path)
-            )
+            where = at or Location(self.spec.file, path=path)
+            raise SpecError(f"`layers` must be a list of layers, got {type(items).__name__}", where)
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise SpecError(
@@ -401,7 +401,8 @@ class _Expander:
                         if otherwise is None:
                             continue
                         layers, b_name = otherwise, None
-            outs.append(self.layers(layers, f"{b_path}.layers", self.scope_for(inner, b_name, b_at, naming), x))
+            b_scope = self.scope_for(inner, b_name, b_at, naming)
+            outs.append(self.layers(layers, f"{b_path}.layers", b_scope, x, self.at(branch, "layers", b_path)))
         if not outs:
             raise SpecError("every branch of this `parallel` was left out by its `when`", at)
         if len(outs) == 1:
@@ -461,7 +462,7 @@ class _Expander:
 
         def one(i: int, x: Tensor) -> Tensor:
             body = Scope(inner.prefix, ChainMap({var: i}, inner.vars), inner.naming, inner.blocks)
-            return self.layers(args.get("layers"), f"{path}.layers", body, x)
+            return self.layers(args.get("layers"), f"{path}.layers", body, x, self.at(args, "layers", path))
 
         return self.loop(n, at, x, one)
 
@@ -471,7 +472,7 @@ class _Expander:
         inner = self.scope_for(scope, name, at, naming=naming)
         if inner is scope:
             inner = Scope(scope.prefix, scope.vars, naming, scope.blocks)
-        return self.layers(args.get("layers"), f"{path}.layers", inner, x)
+        return self.layers(args.get("layers"), f"{path}.layers", inner, x, self.at(args, "layers", path))
 
     def block(
         self,
@@ -535,4 +536,5 @@ def _naming(args: LocDict, spec: Spec, path: str) -> str:
 def _without(args: LocDict, *keys: str) -> LocDict:
     out = LocDict((k, v) for k, v in args.items() if k not in keys)
     out.mark, out.marks, out.key_marks = args.mark, args.marks, args.key_marks
+    out.source, out.key_sources = args.source, args.key_sources
     return out

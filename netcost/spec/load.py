@@ -31,6 +31,7 @@ class LocDict(dict):
         self.marks: dict[Any, tuple[int, int]] = {}
         self.key_marks: dict[Any, tuple[int, int]] = {}
         self.source: str | None = None  # the file it was loaded from (specs may extend others)
+        self.key_sources: dict[Any, str] = {}  # entries inherited from another file (extends)
 
 
 class LocList(list):

@@ -61,7 +61,8 @@ def where(file: str, container: Any, key: Any, path: str, at_key: bool = False) 
     if mark is None:
         mark = getattr(container, "mark", None)
     line, col = mark if mark else (None, None)
-    return Location(getattr(container, "source", None) or file, line, col, path)
+    source = getattr(container, "key_sources", {}).get(key) if key is not None else None
+    return Location(source or getattr(container, "source", None) or file, line, col, path)
 
 
 def parse_spec(data: Any, file: str, default_name: str) -> Spec:
@@ -169,6 +170,7 @@ def extend(data: LocDict, parent: LocDict) -> LocDict:
             continue
         if key in MERGED and isinstance(value, LocDict) and isinstance(parent.get(key), LocDict):
             merged = _copy(parent[key])
+            merged.key_sources = {name: parent[key].key_sources.get(name, parent[key].source) for name in merged}
             for name, item in value.items():
                 inherited = merged.get(name)
                 if key == "vars" and isinstance(inherited, LocDict) and not isinstance(item, LocDict):
@@ -176,7 +178,8 @@ def extend(data: LocDict, parent: LocDict) -> LocDict:
                 merged[name] = item
                 merged.marks[name] = value.marks.get(name)
                 merged.key_marks[name] = value.key_marks.get(name)
-            merged.source = value.source  # new entries point at the child; inherited ones keep no mark
+                merged.key_sources.pop(name, None)
+            merged.source = value.source  # the child's entries point at it; inherited ones at their file
             out[key] = merged
         else:
             out[key] = value
@@ -189,11 +192,14 @@ def _with_default(declaration: LocDict, default: Any, mark: Any, source: str | N
     """A parent's variable declaration with the child's plain value as its default: the type
     and choices stay (``rounding: "'torchvision'"`` over ``rounding: {default, choices}``)."""
     out = _copy(declaration)
+    out.key_sources = {key: declaration.key_sources.get(key, declaration.source) for key in out}
     out["default"], out.marks["default"], out.source = default, mark, source
+    out.key_sources.pop("default", None)
     return out
 
 
 def _copy(d: LocDict) -> LocDict:
     out = LocDict(d)
     out.mark, out.marks, out.key_marks, out.source = d.mark, dict(d.marks), dict(d.key_marks), d.source
+    out.key_sources = dict(d.key_sources)
     return out

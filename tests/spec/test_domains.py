@@ -104,7 +104,6 @@ SETS = {
         "regnet_x_400mf.yaml:15:13",
         "did you mean 'torchvision'",
     ),
-    "unknown config": (["vgg16", "--set", "config=F"], "vgg16.yaml:21:21", "expected one of 'A', 'A-LRN'"),
     "list item type": (["resnet50", "--set", "depths=[3,4,6.5,3]"], "resnet50.yaml:20:31", "expected an integer"),
     "list given a number": (["resnet50", "--set", "depths=3"], "resnet50.yaml:20:31", "expected a list"),
 }
@@ -172,3 +171,10 @@ def test_string_var_without_choices_takes_any_text(cli, spec_file):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["layers"][0]["name"] == "ranything"
     assert cli("analyze", path, "--set", "tag=5").exit_code == 2  # a string variable, not a number
+
+
+def test_ops_lists_the_domains(cli):
+    result = cli("ops", "conv")
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "out: int >= 1" in text and "each >= 1" in text and "int >= 0" in text

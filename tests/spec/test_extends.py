@@ -70,3 +70,24 @@ def test_typed_parent_variable_keeps_its_choices(cli, spec_file):
     assert cli("analyze", child).exit_code == 0
     result = cli("analyze", child, "--set", "mode=c")
     assert result.exit_code == 2 and "expected one of 'a', 'b'" in result.stderr
+
+
+def test_inherited_entries_point_at_their_own_file(cli, spec_file):
+    """An error in an entry the child inherits names the parent's file and line."""
+    base = spec_file(
+        "input: [3, 8, 8]\nvars:\n  a: 1\n  b: a + zz\nblocks:\n  blk:\n    layers: [conv: {out: 4, k: 0}]\n"
+        "layers: [blk]\n",
+        name="base.yaml",
+    )
+    child = spec_file("extends: base\nvars: {a: 2}\n", name="child.yaml")
+    result = cli("analyze", child)
+    assert result.exit_code == 2 and f"{base}:4:6" in result.stderr and "unknown variable 'zz'" in result.stderr
+    fixed = spec_file("extends: base\nvars: {b: 3}\n", name="fixed.yaml")
+    result = cli("analyze", fixed)
+    assert result.exit_code == 2 and f"{base}:7:32" in result.stderr and "`k` must be >= 1" in result.stderr
+
+
+def test_layers_that_are_not_a_list_are_located(cli, spec_file):
+    path = spec_file("input: [3, 8, 8]\nlayers:\n  - seq: {layers: relu}\n")
+    result = cli("analyze", path)
+    assert result.exit_code == 2 and f"{path}:3:" in result.stderr and "must be a list of layers" in result.stderr
