@@ -18,7 +18,6 @@ from netcost.graph import Graph
 from netcost.options import AnalyzeOptions, OptionError, TrainOptions, check_bool, check_int
 from netcost.report.model import Report
 from netcost.spec.expand import expand
-from netcost.spec.load import load_file
 from netcost.spec.schema import Spec, parse_spec
 from netcost.zoo import resolve
 
@@ -31,35 +30,21 @@ def is_callable_path(model: str) -> bool:
 
 def load_spec(model: str | Path, input_shape: tuple[int, ...] | None = None) -> Spec:
     """Parse a bundled spec name, a YAML path or an inline spec (``conv(64,k=3) > relu``)."""
+    from netcost.spec.extends import load_extended
     from netcost.spec.inline import is_inline, parse_inline
+    from netcost.zoo import exists
 
-    if isinstance(model, str) and is_inline(model) and not Path(model).exists():
+    if isinstance(model, str) and is_inline(model) and not exists(model):
         return parse_inline(model, input_shape)
     path = resolve(str(model))
     return parse_spec(load_extended(path), str(path), path.stem)
 
 
 def load_extended(path: Path, seen: tuple[Path, ...] = ()) -> Any:
-    """The spec's YAML with its ``extends:`` chain applied (a bundled name, or a path
-    relative to the extending file)."""
-    from netcost.errors import Location, NetcostError, SpecError
-    from netcost.spec.load import LocDict
-    from netcost.spec.schema import extend, where
+    """The spec's YAML with its ``extends:`` chain applied (see netcost.spec.extends)."""
+    from netcost.spec.extends import load_extended as load
 
-    data = load_file(path)
-    if not isinstance(data, LocDict) or "extends" not in data:
-        return data
-    parent_name = str(data["extends"])
-    at = where(str(path), data, "extends", "extends")
-    candidate = path.parent / parent_name
-    try:
-        parent = candidate if candidate.suffix in (".yaml", ".yml") and candidate.is_file() else resolve(parent_name)
-    except NetcostError as exc:  # an unknown name
-        raise SpecError(f"extends: {exc.message}", at, exc.hint) from None
-    if parent.resolve() in seen or parent.resolve() == path.resolve():
-        chain = " -> ".join(p.stem for p in (*seen, path.resolve(), parent.resolve()))
-        raise SpecError(f"extends cycle: {chain}", Location(str(path), *(data.marks.get("extends") or (None, None))))
-    return extend(data, load_extended(parent, (*seen, path.resolve())))
+    return load(path, seen)
 
 
 def load_graph(

@@ -27,8 +27,12 @@ def format_option(name: str, formats: tuple[str, ...]):
 
 
 def parse_sets(items: list[str] | None) -> dict[str, Any]:
-    """``width=0.75`` -> {"width": 0.75}; values are read as YAML scalars (numbers, booleans, strings)."""
-    import yaml
+    """``width=0.75`` -> {"width": 0.75}; ``depths=[3,4,6,3]`` -> a list. Each value is read by
+    the spec's safe expression evaluator (numbers, lists, quoted strings, arithmetic over
+    literals; ``true``/``false`` as YAML writes them); a bare word that is not an
+    expression (``rounding=torchvision``) is that string. The spec checks each value
+    against its variable's declared type and domain."""
+    from netcost.spec import setvalue
 
     values: dict[str, Any] = {}
     for item in items or []:
@@ -36,12 +40,9 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
         if not sep or not name.strip().isidentifier():
             raise typer.BadParameter(f"{item!r} is not name=value (e.g. --set width=0.75)")
         try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            value = raw
-        if not isinstance(value, (int, float, bool, str)):
-            raise typer.BadParameter(f"{item!r}: the value must be a number, true/false or a string")
-        values[name.strip()] = value
+            values[name.strip()] = setvalue.parse(raw)
+        except ValueError as exc:
+            raise typer.BadParameter(f"{item!r}: {exc}") from None
     return values
 
 

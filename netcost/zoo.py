@@ -24,12 +24,36 @@ def bundled() -> dict[str, Path]:
     return {p.stem: p for p in sorted(spec_dir().glob("*.yaml"))}
 
 
+def exists(text: str | Path) -> bool:
+    """Whether user text names an existing path; False for text no file system accepts as a
+    name (too long, a NUL byte) rather than an OSError."""
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):
+        return False
+
+
+def is_file(text: str | Path) -> bool:
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def is_dir(text: str | Path) -> bool:
+    try:
+        return Path(text).is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def resolve(model: str) -> Path:
     """A bundled name, or a path to a spec file."""
     path = Path(model)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.is_file():
-            raise UnknownModelError(f"no spec file {model!r}")
+    if path.suffix in (".yaml", ".yml") or exists(model):
+        if not is_file(path):
+            what = "is a directory, not a spec file" if is_dir(path) else "does not exist"
+            raise UnknownModelError(f"no spec file {model!r}: it {what}")
         return path
     specs = bundled()
     if model in specs:

@@ -5,6 +5,12 @@ up-sampling (transposed conv, upsample) it is not: pairs of outputs read the sam
 so a unit's field depends on its position (its phase). Below such an op the size is
 computed exactly instead, by carrying each unit's span of positions back to the input
 (``Op.rf_back``), and the largest over one period of positions is reported.
+
+The work is bounded whatever the up-sampling factor: a unit's span endpoints never
+decrease as its position grows (every ``rf_back`` is monotone), so positions with the same
+span form runs, found by bisection; the extent is evaluated once per run. A window of
+positions with more than :data:`MAX_RUNS` runs (no bundled spec comes near) is cut there,
+and the size reported is the largest over the runs examined.
 """
 
 from __future__ import annotations
@@ -17,17 +23,19 @@ from netcost.core.rf import RF, Span
 from netcost.graph import INPUT, Graph
 
 RESAMPLING = ("conv_transpose", "upsample")
+SMALL_WINDOW = 64  # positions evaluated one by one
+MAX_RUNS = 512  # runs of equal spans examined per tensor and axis
 
 
 def receptive_fields(graph: Graph) -> dict[str, RF]:
     fields = {INPUT: RF.identity()}
     period = {INPUT: 1}  # positions after which a unit's field repeats (1 = affine: all alike)
-    for node in graph.nodes:
+    for index, node in enumerate(graph.nodes):
         rf = node.op.rf(tuple(fields[i] for i in node.inputs), node.in_shapes, node.shape)
         # nested up-samplings multiply the phases a unit can have
         period[node.name] = lcm(*(period[i] for i in node.inputs)) * max(_factors(node))
         if period[node.name] > 1 and not rf.is_global and rf.spatial and node.shape.is_map:
-            rf = _largest_over_phases(graph, node.name, rf, period[node.name])
+            rf = _largest_over_phases(graph, index, rf, period[node.name])
         fields[node.name] = rf
     return fields
 
@@ -38,11 +46,13 @@ def _factors(node) -> tuple[int, ...]:
     return tuple(getattr(node.op, "stride", None) or node.op.scale)
 
 
-def unit_span(graph: Graph, name: str, position: tuple[int, int]) -> tuple[Span, Span]:
+def unit_span(graph: Graph, name: str, position: tuple[int, int], index: int | None = None) -> tuple[Span, Span]:
     """The input positions (per axis, inclusive, never clipped) that the unit at ``position``
-    of tensor ``name`` depends on: its spans carried back through every path."""
+    of tensor ``name`` (node number ``index``) depends on: its spans carried back through
+    every path."""
+    index = _index(graph, name) if index is None else index
     spans: dict[str, list[Span | None]] = {name: [(p, p) for p in position]}
-    for node in reversed(graph.nodes[: _index(graph, name) + 1]):
+    for node in reversed(graph.nodes[: index + 1]):
         wanted = spans.pop(node.name, None)
         if wanted is None:
             continue
@@ -53,16 +63,46 @@ def unit_span(graph: Graph, name: str, position: tuple[int, int]) -> tuple[Span,
     return tuple(spans[INPUT])
 
 
-def _largest_over_phases(graph: Graph, name: str, rf: RF, period: int) -> RF:
-    node = graph[name]
+def _largest_over_phases(graph: Graph, index: int, rf: RF, period: int) -> RF:
+    node = graph.nodes[index]
     sizes = []
     for axis in range(2):
         n = node.shape.spatial[axis]
         centre = n // 2
-        positions = range(max(0, centre - period), min(n, centre + period + 1))
-        sizes.append(max(_extent(unit_span(graph, name, _at(axis, p, node.shape))[axis]) for p in positions))
+        first, last = max(0, centre - period), min(n, centre + period + 1) - 1
+        cache: dict[int, Span] = {}
+
+        def span(p: int, axis: int = axis, cache: dict = cache) -> Span:
+            if p not in cache:
+                cache[p] = unit_span(graph, node.name, _at(axis, p, node.shape), index)[axis]
+            return cache[p]
+
+        sizes.append(max(_extent(span(p)) for p in _run_starts(span, first, last)))
     axes = tuple(dataclasses.replace(a, size=Fraction(s)) for a, s in zip(rf.axes, sizes, strict=True))
     return dataclasses.replace(rf, axes=axes)
+
+
+def _run_starts(span, first: int, last: int):
+    """The first position of each run of equal spans in ``first..last`` (every position
+    in a small window); at most MAX_RUNS runs."""
+    if last - first < SMALL_WINDOW:
+        yield from range(first, last + 1)
+        return
+    p = first
+    for _ in range(MAX_RUNS):
+        yield p
+        if p >= last:
+            return
+        lo, hi = p, last  # the last position whose span equals span(p): spans are monotone
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if span(mid) == span(p):
+                lo = mid
+            else:
+                hi = mid - 1
+        p = lo + 1
+        if p > last:
+            return
 
 
 def _at(axis: int, position: int, shape) -> tuple[int, int]:

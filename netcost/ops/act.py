@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, make_dataclass
 from netcost.core.cost import BackwardCost, Cost, Saved
 from netcost.core.shape import Shape
 from netcost.ops import register
-from netcost.ops.base import Op, Shapes
+from netcost.ops.base import Op, Real, Shapes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,10 +48,10 @@ class Activation(Op):
 
 
 # kind: (torch.nn class, elementwise ops per element, extra fields as (name, type, default))
-TABLE: dict[str, tuple[str, int, tuple[tuple[str, type, object], ...]]] = {
+TABLE: dict[str, tuple[str, int, tuple[tuple[str, object, object], ...]]] = {
     "relu": ("ReLU", 1, ()),
     "relu6": ("ReLU6", 1, ()),
-    "leaky_relu": ("LeakyReLU", 1, (("slope", float, 0.01),)),
+    "leaky_relu": ("LeakyReLU", 1, (("slope", Real, 0.01),)),
     "sigmoid": ("Sigmoid", 1, ()),
     "tanh": ("Tanh", 1, ()),
     "hardswish": ("Hardswish", 1, ()),

@@ -4,7 +4,9 @@ receptive-field effect, formulas, backward cost and saved tensors (training), an
 
 Field annotations are the spec schema: the spec loader coerces YAML values into them
 (``Pair`` accepts ``3`` or ``[1, 7]``; ``Padding`` accepts ``1``, ``[1, 2]``,
-``[top, bottom, left, right]``, ``same`` or ``valid``).
+``[top, bottom, left, right]``, ``same`` or ``valid``), and each carries its domain
+(netcost.spec.fields.Domain): ``Count`` and ``Pair`` are positive, ``Offsets`` and
+``Padding`` non-negative, so a shape rule never sees a zero stride or a negative size.
 """
 
 from __future__ import annotations
@@ -16,9 +18,15 @@ from netcost.core.cost import BackwardCost, Convention, Cost, Saved
 from netcost.core.rf import RF
 from netcost.core.shape import Shape, same_padding
 from netcost.errors import ShapeError
+from netcost.spec.fields import NON_NEGATIVE, PADDING, PAIR, POSITIVE, POSITIVE_REAL, UNIT_INTERVAL, Domain
 
-Pair = Annotated[tuple[int, int], "pair"]  # an int for both axes, or [h, w]
-Padding = Annotated[tuple[int, int, int, int] | str, "padding"]  # see module docstring
+Count = Annotated[int, POSITIVE]  # channels, groups, sizes: >= 1
+Pair = Annotated[tuple[int, int], PAIR, POSITIVE]  # an int for both axes, or [h, w]; each >= 1
+Offsets = Annotated[tuple[int, int], PAIR, NON_NEGATIVE]  # per-axis amounts that may be 0 (>= 0)
+Padding = Annotated[tuple[int, int, int, int] | str, PADDING]  # see module docstring; >= 0
+Real = Annotated[float, Domain()]  # any finite number
+PositiveReal = Annotated[float, POSITIVE_REAL]
+Probability = Annotated[float, UNIT_INTERVAL]
 
 Shapes = tuple[Shape, ...]
 

@@ -11,7 +11,9 @@ from netcost.core.shape import Shape, window_out
 from netcost.errors import ShapeError
 from netcost.ops import register
 from netcost.ops.base import (
+    Count,
     Formula,
+    Offsets,
     Op,
     Padding,
     Pair,
@@ -67,12 +69,12 @@ def _per_group(n: int, groups: int) -> str:
 class Conv(Op):
     """2-D convolution; ``groups == in_channels`` is depthwise (MobileNet)."""
 
-    out: int
+    out: Count
     k: Pair
     stride: Pair = (1, 1)
     pad: Padding = (0, 0, 0, 0)
     dilation: Pair = (1, 1)
-    groups: int = 1
+    groups: Count = 1
     bias: bool = True
 
     def pads(self, x: Shape):
@@ -154,13 +156,13 @@ class ConvTranspose(Op):
     pixel is multiplied by the whole kernel once (counting on the output grid
     over-counts by stride^2, a common bug)."""
 
-    out: int
+    out: Count
     k: Pair
     stride: Pair = (1, 1)
-    pad: Pair = (0, 0)
-    output_pad: Pair = (0, 0)
+    pad: Offsets = (0, 0)
+    output_pad: Offsets = (0, 0)
     dilation: Pair = (1, 1)
-    groups: int = 1
+    groups: Count = 1
     bias: bool = True
 
     def shape(self, ins: Shapes) -> Shape:

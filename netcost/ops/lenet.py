@@ -24,7 +24,7 @@ from netcost.core.rf import RF, window_span
 from netcost.core.shape import Shape, window_out
 from netcost.errors import ShapeError
 from netcost.ops import register
-from netcost.ops.base import Formula, Op, Padding, Pair, Shapes, _compact, need_map, positive_out, resolve_pads
+from netcost.ops.base import Count, Formula, Op, Padding, Pair, Shapes, _compact, need_map, positive_out, resolve_pads
 from netcost.ops.pool import WindowPool
 from netcost.units import grouped, si
 
@@ -70,7 +70,7 @@ class SparseConv(Op):
     """Convolution whose output map ``o`` reads only the input maps ``table[o]`` (LeNet-5's
     C3): ``sum(len(table[o])) * kh * kw`` weights (+ ``out`` biases)."""
 
-    out: int
+    out: Count
     k: Pair
     table: str
     stride: Pair = (1, 1)
@@ -242,7 +242,7 @@ class RBF(Op):
     +-1 bitmaps): buffers, not params. One MAC per ``(x - c)^2`` term (``in * out``), plus
     the subtractions as elementwise operations (``in * out``)."""
 
-    out: int
+    out: Count
 
     def shape(self, ins: Shapes) -> Shape:
         (x,) = ins

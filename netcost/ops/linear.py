@@ -9,7 +9,7 @@ from netcost.core.rf import RF
 from netcost.core.shape import Shape
 from netcost.errors import ShapeError
 from netcost.ops import register
-from netcost.ops.base import Formula, Op, Shapes
+from netcost.ops.base import Count, Formula, Op, Shapes
 from netcost.units import grouped, si
 
 
@@ -18,7 +18,7 @@ from netcost.units import grouped, si
 class Linear(Op):
     """``y = W x + b`` over a flat vector; every output sees every input (global field)."""
 
-    out: int
+    out: Count
     bias: bool = True
 
     def shape(self, ins: Shapes) -> Shape:

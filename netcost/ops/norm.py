@@ -8,7 +8,7 @@ from netcost.core.cost import BackwardCost, Convention, Cost, Saved
 from netcost.core.shape import Shape
 from netcost.errors import ShapeError
 from netcost.ops import register
-from netcost.ops.base import Op, Shapes, need_map
+from netcost.ops.base import Count, Op, Real, Shapes, need_map
 
 # Elementwise operations per element (see the README's table).
 BN_INFERENCE = 2  # running stats and affine folded into one scale and one shift
@@ -119,7 +119,7 @@ class LayerNorm(_StatsNorm):
 class GroupNorm(_StatsNorm):
     """GroupNorm with ``groups`` dividing the channels; affine per channel."""
 
-    groups: int
+    groups: Count
 
     def shape(self, ins: Shapes) -> Shape:
         (x,) = ins
@@ -151,10 +151,10 @@ class LocalResponseNorm(Op):
     """AlexNet's LRN across ``size`` adjacent channels: per element ``size`` square-adds,
     then scale, power and divide (``size + 3``)."""
 
-    size: int = 5
-    alpha: float = 1e-4
-    beta: float = 0.75
-    k: float = 1.0
+    size: Count = 5
+    alpha: Real = 1e-4
+    beta: Real = 0.75
+    k: Real = 1.0
 
     def shape(self, ins: Shapes) -> Shape:
         need_map(self, ins[0])

@@ -183,7 +183,8 @@ class AdaptiveAvgPool(Op):
 
         def through(i: int, a: AxisRF) -> AxisRF:
             n, o = ins[0].spatial[i], out.spatial[i]
-            widest = max(math.ceil((j + 1) * n / o) - (j * n) // o for j in range(o))
+            # bin j spans ceil((t + n) / o) inputs, t = j*n mod o: widest at t = o - gcd(n, o)
+            widest = -(-(o - math.gcd(n, o) + n) // o)
             return AxisRF(
                 size=a.size + (widest - 1) * a.jump,
                 jump=a.jump * Fraction(n, o),

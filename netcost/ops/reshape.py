@@ -9,7 +9,7 @@ from netcost.core.rf import RF
 from netcost.core.shape import Shape
 from netcost.errors import ShapeError
 from netcost.ops import register
-from netcost.ops.base import Op, Shapes, need_map
+from netcost.ops.base import Count, Op, Probability, Shapes, need_map
 
 
 @register("flatten")
@@ -53,7 +53,7 @@ class Identity(Op):
 class Dropout(Op):
     """Zero cost at inference, where it returns its input."""
 
-    p: float = 0.5
+    p: Probability = 0.5
     is_view = True
 
     def __post_init__(self):
@@ -87,8 +87,8 @@ class Dropout(Op):
 class Crop(Op):
     """Centre crop to ``h x w`` (U-Net's skip connections); a view, no arithmetic."""
 
-    h: int
-    w: int
+    h: Count
+    w: Count
     is_view = True
 
     def shape(self, ins: Shapes) -> Shape:

@@ -18,14 +18,19 @@ Layer items are ``op``, ``op: {args}``, ``block: {args}`` or one of the structur
 Every item may carry ``name`` (its node or scope name; ``{expression}`` parts are
 evaluated, e.g. ``block{s + 1}``) and ``when`` (skip if false).
 Unnamed layers are named by kind within their scope (``conv1``, ``conv2``, ``relu1``).
+
+``repeat: {n: 0}`` inlines nothing (the identity: a depth variable may be 0); a stage has at
+least one block (its stride applies to the first). Limits: a graph has at most
+:data:`MAX_NODES` layers and an expansion runs at most :data:`MAX_NODES` stage/repeat
+iterations; both are checked before a loop starts and again after its first iteration
+(which tells how many layers each one adds), so an oversized spec fails in milliseconds.
 """
 
 from __future__ import annotations
 
 import re
 from collections import ChainMap, defaultdict
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,9 +39,14 @@ from netcost.core.shape import Shape
 from netcost.errors import Location, ShapeError, SpecError
 from netcost.graph import INPUT, Graph, Node
 from netcost.spec import expr
-from netcost.spec.fields import FieldError, coerce, describe_type, op_fields, to_bool, to_int
+from netcost.spec.fields import Domain, FieldError, coerce, describe_type, op_fields, show_value, to_bool, to_int
 from netcost.spec.load import LocDict, LocList
 from netcost.spec.schema import REQUIRED, Spec, unknown_keys
+from netcost.spec.variables import Variable, declare, is_literal_choice
+
+MAX_NODES = 1_000_000  # layers in one graph, and stage/repeat iterations in one expansion
+MAX_DEPTH = 64  # lists of layers inside one another (structures and blocks), far from Python's stack limit
+_LIMIT = f"netcost's limit is {MAX_NODES:,} (see netcost.spec.expand.MAX_NODES)"
 
 STRUCTURES = ("parallel", "stage", "repeat", "seq")
 RESERVED = ("name", "when")
@@ -104,8 +114,9 @@ def expand(spec: Spec, overrides: Mapping[str, Any] | None = None, input_shape: 
 
 
 def _variables(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
-    """``vars`` in order (each may use the earlier ones; ``--set`` replaces a value), then
-    the derived ``let`` entries, which ``--set`` cannot touch."""
+    """``vars`` in order (each may use the earlier ones; ``--set`` replaces a value, checked
+    against the variable's type and domain), then the derived ``let`` entries, which
+    ``--set`` cannot touch."""
     for name in overrides:
         if name in spec.let:
             raise SpecError(
@@ -116,21 +127,38 @@ def _variables(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
             declared = ", ".join(spec.vars) or "none"
             raise SpecError(
                 f"--set {name}: the spec declares no variable {name!r} (declared: {declared})",
+                spec.where(spec.raw, "vars", "vars", at_key=True) if "vars" in spec.raw else Location(spec.file, 1, 1),
                 hint=ops.did_you_mean(name, spec.vars),
             )
     values: dict[str, Any] = {}
-    for section, table in (("vars", spec.vars), ("let", spec.let)):
-        for name, raw in table.items():
-            at = spec.where(table, name, f"{section}.{name}")
-            if name in overrides:
-                value = overrides[name]
-                if isinstance(raw, bool) and not isinstance(value, bool):
-                    raise SpecError(f"--set {name}: expected true or false, got {value!r}", at)
-                values[name] = value
-                continue
-            with _located(at):
-                values[name] = _value(raw, _evaluator(values))
+    for name, raw in spec.vars.items():
+        var = spec.variables.get(name) or declare(name, raw)
+        default, table, key = (var.default, raw, "default") if isinstance(raw, LocDict) else (raw, spec.vars, name)
+        if name in overrides:
+            with _located(spec.where(table, key, f"vars.{name}")):
+                typed = var.typed(_default(var, default, values))
+                try:
+                    values[name] = typed.check(overrides[name])
+                except FieldError as exc:
+                    allowed = "" if typed.choices else f" ({name} is {typed.allowed()})"
+                    raise FieldError(f"--set {name}: {exc}{allowed}") from None
+            continue
+        with _located(spec.where(table, key, f"vars.{name}")):
+            value = _default(var, default, values)
+            var.typed(value).check(value)
+            values[name] = value
+    for name, raw in spec.let.items():
+        with _located(spec.where(spec.let, name, f"let.{name}")):
+            values[name] = _value(raw, _evaluator(values))
     return values
+
+
+def _default(var: Variable, raw: Any, earlier: Mapping[str, Any]) -> Any:
+    if is_literal_choice(var, raw):
+        return raw
+    if var.choices is not None and isinstance(raw, str) and raw.isidentifier() and raw not in earlier:
+        return var.check(raw)  # a bare word that is not a choice: say so, not "unknown variable"
+    return _value(raw, _evaluator(earlier))
 
 
 def _input_shape(spec: Spec, variables: dict[str, Any], override: tuple[int, ...] | None) -> Shape:
@@ -168,18 +196,29 @@ def _value(raw: Any, evaluate) -> Any:
     return raw
 
 
-@contextmanager
-def _located(at: Location, layer: str | None = None) -> Iterator[None]:
-    """Give errors raised inside a location and, when known, the layer's name."""
-    prefix = f"{layer}: " if layer else ""
-    try:
-        yield
-    except SpecError as exc:
-        if exc.location is None:
-            exc.location = at
-            exc.message = prefix + exc.message
-        raise
-    except FieldError as exc:
+class _located:
+    """Give errors raised inside a location and, when known, the layer's name. ``at`` is a
+    Location or a function that makes one: locations are built only when an error is
+    raised (expansion enters tens of thousands of these and almost never raises)."""
+
+    __slots__ = ("at", "layer")
+
+    def __init__(self, at: Location | Callable[[], Location], layer: str | None = None):
+        self.at, self.layer = at, layer
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is None or not isinstance(exc, (SpecError, FieldError)):
+            return False
+        prefix = f"{self.layer}: " if self.layer else ""
+        at = self.at() if callable(self.at) else self.at
+        if isinstance(exc, SpecError):
+            if exc.location is None:
+                exc.location = at
+                exc.message = prefix + exc.message
+            return False
         raise SpecError(prefix + str(exc), at) from None
 
 
@@ -188,6 +227,40 @@ class _Expander:
         self.spec = spec
         self.graph = graph
         self.names = _Names()
+        self.iterations = 0  # stage/repeat iterations so far (bounded by MAX_NODES)
+        self.depth = 0  # lists of layers being expanded, one inside the other
+
+    def count(self, args: LocDict, path: str, scope: Scope, x: Tensor, low: int) -> int:
+        """The evaluated ``n`` of a stage or repeat: an integer >= ``low``."""
+        with _located(lambda: self.at(args, "n", f"{path}.n")):
+            n = to_int(_value(args.get("n"), self.evaluator(scope, x)))
+            try:
+                Domain(low).check(n)
+            except FieldError as exc:
+                raise FieldError(f"`n` {exc}") from None
+        return n
+
+    def loop(self, n: int, at: Location, x: Tensor, body) -> Tensor:
+        """``x = body(i, x)`` for i in 0..n-1, within the limits: the iterations are counted
+        before the loop, and the layers the first iteration added tell what the rest will."""
+        self.iterations += n
+        if self.iterations > MAX_NODES:
+            raise SpecError(f"the expansion would run {self.iterations:,} stage/repeat iterations: {_LIMIT}", at)
+        for i in range(n):
+            before = len(self.graph.nodes)
+            x = body(i, x)
+            layers = len(self.graph.nodes) + (n - 1) * (len(self.graph.nodes) - before)
+            if i == 0 and layers > MAX_NODES:
+                raise SpecError(f"the expansion would make {layers:,} layers: {_LIMIT}", at)
+        return x
+
+    def name_arg(self, args: LocDict, key: str, path: str, default: Any, what: str) -> Any:
+        """A value that names something (a block, a loop variable): a plain identifier."""
+        value = args.get(key, default)
+        if not isinstance(value, str) or not value.isidentifier():
+            at = self.at(args, key, f"{path}.{key}")
+            raise SpecError(f"`{key}` must be {what}, got {type(value).__name__} {show_value(value)}", at)
+        return value
 
     # -- helpers ---------------------------------------------------------------------------
     def at(self, container: Any, key: Any, path: str) -> Location:
@@ -216,25 +289,32 @@ class _Expander:
         )
 
     # -- layers ----------------------------------------------------------------------------
-    def layers(self, items: Any, path: str, scope: Scope, x: Tensor) -> Tensor:
+    def layers(self, items: Any, path: str, scope: Scope, x: Tensor, at: Location | None = None) -> Tensor:
+        """Expand a list of layers; ``at``: where the list was given (for an error)."""
         if not isinstance(items, LocList):
+            where = at or Location(self.spec.file, path=path)
+            raise SpecError(f"`layers` must be a list of layers, got {type(items).__name__}", where)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
             raise SpecError(
-                f"expected a list of layers, got {type(items).__name__}", Location(self.spec.file, path=path)
+                f"layers nest more than {MAX_DEPTH} levels deep (blocks within blocks)", self.at(items, None, path)
             )
         for i, item in enumerate(items):
             x = self.item(item, f"{path}[{i}]", self.at(items, i, f"{path}[{i}]"), scope, x)
+        self.depth -= 1
         return x
 
     def item(self, item: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
         key, args = self.split(item, at)
         path = f"{path}.{key}"
         rest = _without(args, *RESERVED)
-        with _located(self.at(args, "when", f"{path}.when") if "when" in args else at):
-            if "when" in args and not to_bool(_value(args["when"], self.evaluator(scope, x))):
-                return x
+        if "when" in args:
+            with _located(lambda: self.at(args, "when", f"{path}.when")):
+                if not to_bool(_value(args["when"], self.evaluator(scope, x))):
+                    return x
         name = args.get("name")
         if isinstance(name, str) and "{" in name:
-            with _located(self.at(args, "name", f"{path}.name")):
+            with _located(lambda: self.at(args, "name", f"{path}.name")):
                 name = _template(name, self.evaluator(scope, x))
         if key in STRUCTURES:
             return getattr(self, key)(rest, name, path, at, scope, x)
@@ -264,7 +344,7 @@ class _Expander:
                 expected = ", ".join(f"{f} ({describe_type(t)})" for f, (t, _) in fields.items()) or "none"
                 hint = ops.did_you_mean(key, fields) or f"`{kind}` takes: {expected}"
                 raise SpecError(f"{full_name}: unknown argument {key!r} for `{kind}`", field_at, hint=hint)
-            with _located(self.at(args, key, f"{path}.{key}"), full_name):
+            with _located(lambda key=key: self.at(args, key, f"{path}.{key}"), full_name):
                 try:
                     kwargs[key] = coerce(fields[key][0], raw, evaluate)
                 except FieldError as exc:
@@ -285,6 +365,8 @@ class _Expander:
             shape = op.shape(in_shapes)
         except ShapeError as exc:
             raise ShapeError(f"{name}: {exc.message}", at, exc.hint) from None
+        if len(self.graph.nodes) >= MAX_NODES:
+            raise SpecError(f"the graph would have more than {MAX_NODES:,} layers: {_LIMIT}", at)
         self.graph.add(Node(name, op, tuple(t.name for t in ins), in_shapes, shape, at))
         return Tensor(name, shape)
 
@@ -319,7 +401,8 @@ class _Expander:
                         if otherwise is None:
                             continue
                         layers, b_name = otherwise, None
-            outs.append(self.layers(layers, f"{b_path}.layers", self.scope_for(inner, b_name, b_at, naming), x))
+            b_scope = self.scope_for(inner, b_name, b_at, naming)
+            outs.append(self.layers(layers, f"{b_path}.layers", b_scope, x, self.at(branch, "layers", b_path)))
         if not outs:
             raise SpecError("every branch of this `parallel` was left out by its `when`", at)
         if len(outs) == 1:
@@ -345,37 +428,43 @@ class _Expander:
         raise SpecError("a branch is a list of layers or a mapping {name, when, layers, else, naming}", at)
 
     def stage(self, args: LocDict, name: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
-        block, n = args.get("block"), args.get("n")
-        if block not in self.spec.blocks:
-            hint = ops.did_you_mean(block, self.spec.blocks) or f"blocks: {', '.join(self.spec.blocks) or 'none'}"
-            raise SpecError(f"`stage` needs `block`: one of the spec's blocks, got {block!r}", at, hint=hint)
-        var, names = args.get("var", "index"), args.get("names")
-        with _located(self.at(args, "n", f"{path}.n")):
-            n = to_int(_value(n, self.evaluator(scope, x)))
-            if n < 1:
-                raise FieldError(f"`n` must be at least 1, got {n}")
+        block = args.get("block")
+        if not isinstance(block, str) or block not in self.spec.blocks:
+            hint = ops.did_you_mean(block, self.spec.blocks) if isinstance(block, str) else None
+            hint = hint or f"blocks: {', '.join(self.spec.blocks) or 'none'}"
+            where = self.at(args, "block", f"{path}.block") if "block" in args else at
+            raise SpecError(
+                f"`stage` needs `block`: a block name of this spec, got {show_value(block)}", where, hint=hint
+            )
+        var = self.name_arg(args, "var", path, "index", "a variable name")
+        names = args.get("names")
+        n = self.count(args, path, scope, x, 1)
         block_args = _without(args, "block", "n", "var", "names")
         # a named stage numbers its blocks 0..n-1 under its name (layer1.0, layer1.1); an
         # unnamed one names them in the enclosing scope (features.1, features.2, ...)
         inner = self.scope_for(scope, name, at, naming="index")
-        for i in range(n):
+
+        def one(i: int, x: Tensor) -> Tensor:
             these = block_args if i == 0 else _without(block_args, "stride")
             child = None
             if names is not None:
-                with _located(self.at(args, "names", f"{path}.names")):
+                with _located(lambda: self.at(args, "names", f"{path}.names")):
                     child = _template(str(names), _evaluator(ChainMap({var: i}, inner.vars)))
-            x = self.block(block, these, child, f"{path}[{i}]", at, inner, x, {var: i})
-        return x
+            return self.block(block, these, child, f"{path}[{i}]", at, inner, x, {var: i})
+
+        return self.loop(n, at, x, one)
 
     def repeat(self, args: LocDict, name: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
         unknown_keys(args, {"n", "layers", "var"}, self.spec.file, path, "repeat key")
-        with _located(self.at(args, "n", f"{path}.n")):
-            n = to_int(_value(args.get("n"), self.evaluator(scope, x)))
-        inner, var = self.scope_for(scope, name, at), args.get("var", "index")
-        for i in range(n):
+        var = self.name_arg(args, "var", path, "index", "a variable name")
+        n = self.count(args, path, scope, x, 0)
+        inner = self.scope_for(scope, name, at)
+
+        def one(i: int, x: Tensor) -> Tensor:
             body = Scope(inner.prefix, ChainMap({var: i}, inner.vars), inner.naming, inner.blocks)
-            x = self.layers(args.get("layers"), f"{path}.layers", body, x)
-        return x
+            return self.layers(args.get("layers"), f"{path}.layers", body, x, self.at(args, "layers", path))
+
+        return self.loop(n, at, x, one)
 
     def seq(self, args: LocDict, name: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
         unknown_keys(args, {"layers", "naming"}, self.spec.file, path, "seq key")
@@ -383,7 +472,7 @@ class _Expander:
         inner = self.scope_for(scope, name, at, naming=naming)
         if inner is scope:
             inner = Scope(scope.prefix, scope.vars, naming, scope.blocks)
-        return self.layers(args.get("layers"), f"{path}.layers", inner, x)
+        return self.layers(args.get("layers"), f"{path}.layers", inner, x, self.at(args, "layers", path))
 
     def block(
         self,
@@ -408,7 +497,7 @@ class _Expander:
                 raise SpecError(
                     f"unknown argument {arg!r} for block `{key}`", self.at(args, arg, f"{path}.{arg}"), hint=hint
                 )
-            with _located(self.at(args, arg, f"{path}.{arg}")):
+            with _located(lambda arg=arg: self.at(args, arg, f"{path}.{arg}")):
                 values[arg] = _value(raw, caller)
         shape_vars = dict(zip(SHAPE_VARS, x.shape.dims, strict=False))
         for arg, default in bdef.args.items():
@@ -416,12 +505,17 @@ class _Expander:
                 continue
             if default == REQUIRED:
                 raise SpecError(f"block `{key}` needs argument `{arg}`", at)
-            with _located(self.at(bdef.args, arg, f"blocks.{key}.args.{arg}")):
+            with _located(lambda arg=arg: self.at(bdef.args, arg, f"blocks.{key}.args.{arg}")):
                 values[arg] = _value(default, _evaluator(ChainMap(shape_vars, values, self.graph.vars)))
         with _located(at):
             prefix = self.names.take(scope, name, key)
         inner = Scope(prefix, ChainMap(values, self.graph.vars), bdef.naming, (*scope.blocks, key))
-        return self.layers(bdef.layers, f"blocks.{key}.layers", inner, x)
+        try:
+            return self.layers(bdef.layers, f"blocks.{key}.layers", inner, x)
+        except SpecError as exc:  # the innermost block says where it was used (its arguments)
+            if exc.hint is None and exc.location is not None and exc.location.path.startswith("blocks."):
+                exc.hint = f"in block `{key}` used at {at}"
+            raise
 
 
 _FIELD = re.compile(r"\{([^{}]+)\}")
@@ -442,4 +536,5 @@ def _naming(args: LocDict, spec: Spec, path: str) -> str:
 def _without(args: LocDict, *keys: str) -> LocDict:
     out = LocDict((k, v) for k, v in args.items() if k not in keys)
     out.mark, out.marks, out.key_marks = args.mark, args.marks, args.key_marks
+    out.source, out.key_sources = args.source, args.key_sources
     return out

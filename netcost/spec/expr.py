@@ -371,8 +371,10 @@ class _Evaluator:
     def _Name(self, node, env):
         if node.id in env:
             return env[node.id]
-        if node.id in self.scope:
+        try:  # one lookup (a ChainMap's `in` and `[]` each walk its maps)
             return self.scope[node.id]
+        except KeyError:
+            pass
         hint = _suggest(node.id, [*env, *self.scope])
         if not hint and node.id in FUNCTIONS:
             hint = f" ({node.id} is a function: call it as {node.id}(...))"
@@ -514,7 +516,7 @@ class _Evaluator:
             self.bind(t, v, env)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=65536)  # each distinct expression is parsed once
 def _parse(text: str) -> _Program:
     return _Program(text)  # immutable once built, so safe to share
 

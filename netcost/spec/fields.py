@@ -3,6 +3,14 @@
 A string given for a numeric field is an expression over the spec's variables; a
 string given for a choice field (``mode: bilinear``) is taken literally when it is
 one of the choices, and evaluated otherwise (so a block can pass ``mode: mode``).
+
+Annotations carry their *domain* as ``Annotated`` metadata (``Annotated[int, POSITIVE]``,
+``Annotated[tuple[int, int], PAIR, POSITIVE]``): :func:`coerce` refuses a value outside it,
+so no shape rule ever sees a zero stride or a negative channel count, whether the value was
+written literally or computed by an expression. The same :class:`Domain` drives the JSON
+Schema, ``netcost ops`` and the typed spec variables (:mod:`netcost.spec.variables`). Every
+integer, with or without a declared domain, is at most :data:`MAX_INT` in size, and every
+number is finite.
 """
 
 from __future__ import annotations
@@ -10,13 +18,60 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, Literal
 
 Evaluate = Callable[[str], Any]
+
+MAX_INT = 2**31 - 1  # any integer field (a size, a count, a stride) fits torch's int32 sizes
+PAIR, PADDING = "pair", "padding"  # shape markers: an int or [h, w]; see netcost.ops.base
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The allowed values of a number: ``low`` (inclusive, or exclusive with ``open_low``)
+    up to ``high`` (inclusive). One place for validation, the schema, docs and sampling."""
+
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+
+    def check(self, value: Any) -> None:
+        if self.low is not None and (value <= self.low if self.open_low else value < self.low):
+            raise FieldError(f"must be {self.text()}, got {show_value(value)}")
+        if self.high is not None and value > self.high:
+            raise FieldError(f"must be {self.text()}, got {show_value(value)}")
+
+    def text(self) -> str:
+        if self.low is not None and self.high is not None and not self.open_low and self.high != MAX_INT:
+            return f"between {_num(self.low)} and {_num(self.high)}"
+        low = "" if self.low is None else f"{'>' if self.open_low else '>='} {_num(self.low)}"
+        high = "" if self.high is None or self.high == MAX_INT else f"<= {_num(self.high)}"
+        return " and ".join(p for p in (low, high) if p) or "any value"
+
+    def schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.low is not None:
+            out["exclusiveMinimum" if self.open_low else "minimum"] = self.low
+        if self.high is not None:
+            out["maximum"] = self.high
+        return out
+
+
+POSITIVE = Domain(1, MAX_INT)  # sizes, channels, kernels, strides, dilations, groups, scales
+NON_NEGATIVE = Domain(0, MAX_INT)  # paddings
+POSITIVE_REAL = Domain(0, open_low=True)
+UNIT_INTERVAL = Domain(0, 1)  # probabilities
+ANY_INT = Domain(-MAX_INT, MAX_INT)
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
 
 
 class FieldError(ValueError):
@@ -35,27 +90,37 @@ def op_fields(cls: type) -> dict[str, tuple[Any, bool]]:
 
 def describe_type(annotation: Any) -> str:
     """Human text of what a field accepts (for errors and ``netcost ops``)."""
-    kind = _marker(annotation)
-    if kind == "pair":
-        return "int or [h, w]"
-    if kind == "padding":
-        return "int, [h, w], [top, bottom, left, right], 'same' or 'valid'"
+    kind, domain = _marker(annotation), domain_of(annotation)
+    bound = f" {domain.text()}" if domain and domain.text() != "any value" and domain is not ANY_INT else ""
+    if kind == PAIR:
+        return f"int or [h, w]{', each' if bound else ''}{bound}"
+    if kind == PADDING:
+        return "int >= 0, [h, w], [top, bottom, left, right], 'same' or 'valid'"
     origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return describe_type(typing.get_args(annotation)[0]) + bound
     if origin is Literal:
         return " | ".join(repr(c) for c in typing.get_args(annotation))
     if origin in (typing.Union, types.UnionType):
         return " or ".join(describe_type(a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return "null"
     return getattr(annotation, "__name__", str(annotation))
 
 
 def coerce(annotation: Any, value: Any, evaluate: Evaluate) -> Any:
     """Turn a YAML value into the field's Python value, or raise :class:`FieldError`."""
-    kind = _marker(annotation)
-    if kind == "pair":
-        return _pair(value, evaluate)
-    if kind == "padding":
+    kind, domain = _marker(annotation), domain_of(annotation)
+    if kind == PAIR:
+        return _pair(value, evaluate, domain or ANY_INT)
+    if kind == PADDING:
         return _padding(value, evaluate)
     origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        result = coerce(typing.get_args(annotation)[0], value, evaluate)
+        if domain is not None:
+            domain.check(result)
+        return result
     if origin in (typing.Union, types.UnionType):
         options = typing.get_args(annotation)
         if value is None and type(None) in options:
@@ -75,9 +140,22 @@ def coerce(annotation: Any, value: Any, evaluate: Evaluate) -> Any:
     raise FieldError(f"unsupported field type {annotation!r}")  # pragma: no cover - a bug in an op
 
 
+@cache
 def _marker(annotation: Any) -> str | None:
+    """The shape marker (PAIR, PADDING) of an annotation, if any."""
     if typing.get_origin(annotation) is Annotated:
-        return annotation.__metadata__[0]
+        return next((m for m in annotation.__metadata__ if isinstance(m, str)), None)
+    return None
+
+
+@cache
+def domain_of(annotation: Any) -> Domain | None:
+    """The declared :class:`Domain` of an annotation (also inside ``X | None``), if any."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return next((m for m in annotation.__metadata__ if isinstance(m, Domain)), None)
+    if origin in (typing.Union, types.UnionType):
+        return next((d for a in typing.get_args(annotation) if (d := domain_of(a))), None)
     return None
 
 
@@ -88,15 +166,25 @@ def _scalar(value: Any, evaluate: Evaluate) -> Any:
 def to_int(x: Any) -> int:
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise FieldError(f"expected an integer, got {_show(x)}")
+    if isinstance(x, float) and not math.isfinite(x):
+        raise FieldError(f"expected an integer, got {x}")
     if isinstance(x, float) and not x.is_integer():
         raise FieldError(f"expected an integer, got {x} (use int(), round() or make_divisible())")
+    if abs(x) > MAX_INT:
+        raise FieldError(f"integer {show_value(x)} is too large (limit {MAX_INT:,})")
     return int(x)
 
 
 def to_float(x: Any) -> float:
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise FieldError(f"expected a number, got {_show(x)}")
-    return float(x)
+    try:
+        out = float(x)
+    except OverflowError:
+        raise FieldError(f"number {show_value(x)} is too large") from None
+    if not math.isfinite(out):
+        raise FieldError(f"expected a finite number, got {out}")
+    return out
 
 
 def to_bool(x: Any) -> bool:
@@ -114,8 +202,10 @@ def _ints(value: Any, evaluate: Evaluate, lengths: tuple[int, ...], what: str) -
     return (to_int(value),)
 
 
-def _pair(value: Any, evaluate: Evaluate) -> tuple[int, int]:
+def _pair(value: Any, evaluate: Evaluate, domain: Domain) -> tuple[int, int]:
     items = _ints(value, evaluate, (2,), "an int or [h, w]")
+    for item in items:
+        domain.check(item)
     return (items[0], items[0]) if len(items) == 1 else items
 
 
@@ -133,17 +223,36 @@ def _padding(value: Any, evaluate: Evaluate) -> tuple[int, int, int, int] | str:
 
 
 def _choice(choices: tuple[str, ...], value: Any, evaluate: Evaluate) -> str:
-    if value in choices:
+    if isinstance(value, str) and value in choices:
         return value
     if isinstance(value, str) and value.isidentifier():
         with contextlib.suppress(FieldError):  # not a variable either: report the choices
             value = evaluate(value)
-    if value in choices:
+    if isinstance(value, str) and value in choices:
         return value
-    close = difflib.get_close_matches(str(value), choices, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise FieldError(f"expected one of {', '.join(repr(c) for c in choices)}, got {_show(value)}{hint}")
+    raise FieldError(
+        f"expected one of {', '.join(repr(c) for c in choices)}, got {_show(value)}{did_you_mean(value, choices)}"
+    )
+
+
+def did_you_mean(value: Any, choices) -> str:
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1) if isinstance(value, str) else []
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def show_value(x: Any) -> str:
+    """``repr`` of a value, short: a huge integer is shown by its size (str() of an int over
+    4300 digits raises), a long text cut."""
+    if isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > 200:
+        return f"<an integer of about {int(x.bit_length() * 0.30103)} digits>"
+    if isinstance(x, (list, tuple, dict)) and len(x) > 20:
+        return f"<a {type(x).__name__} of {len(x)} items>"
+    try:
+        text = repr(x)
+    except ValueError:  # a huge integer somewhere inside
+        return f"<a {type(x).__name__}>"
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _show(x: Any) -> str:
-    return f"{type(x).__name__} {x!r}"
+    return f"{type(x).__name__} {show_value(x)}"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from netcost import ops
-from netcost.spec.fields import _marker, op_fields
+from netcost.spec.fields import PADDING, PAIR, _marker, domain_of, op_fields
 from netcost.spec.schema import BLOCK_KEYS, TOP_LEVEL
+from netcost.spec.variables import TYPES
 
 EXPR = {"type": "string", "description": "an expression over the spec's variables"}
 STRUCTURES = {
@@ -15,21 +16,41 @@ STRUCTURES = {
         "merge": {"anyOf": [{"enum": ["add", "concat", "mul"]}, {"type": "object", "maxProperties": 1}]},
         "branches": {"type": "array"},
     },
-    "stage": {"block": {"type": "string"}, "n": {"type": ["integer", "string"]}},
-    "repeat": {"n": {"type": ["integer", "string"]}, "layers": {"$ref": "#/$defs/layers"}},
+    "stage": {"block": {"type": "string"}, "n": {"anyOf": [{"type": "integer", "minimum": 1}, EXPR]}},
+    "repeat": {"n": {"anyOf": [{"type": "integer", "minimum": 0}, EXPR]}, "layers": {"$ref": "#/$defs/layers"}},
     "seq": {"layers": {"$ref": "#/$defs/layers"}, "naming": {"enum": ["kind", "index"]}},
+}
+VARIABLE = {
+    "type": "object",
+    "description": "a typed variable (netcost.spec.variables)",
+    "required": ["default"],
+    "additionalProperties": False,
+    "properties": {
+        "default": {"description": "its value: a literal, an expression, or one of the choices"},
+        "type": {"enum": list(TYPES)},
+        "choices": {"type": "array", "minItems": 1},
+        "min": {"type": "number"},
+        "max": {"type": "number"},
+        "description": {"type": "string"},
+    },
 }
 COMMON = {"name": {"type": ["string", "integer"]}, "when": {"type": ["boolean", "string"]}}
 
 
 def _field(annotation: Any) -> dict[str, Any]:
-    kind = _marker(annotation)
-    integer = {"type": ["integer", "string"]}
-    if kind == "pair":
-        return {"anyOf": [integer, {"type": "array", "items": integer, "minItems": 2, "maxItems": 2}]}
-    if kind == "padding":
-        return {"anyOf": [integer, {"enum": ["same", "valid"]}, {"type": "array", "items": integer}]}
+    kind, domain = _marker(annotation), domain_of(annotation)
+    bounds = domain.schema() if domain else {}
+    integer = {"anyOf": [{"type": "integer", **bounds}, EXPR]}
+    if kind == PAIR:
+        return {"anyOf": [*integer["anyOf"], {"type": "array", "items": integer, "minItems": 2, "maxItems": 2}]}
+    if kind == PADDING:
+        integer = {"anyOf": [{"type": "integer", "minimum": 0}, EXPR]}
+        return {"anyOf": [*integer["anyOf"], {"enum": ["same", "valid"]}, {"type": "array", "items": integer}]}
     origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        base = typing.get_args(annotation)[0]
+        simple = {int: "integer", float: "number"}
+        return {"anyOf": [{"type": simple.get(base, "number"), **bounds}, EXPR]}
     if origin is Literal:
         return {"anyOf": [{"enum": list(typing.get_args(annotation))}, EXPR]}
     if origin is not None and type(None) in typing.get_args(annotation):
@@ -76,7 +97,11 @@ def spec_schema() -> dict[str, Any]:
             "reference": {"type": "string", "description": "module:callable of a reference implementation"},
             "notes": {},
             "input": {"type": "array", "items": {"type": ["integer", "string"]}, "minItems": 1, "maxItems": 3},
-            "vars": {"type": "object", "description": "settable variables (--set name=value)"},
+            "vars": {
+                "type": "object",
+                "description": "settable variables (--set name=value): a default, or a declaration",
+                "additionalProperties": {"anyOf": [{"type": ["number", "boolean", "string", "array"]}, VARIABLE]},
+            },
             "let": {"type": "object", "description": "values derived from vars (not settable)"},
             "extends": {"type": "string", "description": "a bundled spec name or a path to build on"},
             "blocks": {

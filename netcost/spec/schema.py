@@ -12,7 +12,9 @@ from typing import Any
 
 from netcost.errors import Location, SpecError
 from netcost.ops import did_you_mean
+from netcost.spec.fields import FieldError
 from netcost.spec.load import LocDict, LocList
+from netcost.spec.variables import Variable, declare
 
 REQUIRED = "required"  # a block argument written `out: required` has no default
 TOP_LEVEL = {"name", "description", "reference", "extends", "input", "vars", "let", "blocks", "layers", "notes"}
@@ -42,6 +44,7 @@ class Spec:
     reference: str | None = None
     description: str = ""
     raw: LocDict = field(default_factory=LocDict)
+    variables: dict[str, Variable] = field(default_factory=dict)  # the typed view of `vars`
 
     def where(self, container: Any, key: Any, path: str, at_key: bool = False) -> Location:
         return where(self.file, container, key, path, at_key)
@@ -58,7 +61,8 @@ def where(file: str, container: Any, key: Any, path: str, at_key: bool = False) 
     if mark is None:
         mark = getattr(container, "mark", None)
     line, col = mark if mark else (None, None)
-    return Location(getattr(container, "source", None) or file, line, col, path)
+    source = getattr(container, "key_sources", {}).get(key) if key is not None else None
+    return Location(source or getattr(container, "source", None) or file, line, col, path)
 
 
 def parse_spec(data: Any, file: str, default_name: str) -> Spec:
@@ -79,11 +83,16 @@ def parse_spec(data: Any, file: str, default_name: str) -> Spec:
             raise SpecError(f"{name!r} is both in `vars` and in `let`", where(file, derived, name, f"let.{name}", True))
     blocks_raw = expect(data, "blocks", LocDict, file, "", "a mapping name: {args, layers}", default=LocDict())
     blocks = {name: _block(name, body, blocks_raw, file) for name, body in blocks_raw.items()}
-    for name in variables:
+    typed = {}
+    for name, raw in variables.items():
         if not isinstance(name, str) or not name.isidentifier():
             raise SpecError(
                 f"variable name {name!r} is not an identifier", where(file, variables, name, f"vars.{name}")
             )
+        try:
+            typed[name] = declare(name, raw)
+        except FieldError as exc:
+            raise SpecError(str(exc), where(file, variables, name, f"vars.{name}")) from None
     return Spec(
         name=str(data.get("name", default_name)),
         file=file,
@@ -95,6 +104,7 @@ def parse_spec(data: Any, file: str, default_name: str) -> Spec:
         reference=data.get("reference"),
         description=str(data.get("description", "")),
         raw=data,
+        variables=typed,
     )
 
 
@@ -160,11 +170,16 @@ def extend(data: LocDict, parent: LocDict) -> LocDict:
             continue
         if key in MERGED and isinstance(value, LocDict) and isinstance(parent.get(key), LocDict):
             merged = _copy(parent[key])
+            merged.key_sources = {name: parent[key].key_sources.get(name, parent[key].source) for name in merged}
             for name, item in value.items():
+                inherited = merged.get(name)
+                if key == "vars" and isinstance(inherited, LocDict) and not isinstance(item, LocDict):
+                    item = _with_default(inherited, item, value.marks.get(name), value.source)
                 merged[name] = item
                 merged.marks[name] = value.marks.get(name)
                 merged.key_marks[name] = value.key_marks.get(name)
-            merged.source = value.source  # new entries point at the child; inherited ones keep no mark
+                merged.key_sources.pop(name, None)
+            merged.source = value.source  # the child's entries point at it; inherited ones at their file
             out[key] = merged
         else:
             out[key] = value
@@ -173,7 +188,18 @@ def extend(data: LocDict, parent: LocDict) -> LocDict:
     return out
 
 
+def _with_default(declaration: LocDict, default: Any, mark: Any, source: str | None) -> LocDict:
+    """A parent's variable declaration with the child's plain value as its default: the type
+    and choices stay (``rounding: "'torchvision'"`` over ``rounding: {default, choices}``)."""
+    out = _copy(declaration)
+    out.key_sources = {key: declaration.key_sources.get(key, declaration.source) for key in out}
+    out["default"], out.marks["default"], out.source = default, mark, source
+    out.key_sources.pop("default", None)
+    return out
+
+
 def _copy(d: LocDict) -> LocDict:
     out = LocDict(d)
     out.mark, out.marks, out.key_marks, out.source = d.mark, dict(d.marks), dict(d.key_marks), d.source
+    out.key_sources = dict(d.key_sources)
     return out
