@@ -18,8 +18,12 @@ import torch
 
 from netcost.analysis import DTYPE_BYTES, analyze_graph
 from netcost.counted.compile import build
+from netcost.counted.device import check_device, check_dtypes
 from netcost.counted.timing import prepare, time_layers, time_model
+from netcost.errors import NetcostError
 from netcost.graph import Graph
+from netcost.text import printable
+from netcost.usercode import FACTORY, FORWARD, load_callable, user_code
 
 
 @dataclass
@@ -124,6 +128,7 @@ def profile_graph(
     roofline=None,
     progress: Callable[[str], None] | None = None,
 ) -> ProfileReport:
+    device, dtypes = check_device(device), check_dtypes(dtypes)
     report = ProfileReport(graph.name, device, torch.get_num_threads())
     for dtype in dtypes:
         for batch in batches:
@@ -210,16 +215,23 @@ def profile_module(
     """Whole-model timing of a ``package.module:callable`` torch model; its FLOPs are
     counted (netcost.counted.torchcount), since there is no spec."""
     from netcost.counted.torchcount import count_model
-    from netcost.counted.verify import load_callable
 
+    device, dtypes = check_device(device), check_dtypes(dtypes)
     factory = load_callable(target)
+    shown = printable(target, newlines=False)
     report = ProfileReport(target, device, torch.get_num_threads())
     for dtype in dtypes:
         for batch in batches:
             if progress:
                 progress(f"batch {batch} {dtype}")
-            model, x, context = prepare(factory(), (batch, *shape), device, dtype, amp, channels_last)
-            timing = time_model(model, x, context, min_run_time)
+            with user_code(target, FACTORY, f"{shown}() on {device} at {dtype}"):
+                model = factory()
+            if not isinstance(model, torch.nn.Module):
+                raise NetcostError(f"{shown}() returned {type(model).__name__}, not a torch.nn.Module")
+            with user_code(target, FACTORY, f"moving it to {device} at {dtype}"):
+                model, x, context = prepare(model, (batch, *shape), device, dtype, amp, channels_last)
+            with user_code(target, FORWARD, f"timing the forward pass on an input of shape {[batch, *shape]}"):
+                timing = time_model(model, x, context, min_run_time)
             counted = count_model(target, shape, batch, dtype)
             flops = counted.totals["flops"]
             report.runs.append(run_row(batch, dtype, amp, channels_last, timing, flops))

@@ -35,12 +35,15 @@ from netcost import __version__
 from netcost.analysis.counts import DTYPE_BYTES
 from netcost.core.cost import Convention
 from netcost.counted.aten_rules import ADAPTIVE_AVG, ALIASING, NOTHING, ZERO_COST, Work, numel, rule_for
+from netcost.counted.device import check_device
 from netcost.counted.memory import StorageTracker
-from netcost.counted.verify import load_callable
-from netcost.errors import NetcostError
+from netcost.errors import NetcostError, UserCodeError
 from netcost.report.model import SUMMED, Report
+from netcost.text import printable
+from netcost.usercode import FACTORY, FORWARD, describe, load_callable, ordinary, user_code
 
 ROOT = "(root)"  # the row name of work done in the top-level module's own forward
+FORWARD_HINT = "--input gives one sample's shape (e.g. 3x224x224); the model must take one tensor"
 
 
 def _bind(func, args: tuple, kwargs: dict) -> dict[str, Any]:
@@ -303,7 +306,8 @@ def _make_input(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device
     return torch.randn(shape, dtype=dtype, generator=gen, device=device)
 
 
-def _run(model: nn.Module, shape: tuple[int, ...], batch: int, width: int) -> _Result:
+def _run(model: nn.Module, shape: tuple[int, ...], batch: int, width: int, label: str) -> _Result:
+    """Count one forward pass of ``model`` (the user's code: run inside the boundary)."""
     device = _model_device(model)
     dtype = _input_dtype(model)
     tracker = None
@@ -314,7 +318,8 @@ def _run(model: nn.Module, shape: tuple[int, ...], batch: int, width: int) -> _R
     try:
         with _instrumented(model, run), torch.no_grad(), tracker or contextlib.nullcontext():
             x = _make_input((batch, *shape), dtype, device)
-            with _Functions(run), _Counter(run):
+            detail = f"the forward pass on an input of shape {[batch, *shape]}"
+            with user_code(label, FORWARD, detail, FORWARD_HINT), _Functions(run), _Counter(run):
                 out = model(x)
             del out, x
     finally:
@@ -326,18 +331,15 @@ def _run(model: nn.Module, shape: tuple[int, ...], batch: int, width: int) -> _R
     return _Result(run, str(device), peak, peak_at, dtype, run_width)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"
-
-
 def _construct(reference: str, device: str) -> nn.Module:
-    """``reference()`` built under ``torch.device(device)``; its own errors propagate."""
+    """``reference()`` built under ``torch.device(device)``, as user code."""
     factory = load_callable(reference)
-    with torch.device(device):
+    with user_code(reference, FACTORY, f"{printable(reference, newlines=False)}() on {device}"), torch.device(device):
         model = factory()
     if not isinstance(model, nn.Module):
-        raise NetcostError(f"{reference}() returned {type(model).__name__}, not a torch.nn.Module")
+        raise NetcostError(
+            f"{printable(reference, newlines=False)}() returned {type(model).__name__}, not a torch.nn.Module"
+        )
     return model
 
 
@@ -347,42 +349,29 @@ def _count_reference(reference: str, shape, batch, width, device: str, notes: li
         try:
             model = _construct(reference, "meta")
             step = "the forward pass"
-            return _run(model, shape, batch, width)
-        except NetcostError:
-            raise
-        except Exception as exc:  # data-dependent ops (.item(), .tolist()) need real storage
-            notes.append(f"{step} on the meta device failed ({_first_line(exc)}); counted on CPU instead")
+            return _run(model, shape, batch, width, reference)
+        except UserCodeError as exc:  # data-dependent ops (.item(), .tolist()) need real storage
+            if not ordinary(exc):  # an exit or an interrupt: no second try
+                raise
+            notes.append(f"{step} on the meta device failed ({describe(exc.original)}); counted on CPU instead")
             device = "cpu"
-    try:
-        model = _construct(reference, device)
-    except NetcostError:
-        raise
-    except Exception as exc:
-        raise NetcostError(f"building {reference}() failed: {_first_line(exc)}") from exc
-    return _run_or_explain(model, reference, shape, batch, width)
+    return _run(_construct(reference, device), shape, batch, width, reference)
 
 
 def _count_module(model: nn.Module, shape, batch, width, notes: list[str]) -> _Result:
+    label = type(model).__name__
     if _model_device(model).type != "meta":
-        return _run_or_explain(model, type(model).__name__, shape, batch, width)
+        return _run(model, shape, batch, width, label)
     try:
-        return _run(model, shape, batch, width)
-    except Exception as exc:
+        return _run(model, shape, batch, width, label)
+    except UserCodeError as exc:
+        if not ordinary(exc):
+            raise
         notes.append(
-            f"the forward pass on the meta device failed ({_first_line(exc)}); "
+            f"the forward pass on the meta device failed ({describe(exc.original)}); "
             "counted an uninitialised CPU copy instead"
         )
-    return _run_or_explain(copy.deepcopy(model).to_empty(device="cpu"), type(model).__name__, shape, batch, width)
-
-
-def _run_or_explain(model: nn.Module, label: str, shape, batch, width) -> _Result:
-    try:
-        return _run(model, shape, batch, width)
-    except Exception as exc:
-        raise NetcostError(
-            f"{label}: the forward pass on an input of shape {[batch, *shape]} failed: {_first_line(exc)}",
-            hint="--input gives one sample's shape (e.g. 3x224x224); the model must take one tensor",
-        ) from exc
+    return _run(copy.deepcopy(model).to_empty(device="cpu"), shape, batch, width, label)
 
 
 # --- the report ------------------------------------------------------------------------
@@ -485,6 +474,7 @@ def count_model(
     convention = Convention(convention)
     width, shape, notes = DTYPE_BYTES[dtype], tuple(int(d) for d in input_shape), []
     if isinstance(model, str):
+        device = check_device(device, "device", meta=True)
         result = _count_reference(model, shape, batch, width, device, notes)
     else:
         result = _count_module(model, shape, batch, width, notes)

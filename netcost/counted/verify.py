@@ -10,7 +10,6 @@ storages, and optionally a reference implementation's parameter shapes and MACs.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,10 +19,15 @@ from netcost.analysis import analyze_graph
 from netcost.core.cost import Convention
 from netcost.counted.compile import build
 from netcost.counted.count import count
+from netcost.counted.device import check_device
 from netcost.counted.memory import measure_peak
 from netcost.counted.receptive import FieldCheck, checkpoints, measure
 from netcost.errors import NetcostError
 from netcost.graph import Graph
+from netcost.text import printable
+from netcost.usercode import FACTORY, FORWARD, load_callable, user_code
+
+__all__ = ["VerifyReport", "compare_reference", "load_callable", "verify_graph"]
 
 # ops whose torch implementation allocates temporaries beside its output, so the measured
 # peak may exceed the analytic one while such an op runs (the analytic model counts outputs)
@@ -53,7 +57,7 @@ class VerifyReport:
     def mismatches(self) -> list[str]:
         bad = [f"{r['name']}: {c}" for r in self.rows for c in COLUMNS if r[c]["ok"] is False]
         bad += [f"total {t['check']}" for t in self.totals if not t["ok"]]
-        bad += [f"receptive field of {f.node}" for f in self.fields if not f.ok]
+        bad += [f"receptive field of {f.node}" for f in self.fields if f.ok is False]
         if self.memory and self.memory["ok"] is False:
             bad.append("peak activation memory")
         if self.against and not self.against["ok"]:
@@ -75,7 +79,15 @@ class VerifyReport:
             "totals": self.totals,
             "layers": self.rows,
             "receptive_fields": [
-                {"node": f.node, "analytic": f.analytic, "measured": f.measured, "input": f.input_size, "ok": f.ok}
+                {
+                    "node": f.node,
+                    "analytic": f.analytic,
+                    "measured": f.measured,
+                    "input": f.input_size,
+                    "ok": f.ok,
+                    **({"reads": f.reads} if f.reads is not None else {}),
+                    **({"note": f.note} if f.note else {}),
+                }
                 for f in self.fields
             ],
             "memory": self.memory,
@@ -97,8 +109,7 @@ def verify_graph(
     memory: bool = True,
     against: str | None = None,
 ) -> VerifyReport:
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise NetcostError("--device cuda: no CUDA device is available here")
+    device = check_device(device)
     model = build(graph).to(device)
     shape = (batch, *graph.input_shape.dims)
     x = torch.randn(shape, device=device)
@@ -174,33 +185,25 @@ def _temporaries(op) -> str | None:
     return TEMPORARIES.get(op.kind)
 
 
-def load_callable(reference: str):
-    """``package.module:callable`` -> the callable (a class or a factory)."""
-    module_name, sep, attr = reference.partition(":")
-    if not sep or not module_name or not attr:
-        raise NetcostError(f"{reference!r} is not package.module:callable (e.g. torchvision.models:resnet18)")
-    try:
-        target = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise NetcostError(f"cannot import {module_name!r}: {exc}") from None
-    for part in attr.split("."):
-        if not hasattr(target, part):
-            raise NetcostError(f"{module_name!r} has no attribute {attr!r}")
-        target = getattr(target, part)
-    return target
-
-
 def compare_reference(model, reference: str, x, params: int, flopcounter_report) -> dict[str, Any]:
     """Parameter shapes in order, total params and MACs of a reference implementation."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    ref = load_callable(reference)()
-    ref.eval().to(x.device)
+    factory = load_callable(reference)
+    with user_code(reference, FACTORY, f"{printable(reference, newlines=False)}()"):
+        ref = factory()
+    if not isinstance(ref, torch.nn.Module):
+        raise NetcostError(
+            f"--against {printable(reference, newlines=False)}: it returned {type(ref).__name__}, not a torch.nn.Module"
+        )
+    with user_code(reference, FACTORY, f"moving it to {x.device}"):
+        ref.eval().to(x.device)
     ours = [tuple(p.shape) for p in model.parameters()]
     theirs = [tuple(p.shape) for p in ref.parameters()]
     first_diff = next((i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), None)
     mode = FlopCounterMode(display=False)
-    with torch.no_grad(), mode:
+    detail = f"the forward pass on an input of shape {list(x.shape)}"
+    with user_code(reference, FORWARD, detail), torch.no_grad(), mode:
         ref(x)
     ref_macs = mode.get_total_flops() // 2
     macs = flopcounter_report.totals["macs"]
