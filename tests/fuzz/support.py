@@ -233,7 +233,9 @@ def _numbers(value: Any, path: str = ""):
 
 
 # offsets and the report's own metadata may be negative or are not counts
-_SIGNED = re.compile(r"\.rf_start(\[\d+\])?$|\.schema_version$|\.vars\.|\.headroom_pct$|ratio")
+_SIGNED = re.compile(
+    r"\.rf_start(\[\d+\])?$|\.schema_version$|^\.vars\.|\.headroom_pct$|ratio|^\.(reference|notes|description|name)\b"
+)
 SUMMED = ("params", "buffers", "macs", "flops", "elementwise_flops", "activation_bytes")
 
 
@@ -258,9 +260,11 @@ def assert_consistent(doc: dict, out: Outcome | None = None) -> None:
         if size and doc.get("source") == "spec":
             expected = math.prod(shape) * size
             assert layer["activation_bytes"] == expected, f"{layer['name']} bytes != numel x {size}: {out!r}"
-        for key in ("rf_size", "rf_jump"):
-            if layer.get(key) is not None:
-                assert all(v >= 1 for v in layer[key]), f"{layer['name']} {key} {layer[key]}: {out!r}"
+        # a unit reads at least one input position; the jump is fractional after an up-sampling
+        if layer.get("rf_size") is not None:
+            assert all(v >= 1 for v in layer["rf_size"]), f"{layer['name']} rf_size {layer['rf_size']}: {out!r}"
+        if layer.get("rf_jump") is not None:
+            assert all(v > 0 for v in layer["rf_jump"]), f"{layer['name']} rf_jump {layer['rf_jump']}: {out!r}"
     if size:
         assert totals["param_bytes"] == totals["params"] * size, f"param_bytes != params x {size}: {out!r}"
     if layers and doc.get("source") == "spec":
