@@ -786,6 +786,14 @@ def calibration_cache(tmp_path_factory):
     return json.loads((root / "calibration.json").read_text())
 
 
+@pytest.fixture(scope="module")
+def calibrated_dir(calibration_cache, tmp_path_factory):
+    """A cache directory holding a valid calibration (profile --per-layer reads it)."""
+    root = tmp_path_factory.mktemp("calibrated")
+    (root / "calibration.json").write_text(json.dumps(calibration_cache))
+    return root
+
+
 def _assert_measured(out):
     assert_no_crash(out, (0,))
     doc = strict_json(out.stdout, out)
@@ -1025,6 +1033,7 @@ def test_every_spec_error_names_line_and_column(tmp_path, text):
 # --- hangs -----------------------------------------------------------------------------------
 
 HANGS = {
+    "two upsamplings of 1000": "  - upsample: {scale: 1000}\n  - upsample: {scale: 1000}",
     "repeat n 100000": "  - repeat: {n: 100000, layers: [relu]}",
     "repeat n 10**9": "  - repeat: {n: 1000000000, layers: [relu]}",
     "nested repeats 1000 x 1000": "  - repeat: {n: 1000, layers: [{repeat: {n: 1000, layers: [relu]}}]}",
@@ -1186,3 +1195,79 @@ def test_messages_are_plain_text(args):
     assert_no_crash(out, (2,))
     assert "\x1b" not in out.stderr
     assert re.search(r"\[(bold|red)\]", out.message), f"the user's text was eaten as markup: {out!r}"
+
+
+# --- beyond #10: found by the fuzz suite and by hand (same classes) ---------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown"])
+def test_calibrate_honours_its_formats(calibrated_dir, fmt):
+    """calibrate offers --format csv|markdown (the shared Format) but prints its text line."""
+    out = run_process("calibrate", "--format", fmt, env={"NETCOST_CACHE_DIR": str(calibrated_dir)}, timeout=60)
+    assert_no_crash(out, (0, 2))
+    if out.code == 0:
+        lines = out.stdout.splitlines()
+        if fmt == "csv":  # a header and a row, the same number of fields
+            import csv
+
+            rows = list(csv.reader(lines))
+            assert len(rows) >= 2 and len(rows[0]) == len(rows[1]) > 1, f"{out!r}"
+        else:
+            assert lines[0].startswith(("|", "#")), f"{out!r}"
+
+
+def test_verify_against_something_that_is_not_a_module():
+    """`verify --against os:getcwd`: AttributeError traceback ('str' object has no attribute
+    'eval'); a reference that is not a torch module is a usage error."""
+    pytest.importorskip("torch")
+    out = invoke("verify", "conv(4,k=3)", "--input", "3x8x8", "--against", "os:getcwd", "--no-fields", "--no-memory")
+    assert_error(out, "getcwd")
+
+
+def test_verify_train_on_a_bogus_device():
+    pytest.importorskip("torch")
+    out = invoke("verify", "conv(4,k=3)", "--input", "3x8x8", "--train", "--device", "tpu")
+    assert_error(out, "tpu")
+
+
+@pytest.mark.parametrize("plot", ["{tmp}/no/such/dir/roofline.png", "{tmp}/roofline.txt"])
+def test_profile_plot_to_a_bad_path(calibrated_dir, tmp_path, plot):
+    """`profile --plot /missing/dir/x.png` (FileNotFoundError) or `--plot x.txt` (matplotlib's
+    ValueError): tracebacks after the whole measurement."""
+    pytest.importorskip("matplotlib")
+    args = ("profile", "conv(4,k=3)", "--input", "3x8x8", "--per-layer", "--min-time", "0.01")
+    out = run_process(
+        *args, "--plot", plot.format(tmp=tmp_path), env={"NETCOST_CACHE_DIR": str(calibrated_dir)}, timeout=120
+    )
+    assert_error(out, "plot")
+
+
+@pytest.mark.parametrize("threads", ["100000", "0", "-1"])
+def test_profile_threads_out_of_range(threads):
+    """`profile --threads 100000` died with SIGSEGV (exit 139) inside torch.set_num_threads."""
+    pytest.importorskip("torch")
+    out = run_process(
+        "profile", "conv(4,k=3)", "--input", "3x8x8", "--min-time", "0.01", "--threads", threads, timeout=60
+    )
+    assert_no_crash(out, (0, 2))
+
+
+def test_layer_name_must_be_a_name(tmp_path):
+    """`name: [x]` was accepted and the layer named "['x']"."""
+    spec = write_spec(tmp_path, HEAD + "  - relu: {name: [x]}\n")
+    assert_error(invoke("analyze", spec, "--format", "json"), file=spec, line=5)
+
+
+@pytest.mark.parametrize("reference", ["-0.5", "[a]", "{a: 1}"])
+def test_reference_must_be_a_callable_path(tmp_path, reference):
+    """`reference: -0.5` is echoed into the JSON as a number (and verify --against reads it)."""
+    spec = write_spec(tmp_path, f"name: t\nreference: {reference}\ninput: [3, 8, 8]\nlayers:\n  - relu\n")
+    assert_error(invoke("analyze", spec, "--format", "json"), file=spec, line=2)
+
+
+def test_inline_error_locations_are_not_lines_of_generated_yaml():
+    """An inline spec's error named `<inline '...'>:6:3`, a line of the YAML netcost generated,
+    which the user never wrote. It should quote the inline item instead."""
+    out = invoke("analyze", "linear(10)", "--input", "3x4x4")
+    assert_error(out, "linear")
+    assert not re.search(r"<inline [^>]*>:\d+:\d+", out.message), f"{out!r}"
