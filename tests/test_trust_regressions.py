@@ -305,9 +305,11 @@ def test_impossible_layer_values_are_located_errors(tmp_path, layer):
     assert_error(out, file=spec, line=5)
 
 
-def test_linear_out_negative(tmp_path):
-    """#10: `linear: {out: -5}` was accepted (params = 8*32*32*(-5) + (-5))."""
-    spec = write_spec(tmp_path, HEAD + "  - flatten\n  - linear: {out: -5}\n")
+@pytest.mark.parametrize("out", [-5, 0])
+def test_linear_out_not_positive(tmp_path, out):
+    """#10: `linear: {out: -5}` was accepted (params = 8*32*32*(-5) + (-5)); `out: 0` gives a
+    [N, 0] output (found by the fuzz suite)."""
+    spec = write_spec(tmp_path, HEAD + f"  - flatten\n  - linear: {{out: {out}}}\n")
     assert_error(invoke("analyze", spec, "--format", "json"), file=spec, line=6)
 
 
@@ -1258,9 +1260,10 @@ def test_layer_name_must_be_a_name(tmp_path):
     assert_error(invoke("analyze", spec, "--format", "json"), file=spec, line=5)
 
 
-@pytest.mark.parametrize("reference", ["-0.5", "[a]", "{a: 1}"])
+@pytest.mark.parametrize("reference", ["-0.5", "-.inf", ".nan", "[a]", "{a: 1}"])
 def test_reference_must_be_a_callable_path(tmp_path, reference):
-    """`reference: -0.5` is echoed into the JSON as a number (and verify --against reads it)."""
+    """`reference: -0.5` is echoed into the JSON as a number, `reference: -.inf` as `-Infinity`
+    (not JSON at all)."""
     spec = write_spec(tmp_path, f"name: t\nreference: {reference}\ninput: [3, 8, 8]\nlayers:\n  - relu\n")
     assert_error(invoke("analyze", spec, "--format", "json"), file=spec, line=2)
 

@@ -34,8 +34,9 @@ CLASSES = [
 
 
 def classify(message: str) -> str:
+    head = message.splitlines()[0] if message else ""  # the verdict; the rest is the run's output
     for name, pattern in CLASSES:
-        m = re.search(pattern, message)
+        m = re.search(pattern, head)
         if m:
             detail = m.group(1) if m.groups() and name not in ("wrong exit code",) else ""
             if name == "wrong exit code":
