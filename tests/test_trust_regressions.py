@@ -688,6 +688,7 @@ def test_deep_nesting_of_seq(tmp_path):
         "  - conv: {out: 8, k: 3, bias: [true]}",
         "  - upsample: {mode: [nearest]}",
     ],
+    ids=lambda layer: layer.strip().removeprefix("- "),
 )
 def test_wrong_types_where_a_name_or_value_is_expected(tmp_path, layer):
     """#10: `stage: {block: [a]}` and list/dict values where a name is expected (unhashable)."""
@@ -1034,6 +1035,13 @@ def test_every_spec_error_names_line_and_column(tmp_path, text):
 
 # --- hangs -----------------------------------------------------------------------------------
 
+FEW_SECONDS = 10.0  # "a few seconds": generous for a loaded CI machine, far below a hang
+
+
+def assert_quick(out):
+    assert out.seconds < FEW_SECONDS, f"took {out.seconds:.1f} s (a few seconds at most): {out!r}"
+
+
 HANGS = {
     "two upsamplings of 1000": "  - upsample: {scale: 1000}\n  - upsample: {scale: 1000}",
     "repeat n 100000": "  - repeat: {n: 100000, layers: [relu]}",
@@ -1061,11 +1069,13 @@ def test_no_hang(tmp_path, layer):
     )
     out = run_process("analyze", spec, "--format", "json", timeout=20)
     assert_analyze_contract(out, spec if out.code else None)
+    assert_quick(out)
 
 
 def test_no_hang_efficientnet_phi_100():
     out = run_process("analyze", "efficientnet_b0", "--set", "phi=100", "--format", "json", timeout=20)
     assert_analyze_contract(out)
+    assert_quick(out)
 
 
 def test_yaml_alias_bomb(tmp_path):
@@ -1078,6 +1088,7 @@ def test_yaml_alias_bomb(tmp_path):
     spec.write_text("\n".join(lines) + "\n")
     out = run_process("analyze", spec, "--format", "json", timeout=20)
     assert_analyze_contract(out, spec if out.code else None)
+    assert_quick(out)
 
 
 def test_yaml_alias_bomb_in_layers(tmp_path):
@@ -1089,6 +1100,7 @@ def test_yaml_alias_bomb_in_layers(tmp_path):
     spec.write_text("\n".join(lines) + "\n")
     out = run_process("analyze", spec, "--format", "json", timeout=20)
     assert_analyze_contract(out, spec if out.code else None)
+    assert_quick(out)
 
 
 # --- verify false alarms ---------------------------------------------------------------------
