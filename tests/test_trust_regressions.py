@@ -415,9 +415,8 @@ def test_config_values_are_type_checked(tmp_path, line, key):
     """#10: `batch = "abc"`, bogus dtype/convention/optimizer: traceback, exit 1;
     `allow-partial = "no"` and `train = "false"` read as true, `batch = 2.7` as 2."""
     config = tmp_path / "pyproject.toml"
-    config.write_text(
-        CONFIG_MODEL.replace('model = "lenet5"', line) if line.startswith("model") else CONFIG_MODEL + line + "\n"
-    )
+    replaced = next((old for old in ('model = "lenet5"', 'max-params = "1M"') if line.startswith(old.split()[0])), None)
+    config.write_text(CONFIG_MODEL.replace(replaced, line) if replaced else CONFIG_MODEL + line + "\n")
     out = invoke("check", "--config", config, "--format", "json")
     assert_error(out, key)
 
@@ -817,6 +816,7 @@ def _assert_measured(out):
     ],
     ids=["wrong-schema", "peak-0", "bandwidth-negative", "peak-string", "entry-int", "a-list", "not-utf8"],
 )
+@pytest.mark.slow  # each case measures again (seconds)
 def test_invalid_calibration_cache_is_measured_again(calibration_cache, tmp_path, corrupt):
     """#10: a calibration cache with the wrong schema, non-UTF-8 bytes or peak_flop_per_s: 0
     crashed; it must be validated on read and re-measured."""
@@ -831,6 +831,7 @@ def test_invalid_calibration_cache_is_measured_again(calibration_cache, tmp_path
     assert doc["cached"] is False
 
 
+@pytest.mark.slow
 def test_unwritable_cache_keeps_the_measurement(tmp_path):
     """#10: an unwritable cache directory crashed after measuring, losing the measurement."""
     pytest.importorskip("torch")
