@@ -1287,3 +1287,17 @@ def test_inline_error_locations_are_not_lines_of_generated_yaml():
     out = invoke("analyze", "linear(10)", "--input", "3x4x4")
     assert_error(out, "linear")
     assert not re.search(r"<inline [^>]*>:\d+:\d+", out.message), f"{out!r}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name: t\ninput: [3, 8, 8]\nlayers:\n  - conv:\n      out: 4\n      k: 3\n      k: 5\n",
+        "name: t\ninput: [3, 8, 8]\nlayers:\n  - relu\nlayers:\n  - conv: {out: 4, k: 1}\n",
+    ],
+    ids=["field", "top-level"],
+)
+def test_duplicate_yaml_keys_are_errors(tmp_path, text):
+    """The YAML twin of inline `conv(64,k=3,k=5)`: a duplicate key is a located error (guard)."""
+    spec = write_spec(tmp_path, text)
+    assert_error(invoke("analyze", spec), "duplicate", file=spec)
