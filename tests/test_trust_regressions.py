@@ -1301,3 +1301,12 @@ def test_duplicate_yaml_keys_are_errors(tmp_path, text):
     """The YAML twin of inline `conv(64,k=3,k=5)`: a duplicate key is a located error (guard)."""
     spec = write_spec(tmp_path, text)
     assert_error(invoke("analyze", spec), "duplicate", file=spec)
+
+
+@pytest.mark.parametrize("command", ["analyze", "check"])
+def test_freeze_pattern_that_matches_nothing(command):
+    """`--freeze laye1` (a typo) froze nothing and printed the unfrozen figures as the frozen
+    ones, like `--set rounding=torchvison`: a pattern that names no layer is an error."""
+    budget = ("--max-train-memory-bytes", "1000T") if command == "check" else ()
+    out = invoke(command, "resnet18", "--train", "--freeze", "laye1", *budget)
+    assert_error(out, "laye1")
