@@ -526,7 +526,7 @@ def test_baseline_growth_right_number(tmp_path):
     assert ok.code == 0
 
 
-@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "1e400%", "infinity%", "abc", ""])
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "infinity%", "NaN%", "abc", ""])
 def test_max_increase_must_be_finite(tmp_path, value):
     """#10: `--max-increase inf` passed everything."""
     path = baseline_file(tmp_path, {"model": "lenet5", "totals": {"params": 1}})

@@ -534,16 +534,21 @@ IEC_SCALE = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 
 
 def canonical_quantity(text: str):
-    """The exact integer a canonical budget spelling means (SI with an optional B, or IEC in
-    its canonical case), or None for a spelling whose meaning the contract leaves open
-    (another case, a fraction of a unit), or "refuse" for what must be refused (NaN,
-    infinity, not a number, a negative)."""
+    """What the contract says a budget spelling means: the exact integer of a canonical
+    spelling (SI with an optional B, IEC in its canonical case, an integral value), "refuse"
+    for what must be refused (NaN, infinity, empty, a negative), or None where the contract
+    leaves it open (other cases, fractions of a unit, underscores, huge values...)."""
     import re
     from decimal import Decimal, InvalidOperation
 
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*", text)
-    if not m:
+    t = text.strip()
+    if not t or re.search(r"nan|inf", t, re.IGNORECASE):
         return "refuse"
+    if re.fullmatch(r"-\s*[0-9.]*[1-9][0-9.]*(?:[eE][+-]?[0-9]+)?\s*[A-Za-z]*", t):
+        return "refuse"  # a negative budget
+    m = re.fullmatch(r"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)", t)
+    if not m:
+        return None
     number, suffix = m.groups()
     if suffix in SI_SCALE:
         scale = SI_SCALE[suffix]
@@ -555,8 +560,8 @@ def canonical_quantity(text: str):
         return None
     try:
         value = Decimal(number) * scale
-    except InvalidOperation:
-        return "refuse"
+    except InvalidOperation:  # pragma: no cover - the pattern is a decimal
+        return None
     if value != value.to_integral_value() or value > 10**30:
         return None
     return int(value)
