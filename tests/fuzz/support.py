@@ -28,7 +28,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from netcost.cli import app
+from netcost.cli import run
 
 REPO = Path(__file__).resolve().parents[2]
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1, "fp64": 8}
@@ -116,28 +116,27 @@ _runner = CliRunner()
 
 
 def invoke(*args: Any, seconds: float = CASE_SECONDS, env: dict | None = None) -> Outcome:
-    """Run the CLI in-process under a time bound; a hang raises AssertionError."""
+    """Run the CLI in-process, as `netcost` runs (netcost.cli.run: the exit-code contract),
+    under a time bound; a hang raises AssertionError."""
     import traceback
 
     start = time.perf_counter()
+    exc, tb = None, ""
     try:
-        with time_limit(seconds), memory_limit():
-            result = _runner.invoke(app, [str(a) for a in args], env=env)
+        with time_limit(seconds), memory_limit(), _runner.isolation(env=env) as (stdout, stderr, _):
+            try:
+                code = run([str(a) for a in args])
+            except CaseTimeout:
+                raise
+            except BaseException as error:  # run() must not let anything out
+                exc, tb, code = error, traceback.format_exc(), 1
+            sys.stdout.flush()
+            sys.stderr.flush()
+            out, err = stdout.getvalue().decode(errors="replace"), stderr.getvalue().decode(errors="replace")
     except CaseTimeout:
         raise AssertionError(f"hang: netcost {' '.join(map(str, args))} ran past {seconds:g} s") from None
     elapsed = time.perf_counter() - start
-    exc = result.exception
-    if isinstance(exc, SystemExit):
-        exc = None
-    tb = "".join(traceback.format_exception(*result.exc_info)) if exc is not None and result.exc_info else ""
-    return Outcome(args, result.exit_code, result.stdout, _stderr(result), exc, elapsed, tb)
-
-
-def _stderr(result) -> str:
-    try:
-        return result.stderr
-    except ValueError:  # pragma: no cover - a runner that mixes the streams
-        return ""
+    return Outcome(args, code, out, err, exc, elapsed, tb)
 
 
 def run_process(*args: Any, timeout: float = 20.0, env: dict | None = None, cwd: Path | None = None) -> Outcome:
