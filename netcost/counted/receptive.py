@@ -24,6 +24,7 @@ from netcost.graph import INPUT, Graph, Node
 from netcost.ops.act import Activation
 
 WIDTH = 2
+MAX_PROBE = 2048  # the largest probe input a side (a 3x2048x2048 float64 input is 96 MiB)
 # same field, linear: a max pool routes its gradient to one input; a product of gates
 # overflows over dozens of SE blocks, while a sum has the same support
 LINEAR_STAND_INS = {"maxpool": "avgpool", "mul": "add"}
@@ -36,8 +37,10 @@ class FieldCheck:
     analytic: tuple[int, int] | None  # None: global
     measured: tuple[int, int]
     input_size: tuple[int, int]
-    ok: bool
+    ok: bool | None  # None: could not be measured (see note)
     centre: tuple[int, int] | None = None  # analytic field of the measured (centre) unit
+    reads: tuple[int, int] | None = None  # global: the extent of the input the network reads
+    note: str | None = None
 
 
 def checkpoints(graph: Graph) -> list[str]:
@@ -80,6 +83,10 @@ def _linear_op(node: Node, ins: tuple[Shape, ...]) -> ops.Op:
     """The stand-in with the same field: linear, narrow, and of fixed geometry (the copy may
     run at another input size, where an adaptive pool would change its windows)."""
     op = node.op
+    if op.kind in ("add", "mul") and len({x.c for x in ins}) > 1 and len({x.spatial for x in ins}) == 1:
+        # narrowing gives a residual's identity (a concat's 4 x 2 channels, say) and its
+        # branch (one conv: 2) different widths: a concat has the sum's field (the union)
+        return ops.REGISTRY["concat"]()
     if op.kind in IDENTITY_KINDS or isinstance(op, Activation):
         return ops.REGISTRY["identity"]()
     if op.kind == "adaptive_avgpool":
@@ -108,7 +115,7 @@ def _fits(graph: Graph, upto: str, size: int, field) -> bool:
     """Whether the centre unit's whole field lies inside a size x size input."""
     try:
         shape = linearised(graph, upto, Shape.of(graph.input_shape.c, size, size))[upto].shape
-    except Exception:  # too small for the network: not a fit
+    except Exception:  # too small for the network, or sizes that do not line up: not a fit
         return False
     for axis, n_out in enumerate(shape.spatial):
         a = field.axes[axis]
@@ -118,23 +125,74 @@ def _fits(graph: Graph, upto: str, size: int, field) -> bool:
     return True
 
 
-def input_size_for(graph: Graph, upto: str) -> int:
+def input_size_for(graph: Graph, upto: str) -> int | None:
+    """The smallest square input, at most MAX_PROBE pixels a side, that holds the centre
+    unit's whole field; None when there is none (the field is then compared within the
+    network's own input, clipped)."""
     field = receptive_fields(graph)[upto]
     if field.is_global:
-        return max(graph.input_shape.spatial)
+        return None
     size = int(max(a.size for a in field.axes))
     jump = int(max(a.jump for a in field.axes)) + 1
-    for n in range(size, size + 4 * jump + 16):
-        if _fits(graph, upto, n, field):
-            return n
-    raise ValueError(f"no input size up to {size + 4 * jump + 16} holds the field of {upto}")
+    if size > MAX_PROBE:
+        return None
+    # the centre unit sits within a jump of the middle: a few jumps past the size fit it,
+    # unless the sizes that line up (concat, add) are rarer; then grow by halves, bounded
+    candidates = [*range(size, size + 4 * jump + 16)]
+    n = size + 4 * jump + 16
+    while n <= MAX_PROBE:
+        candidates += range(n, min(n + jump + 16, MAX_PROBE + 1))
+        n += max(n // 2, jump + 16)
+    return next((n for n in candidates if n <= MAX_PROBE and _fits(graph, upto, n, field)), None)
+
+
+def read_region(graph: Graph, upto: str) -> tuple[tuple[int, int], ...]:
+    """The input positions (per axis, inclusive, clipped to the input) that the units of
+    ``upto``, all of them, depend on: what the network reads. A global op reads its whole
+    input; every other op carries spans back by its own rule (``Op.rf_back``)."""
+    fields = receptive_fields(graph)
+    shape = graph[upto].shape
+    spans = {upto: [(0, n - 1) for n in shape.spatial]}
+    for node in reversed(graph.nodes[: next(i for i, n in enumerate(graph.nodes) if n.name == upto) + 1]):
+        wanted = spans.pop(node.name, None)
+        if wanted is None:
+            continue
+        for i, source in enumerate(node.inputs):
+            x = node.in_shapes[i]
+            whole = (fields[node.name].is_global and not fields[source].is_global) or not node.shape.is_map
+            if not x.is_map:  # a flat input (no positions): what reaches it is read whole
+                here = [(0, n - 1) for n in graph.input_shape.spatial]
+            elif whole:  # a global op reads its whole input
+                here = [(0, n - 1) for n in x.spatial]
+            else:
+                here = [node.op.rf_back(axis, wanted[axis], node.in_shapes, node.shape)[i] for axis in range(2)]
+            # positions outside a map (padding, a ceil_mode window's overhang) hold no data
+            limits = x.spatial if x.is_map else graph.input_shape.spatial
+            here = [(max(lo, 0), min(hi, n - 1)) for (lo, hi), n in zip(here, limits, strict=True)]
+            old = spans.get(source, here)
+            spans[source] = [(min(a[0], b[0]), max(a[1], b[1])) for a, b in zip(old, here, strict=True)]
+    return tuple(spans[INPUT])
 
 
 def measure(graph: Graph, upto: str) -> FieldCheck:
+    """The field of ``upto`` by gradient, against the analytic one; never raises (a field
+    that cannot be measured is reported with ``ok=None`` and a note, not as a mismatch)."""
+    field = receptive_fields(graph)[upto]
+    analytic = None if field.is_global else field.size
+    try:
+        return _measure_global(graph, upto) if field.is_global else _measure_local(graph, upto, analytic)
+    except Exception as exc:  # a check that cannot run must not stop verify, nor fail it
+        first = (str(exc).strip().splitlines() or [""])[0]
+        note = f"not measured: {type(exc).__name__}: {first}"
+        return FieldCheck(upto, analytic, (0, 0), (0, 0), None, note=note)
+
+
+def _gradients(graph: Graph, upto: str, input_shape: Shape):
+    """(the linear copy's gradient support of the centre unit, that of all its units, the
+    centre position): boolean H x W maps of the input positions each depends on."""
     from netcost.counted.compile import build
 
-    n = input_size_for(graph, upto)
-    small = linearised(graph, upto, Shape.of(graph.input_shape.c, n, n))
+    small = linearised(graph, upto, input_shape)
     model = build(small).double()
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -147,17 +205,54 @@ def measure(graph: Graph, upto: str) -> FieldCheck:
     # positive input: an SE gate multiplies by a function of the input, which must not be 0
     x = torch.ones(1, *small.input_shape.dims, dtype=torch.float64, requires_grad=True)
     y = model(x)
-    centre = (0, 0, *(s // 2 for s in y.shape[2:]))
-    y[0, :, centre[2], centre[3]].sum().backward()  # all channels: a concat keeps its inputs apart
-    support = (x.grad[0].abs().sum(0) > 0).nonzero()
-    measured = tuple(int(support[:, i].max() - support[:, i].min() + 1) for i in range(2))
-    field = receptive_fields(graph)[upto]
-    analytic = None if field.is_global else field.size
-    if analytic is None:
-        return FieldCheck(upto, None, measured, (n, n), measured == (n, n))
+    centre = tuple(s // 2 for s in y.shape[2:])
+    # all channels: a concat keeps its inputs apart
+    (one,) = torch.autograd.grad(y[0, :, centre[0], centre[1]].sum(), x, retain_graph=True)
+    (every,) = torch.autograd.grad(y.sum(), x)
+    return one[0].abs().sum(0) > 0, every[0].abs().sum(0) > 0, centre, small
+
+
+def _extent(support) -> tuple[int, int]:
+    found = support.nonzero()
+    if not len(found):
+        return (0, 0)
+    return tuple(int(found[:, i].max() - found[:, i].min() + 1) for i in range(2))
+
+
+def _measure_global(graph: Graph, upto: str) -> FieldCheck:
+    """Global means: every unit depends on every input position that the network reads at
+    all. Not "on the whole input": squeezenet's unpadded 7x7/2 first conv never reads the
+    last row and column of a 224 input, so even its classifier sees 223 x 223. Measured on
+    the network's own input: the centre unit's gradient support must equal that of all
+    units together, and match the analytic region the network reads (read_region)."""
+    shape = graph.input_shape
+    one, every, _, _ = _gradients(graph, upto, shape)
+    region = read_region(graph, upto)
+    reads = tuple(hi - lo + 1 for lo, hi in region)
+    measured = _extent(one)
+    ok = bool(torch.equal(one, every)) and measured == reads == _extent(every)
+    note = None if reads == tuple(shape.spatial) else f"the network reads {reads[0]}x{reads[1]} of the input"
+    return FieldCheck(upto, None, measured, tuple(shape.spatial), ok, reads=reads, note=note)
+
+
+def _measure_local(graph: Graph, upto: str, analytic: tuple[int, int]) -> FieldCheck:
+    """The centre unit's field, on an input that holds it whole; when none up to MAX_PROBE
+    does, on the network's own input, against the analytic span clipped to it."""
+    n = input_size_for(graph, upto)
+    probe = graph.input_shape if n is None else Shape.of(graph.input_shape.c, n, n)
+    one, _, position, small = _gradients(graph, upto, probe)
+    measured = _extent(one)
     # the centre unit's own field, carried back span by span: equal to the size everywhere on
     # affine networks, at most the largest one after up-sampling (fields depend on the phase)
-    span = unit_span(small, upto, tuple(s // 2 for s in y.shape[2:]))
+    span = unit_span(small, upto, position)
+    if n is None:
+        span = tuple((max(lo, 0), min(hi, m - 1)) for (lo, hi), m in zip(span, probe.spatial, strict=True))
     centre = tuple(hi - lo + 1 for lo, hi in span)
     ok = measured == centre and all(m <= a for m, a in zip(measured, analytic, strict=True))
-    return FieldCheck(upto, analytic, measured, (n, n), ok, centre)
+    note = None
+    if n is None:
+        note = (
+            f"no input up to {MAX_PROBE}x{MAX_PROBE} holds this field whole: compared within the "
+            f"{probe.spatial[0]}x{probe.spatial[1]} input, clipped"
+        )
+    return FieldCheck(upto, analytic, measured, tuple(probe.spatial), ok, centre, note=note)

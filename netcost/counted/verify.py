@@ -19,6 +19,7 @@ from netcost.analysis import analyze_graph
 from netcost.core.cost import Convention
 from netcost.counted.compile import build
 from netcost.counted.count import count
+from netcost.counted.device import check_device
 from netcost.counted.memory import measure_peak
 from netcost.counted.receptive import FieldCheck, checkpoints, measure
 from netcost.errors import NetcostError
@@ -56,7 +57,7 @@ class VerifyReport:
     def mismatches(self) -> list[str]:
         bad = [f"{r['name']}: {c}" for r in self.rows for c in COLUMNS if r[c]["ok"] is False]
         bad += [f"total {t['check']}" for t in self.totals if not t["ok"]]
-        bad += [f"receptive field of {f.node}" for f in self.fields if not f.ok]
+        bad += [f"receptive field of {f.node}" for f in self.fields if f.ok is False]
         if self.memory and self.memory["ok"] is False:
             bad.append("peak activation memory")
         if self.against and not self.against["ok"]:
@@ -78,7 +79,15 @@ class VerifyReport:
             "totals": self.totals,
             "layers": self.rows,
             "receptive_fields": [
-                {"node": f.node, "analytic": f.analytic, "measured": f.measured, "input": f.input_size, "ok": f.ok}
+                {
+                    "node": f.node,
+                    "analytic": f.analytic,
+                    "measured": f.measured,
+                    "input": f.input_size,
+                    "ok": f.ok,
+                    **({"reads": f.reads} if f.reads is not None else {}),
+                    **({"note": f.note} if f.note else {}),
+                }
                 for f in self.fields
             ],
             "memory": self.memory,
@@ -100,8 +109,7 @@ def verify_graph(
     memory: bool = True,
     against: str | None = None,
 ) -> VerifyReport:
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise NetcostError("--device cuda: no CUDA device is available here")
+    device = check_device(device)
     model = build(graph).to(device)
     shape = (batch, *graph.input_shape.dims)
     x = torch.randn(shape, device=device)
