@@ -6,7 +6,9 @@ import json
 import sys
 from typing import Any
 
-from netcost.report.render import Format, stdout_console
+from netcost.report.render import Format
+from netcost.report.verify_render import _md, _md_table, _write_csv, console
+from netcost.text import printable
 from netcost.units import si
 
 
@@ -24,69 +26,163 @@ def _rate(x: float | None) -> str:
     return "-" if x is None else f"{si(x)}FLOP/s"
 
 
+PROFILE_FORMATS = (Format.table, Format.json, Format.csv, Format.markdown)
+CALIBRATION_FORMATS = (Format.table, Format.json, Format.csv, Format.markdown)
+RUN_COLUMNS = ("batch", "dtype", "median", "IQR", "images/s", "achieved (2 x MACs / time)")
+LAYER_COLUMNS = ("layer", "kind", "time", "time %", "FLOPs %", "achieved", "FLOP/byte", "roofline")
+RUN_KEYS = ("batch", "dtype", "amp", "channels_last", "median_s", "iqr_s", "timed_runs", "throughput")
+RUN_KEYS += ("achieved_flop_per_s", "flops")
+LAYER_KEYS = ("name", "op", "kind", "time_s", "time_share", "flops", "flops_share", "elementwise_flops")
+LAYER_KEYS += ("bytes_moved", "arithmetic_intensity", "achieved_flop_per_s", "predicted_s")
+
+
+def _name(text: Any) -> str:
+    return printable(text, newlines=False)
+
+
+def _run_cells(r: dict[str, Any]) -> list[str]:
+    dtype = r["dtype"] + (" (amp)" if r["amp"] else "") + (" CL" if r["channels_last"] else "")
+    return [
+        str(r["batch"]),
+        dtype,
+        _ms(r["median_s"]),
+        _ms(r["iqr_s"]),
+        f"{r['throughput']:.3g}",
+        _rate(r["achieved_flop_per_s"]),
+    ]
+
+
+def _layer_cells(r: dict[str, Any]) -> list[str]:
+    share = "-" if r["time_share"] is None else f"{100 * r['time_share']:.1f}"
+    intensity = "-" if r["arithmetic_intensity"] is None else f"{r['arithmetic_intensity']:.3g}"
+    return [
+        _name(r["name"]),
+        _name(r["kind"]),
+        _ms(r["time_s"]),
+        share,
+        f"{100 * r['flops_share']:.1f}",
+        _rate(r["achieved_flop_per_s"]),
+        intensity,
+        _ms(r.get("predicted_s")),
+    ]
+
+
+def summary_lines(doc: dict[str, Any]) -> list[str]:
+    """The per-layer summary and the roofline's fit, as plain text (with --per-layer)."""
+    if not doc.get("layers"):
+        return []
+    s = doc["summary"]
+    ratio = "-" if s["layer_sum_over_whole"] is None else f"{s['layer_sum_over_whole']:.2f}"
+    lines = [
+        f"per-layer times sum to {_ms(s['layer_time_sum_s'])}; the whole model takes "
+        f"{_ms(s['whole_model_s'])} (ratio {ratio}; hooks and Python between layers make up the rest)"
+    ]
+    lines += [f"  {kind}: {_rate(rate)}" for kind, rate in sorted(s["achieved_flop_per_s_by_kind"].items())]
+    rl = doc.get("roofline")
+    if rl:
+        rho = "-" if rl["rank_correlation"] is None else f"{rl['rank_correlation']:.2f}"
+        med = rl["median_measured_over_predicted"]
+        lines.append(
+            f"roofline ({_rate(rl['peak_flop_per_s'])} peak, {si(rl['bandwidth_bytes_per_s'])}B/s): "
+            f"rank correlation with measured layer times {rho}, median measured/predicted "
+            f"{'-' if med is None else f'{med:.2f}'} over {rl['layers_compared']} layers"
+        )
+    return lines
+
+
+def _title(doc: dict[str, Any]) -> str:
+    return f"{_name(doc['model'])} on {_name(doc['device'])} ({doc['threads']} threads)"
+
+
 def render_profile(doc: dict[str, Any], format: Format) -> None:
-    if format is Format.json:
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-        return
+    """A profile document in any of PROFILE_FORMATS. CSV: one row per setting (batch x
+    dtype) or, with --per-layer, one row per layer (with the batch and dtype it was timed
+    at); raw numbers, seconds and FLOP/s."""
+    sys.stdout.write(_PROFILE[format](doc))
+
+
+def _profile_table(doc: dict[str, Any]) -> str:
+    from rich.markup import escape
     from rich.table import Table
 
-    console = stdout_console()
-    runs = Table(
-        title=f"{doc['model']} on {doc['device']} ({doc['threads']} threads)",
-        box=None,
-        header_style="bold",
-        title_justify="left",
-    )
-    for col in ("batch", "dtype", "median", "IQR", "images/s", "achieved (2 x MACs / time)"):
+    out = console()
+    runs = Table(title=escape(_title(doc)), box=None, header_style="bold", title_justify="left")
+    for col in RUN_COLUMNS:
         runs.add_column(col, justify="left" if col == "dtype" else "right")
     for r in doc["runs"]:
-        dtype = r["dtype"] + (" (amp)" if r["amp"] else "") + (" CL" if r["channels_last"] else "")
-        runs.add_row(
-            str(r["batch"]),
-            dtype,
-            _ms(r["median_s"]),
-            _ms(r["iqr_s"]),
-            f"{r['throughput']:.3g}",
-            _rate(r["achieved_flop_per_s"]),
-        )
-    console.print(runs)
+        runs.add_row(*(escape(c) for c in _run_cells(r)))
+    out.print(runs)
     if doc.get("layers"):
         layers = Table(box=None, header_style="bold")
-        cols = ("layer", "kind", "time", "time %", "FLOPs %", "achieved", "FLOP/byte", "roofline")
-        for col in cols:
+        for col in LAYER_COLUMNS:
             layers.add_column(col, justify="left" if col in ("layer", "kind") else "right")
         for r in doc["layers"]:
-            share = "-" if r["time_share"] is None else f"{100 * r['time_share']:.1f}"
-            intensity = "-" if r["arithmetic_intensity"] is None else f"{r['arithmetic_intensity']:.3g}"
-            layers.add_row(
-                r["name"],
-                r["kind"],
-                _ms(r["time_s"]),
-                share,
-                f"{100 * r['flops_share']:.1f}",
-                _rate(r["achieved_flop_per_s"]),
-                intensity,
-                _ms(r.get("predicted_s")),
-            )
-        console.print(layers)
-        s = doc["summary"]
-        console.print(
-            f"per-layer times sum to {_ms(s['layer_time_sum_s'])}; the whole model takes "
-            f"{_ms(s['whole_model_s'])} (ratio {s['layer_sum_over_whole']:.2f}; hooks and Python "
-            "between layers make up the rest)"
-        )
-        for kind, rate in sorted(s["achieved_flop_per_s_by_kind"].items()):
-            console.print(f"  {kind}: {_rate(rate)}")
-        rl = doc.get("roofline")
-        if rl:
-            rho = "-" if rl["rank_correlation"] is None else f"{rl['rank_correlation']:.2f}"
-            console.print(
-                f"roofline ({_rate(rl['peak_flop_per_s'])} peak, {si(rl['bandwidth_bytes_per_s'])}B/s): "
-                f"rank correlation with measured layer times {rho}, median measured/predicted "
-                f"{rl['median_measured_over_predicted']:.2f} over {rl['layers_compared']} layers"
-            )
+            layers.add_row(*(escape(c) for c in _layer_cells(r)))
+        out.print(layers)
+    for line in summary_lines(doc):
+        out.print(escape(line))
     for note in doc.get("notes", []):
-        console.print(f"[yellow]note:[/yellow] {note}")
+        out.print(f"[yellow]note:[/yellow] {escape(_name(note))}")
+    return ""
+
+
+def _profile_csv(doc: dict[str, Any]) -> str:
+    if doc.get("layers"):
+        first = doc["runs"][0] if doc["runs"] else {}
+        header = ["batch", "dtype", *LAYER_KEYS]
+        rows = [[first.get("batch"), first.get("dtype"), *(r.get(k) for k in LAYER_KEYS)] for r in doc["layers"]]
+        return _write_csv(header, rows)
+    return _write_csv(list(RUN_KEYS), [[r.get(k) for k in RUN_KEYS] for r in doc["runs"]])
+
+
+def _profile_markdown(doc: dict[str, Any]) -> str:
+    lines = [f"### {_md(_title(doc))}", ""]
+    lines += _md_table(list(RUN_COLUMNS), [_run_cells(r) for r in doc["runs"]], right={0, 2, 3, 4, 5})
+    if doc.get("layers"):
+        lines.append("")
+        rows = [_layer_cells(r) for r in doc["layers"]]
+        lines += _md_table(list(LAYER_COLUMNS), rows, right=set(range(2, len(LAYER_COLUMNS))))
+    summary = summary_lines(doc)
+    if summary:
+        lines += ["", *(f"- {_md(line.strip())}" for line in summary)]
+    notes = doc.get("notes", [])
+    if notes:
+        lines += ["", *(f"- note: {_md(note)}" for note in notes)]
+    return "\n".join(lines) + "\n"
+
+
+def _json(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2) + "\n"
+
+
+_PROFILE = {
+    Format.table: _profile_table,
+    Format.json: _json,
+    Format.csv: _profile_csv,
+    Format.markdown: _profile_markdown,
+}
+
+
+def render_calibration(doc: dict[str, Any], format: Format) -> None:
+    """``netcost calibrate``'s result (``Roofline`` as a dict, plus ``cached``) in any of
+    CALIBRATION_FORMATS: one line of text, JSON, a one-row CSV, a Markdown table."""
+    if format is Format.json:
+        sys.stdout.write(_json(doc))
+        return
+    keys = list(doc)
+    if format is Format.csv:
+        sys.stdout.write(_write_csv(keys, [[doc[k] for k in keys]]))
+        return
+    if format is Format.markdown:
+        sys.stdout.write("\n".join(_md_table(keys, [[str(doc[k]) for k in keys]])) + "\n")
+        return
+    sys.stdout.write(
+        f"{_name(doc['device'])} ({doc['threads']} threads, {doc['dtype']}): peak {si(doc['peak_flop_per_s'])}FLOP/s "
+        f"({doc['matmul_n']}x{doc['matmul_n']} matmul), bandwidth {si(doc['bandwidth_bytes_per_s'])}B/s "
+        f"(copy of {doc['copy_bytes'] // 2**20} MiB)"
+        + (" [cached; --recalibrate to measure again]" if doc.get("cached") else "")
+        + "\n"
+    )
 
 
 def plot_roofline(doc: dict[str, Any], path: str) -> None:
