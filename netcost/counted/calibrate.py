@@ -4,15 +4,21 @@ for a device and dtype, cached per machine in the user cache directory
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import platform
-from dataclasses import asdict, dataclass
+import sys
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from netcost.counted.device import RUN_DTYPES, check_device, check_dtype
 from netcost.counted.timing import DTYPES, synchronize
+from netcost.text import printable
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ def _key(device: torch.device, dtype: str) -> str:
 def measure(device: str = "cpu", dtype: str = "fp32", matmul_n: int = 2048, copy_mib: int = 256) -> Roofline:
     from torch.utils import benchmark
 
+    device, dtype = check_device(device), check_dtype(dtype)
     dev, torch_dtype = torch.device(device), DTYPES[dtype]
     a = torch.randn(matmul_n, matmul_n, device=dev).to(torch_dtype)
     b = torch.randn(matmul_n, matmul_n, device=dev).to(torch_dtype)
@@ -78,18 +85,90 @@ def measure(device: str = "cpu", dtype: str = "fp32", matmul_n: int = 2048, copy
 
 
 def roofline(device: str = "cpu", dtype: str = "fp32", recalibrate: bool = False) -> tuple[Roofline, bool]:
-    """(the roofline, whether it came from the cache)."""
+    """(the roofline, whether it came from the cache). A cache that cannot be read or does
+    not hold a valid entry is measured again (said on stderr); one that cannot be written
+    is warned about on stderr, and the measurement is still returned."""
+    device, dtype = check_device(device), check_dtype(dtype)
     path, key = cache_file(), _key(torch.device(device), dtype)
-    cached = {}
-    if path.exists():
-        try:
-            cached = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            cached = {}
-    if key in cached and not recalibrate:
-        return Roofline(**cached[key]), True
+    entries, problem = read_cache(path)
+    if problem:
+        _warn(f"the calibration cache {path} is not valid ({problem}); measuring again")
+    if key in entries and not recalibrate:
+        entry = from_entry(entries[key])
+        if entry is not None:
+            return entry, True
+        _warn(f"the calibration cache {path} holds an invalid entry for this machine; measuring again")
     result = measure(device, dtype)
-    cached[key] = asdict(result)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(cached, indent=2))
+    entries[key] = asdict(result)
+    write_cache(path, entries)
     return result, False
+
+
+# --- the cache file -----------------------------------------------------------------------
+# {"schema_version": 2, "entries": {"<host>|<device>|<dtype>|threads=<n>": {Roofline fields}}}
+
+SCHEMA_VERSION = 2
+_POSITIVE_INTS = ("threads", "matmul_n", "copy_bytes")
+_POSITIVE_FIGURES = ("peak_flop_per_s", "bandwidth_bytes_per_s")
+
+
+def read_cache(path: Path) -> tuple[dict[str, Any], str | None]:
+    """(the cache's entries, as stored; what is wrong with the file, if anything). A missing
+    file is an empty cache; anything else that is not a cache of this schema is a problem."""
+    try:
+        if not path.exists():
+            return {}, None
+        raw = path.read_bytes()
+    except OSError as exc:
+        return {}, f"cannot read it: {exc.strerror or exc}"
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return {}, "not UTF-8 text"
+    except (json.JSONDecodeError, RecursionError):
+        return {}, "not JSON"
+    if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION:
+        return {}, f"not a schema-{SCHEMA_VERSION} calibration cache"
+    entries = doc.get("entries")
+    if not isinstance(entries, dict) or not all(isinstance(k, str) for k in entries):
+        return {}, "its entries are not a mapping"
+    return dict(entries), None
+
+
+def from_entry(entry: Any) -> Roofline | None:
+    """The Roofline in a stored entry, or None when any field is missing, of the wrong type,
+    or not a positive finite figure."""
+    names = {f.name for f in fields(Roofline)}
+    if not isinstance(entry, dict) or set(entry) != names:
+        return None
+    if not all(isinstance(entry[k], str) for k in ("device", "dtype")) or entry["dtype"] not in RUN_DTYPES:
+        return None
+    for k in _POSITIVE_INTS:
+        if type(entry[k]) is not int or entry[k] <= 0:
+            return None
+    for k in _POSITIVE_FIGURES:
+        v = entry[k]
+        if type(v) not in (int, float) or not math.isfinite(v) or v <= 0:
+            return None
+    return Roofline(**entry)
+
+
+def write_cache(path: Path, entries: dict[str, Any]) -> bool:
+    """Write the cache (whole, then renamed into place); on failure warn and go on."""
+    text = json.dumps({"schema_version": SCHEMA_VERSION, "entries": entries}, indent=2)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        _warn(f"could not write the calibration cache {path} ({exc.strerror or exc}); the measurement is not kept")
+        return False
+    return True
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"netcost: {printable(message, newlines=False)}\n")
+    sys.stderr.flush()

@@ -18,6 +18,7 @@ import torch
 
 from netcost.analysis import DTYPE_BYTES, analyze_graph
 from netcost.counted.compile import build
+from netcost.counted.device import check_device, check_dtypes
 from netcost.counted.timing import prepare, time_layers, time_model
 from netcost.errors import NetcostError
 from netcost.graph import Graph
@@ -127,6 +128,7 @@ def profile_graph(
     roofline=None,
     progress: Callable[[str], None] | None = None,
 ) -> ProfileReport:
+    device, dtypes = check_device(device), check_dtypes(dtypes)
     report = ProfileReport(graph.name, device, torch.get_num_threads())
     for dtype in dtypes:
         for batch in batches:
@@ -214,6 +216,7 @@ def profile_module(
     counted (netcost.counted.torchcount), since there is no spec."""
     from netcost.counted.torchcount import count_model
 
+    device, dtypes = check_device(device), check_dtypes(dtypes)
     factory = load_callable(target)
     shown = printable(target, newlines=False)
     report = ProfileReport(target, device, torch.get_num_threads())

@@ -35,6 +35,7 @@ from netcost import __version__
 from netcost.analysis.counts import DTYPE_BYTES
 from netcost.core.cost import Convention
 from netcost.counted.aten_rules import ADAPTIVE_AVG, ALIASING, NOTHING, ZERO_COST, Work, numel, rule_for
+from netcost.counted.device import check_device
 from netcost.counted.memory import StorageTracker
 from netcost.errors import NetcostError, UserCodeError
 from netcost.report.model import SUMMED, Report
@@ -473,6 +474,7 @@ def count_model(
     convention = Convention(convention)
     width, shape, notes = DTYPE_BYTES[dtype], tuple(int(d) for d in input_shape), []
     if isinstance(model, str):
+        device = check_device(device, "device", meta=True)
         result = _count_reference(model, shape, batch, width, device, notes)
     else:
         result = _count_module(model, shape, batch, width, notes)

@@ -52,6 +52,7 @@ from netcost.analysis.training import (
 )
 from netcost.core.cost import Convention
 from netcost.counted.compile import build
+from netcost.counted.device import check_device
 from netcost.counted.memory import StorageTracker
 from netcost.errors import NetcostError
 from netcost.graph import Graph
@@ -124,8 +125,7 @@ def verify_train(
     ``amp`` runs the forward under ``torch.autocast`` (fp16 on CUDA, bf16 on CPU: 2 bytes
     either way; the analysis follows CUDA's op lists, which agree with CPU's on conv,
     linear, norms but batchnorm, activations, pooling and merges)."""
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise NetcostError("--device cuda: no CUDA device is available here")
+    device = check_device(device)
     torch.manual_seed(0)
     kind = "cuda" if device.startswith("cuda") else "cpu"
     use_foreach = kind == "cuda" if foreach is None else foreach
