@@ -8,6 +8,22 @@ to the input is non-zero exactly on that unit's receptive field. Its bounding bo
 measured and compared with the analytic size. Channels do not change a field, so the
 narrow copy measures the original's fields at a fraction of the memory; float64 keeps
 the products of many small weights from underflowing in deep networks.
+
+What is compared:
+
+- a local field: the centre unit's gradient support, on the smallest square input (up to
+  MAX_PROBE a side) that holds its whole analytic field, against that field; when no such
+  input exists (Inception-ResNet-v2's last stages see 3,039 pixels), on the network's own
+  input against the analytic span clipped to it, with a note;
+- a global field: not "the whole input" but *every input position the network reads*:
+  the centre unit's support must equal the support of all units together and the
+  analytic read region (:func:`read_region`). An unpadded first conv may never read the
+  last rows: squeezenet1_0's 7x7/2 conv reads 223 of 224, so its classifier is global
+  over 223 x 223;
+- a residual sum of tensors that narrowing made different widths (a concat of branches
+  plus its identity) is measured as a concat: the same union of fields.
+
+A field that cannot be measured is reported (``ok=None`` and a note), never raised.
 """
 
 from __future__ import annotations

@@ -111,3 +111,15 @@ def test_a_field_that_cannot_be_measured_is_a_note_not_a_failure(monkeypatch):
     assert report.passed and report.fields
     assert all(f.ok is None and f.note == "not measured: RuntimeError: out of memory" for f in report.fields)
     assert all("note" in f for f in report.to_dict()["receptive_fields"])
+
+
+def test_choosing_the_checkpoints_cannot_stop_verify(monkeypatch):
+    from netcost.counted import verify as verify_module
+
+    def broken(graph):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(verify_module, "checkpoints", broken)
+    report = verify("lenet5", memory=False)
+    assert report.passed and report.fields == []
+    assert report.notes[-1] == "receptive fields not measured: ValueError: boom"
