@@ -95,6 +95,7 @@ def analyze(
     """The cost Report of a model (per layer and totals): analytic for a spec, counted for a
     ``package.module:callable`` torch model.
 
+    ``overrides``: the spec's variables, ``{"width": 0.5, "depths": [3, 4, 6, 3]}``;
     ``input_shape``: one sample, ``(3, 160, 160)`` or ``"3x160x160"``; ``batch``: totals
     cover the whole batch; ``dtype``: fp32, fp16, bf16, int8, fp64; ``convention``: how
     FLOPs are counted (netcost, flopcounter, fvcore, pycls); ``train``: a TrainOptions (or
@@ -299,19 +300,16 @@ def profile(
     for b in batches:
         check_int(b, "batch")
     if threads is not None:
-        check_int(threads, "threads", 1, 4096)
+        check_int(threads, "threads", 1, 1024)
     _need_torch("profile")
     import torch
 
     from netcost.counted.calibrate import roofline
+    from netcost.counted.device import check_device, check_dtypes
     from netcost.counted.profile import profile_graph, profile_module
-    from netcost.counted.timing import DTYPES
 
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise NetcostError("--device cuda: no CUDA device is available here")
-    unknown = [d for d in dtypes if d not in DTYPES]
-    if unknown:
-        raise NetcostError(f"unknown dtype {unknown[0]!r}: one of {', '.join(DTYPES)}")
+    device = check_device(device)
+    dtypes = check_dtypes(dtypes)
     if threads:
         torch.set_num_threads(threads)
     rl = roofline(device, dtypes[0], recalibrate)[0] if per_layer else None

@@ -108,7 +108,7 @@ def parse_budgets(budgets: Mapping[str, Any]) -> dict[str, int]:
         try:
             out[metric] = parse_quantity(value)
         except ValueError as exc:
-            raise CheckError(f"budget on {metric}: {exc}") from None
+            raise CheckError(f"max-{metric.replace('_', '-')}: {exc}") from None
     return out
 
 
@@ -193,7 +193,7 @@ def load_baseline(path: str | Path) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         for i, row in enumerate(doc["results"]):
             at = f"{where} results[{i}]"
-            if not isinstance(row, dict) or not isinstance(row.get("metric"), str):
+            if not isinstance(row, dict) or not isinstance(row.get("metric"), str) or "actual" not in row:
                 raise CheckError(f"{at}: expected a check result with model, metric and actual")
             if row["metric"].endswith("vs baseline") or row["metric"] not in METRICS:
                 continue
@@ -259,6 +259,8 @@ def check(
             rows += check_baseline(target.model, report, before, increase)
         elif base:
             rows.append(BudgetRow(target.model, "baseline", 0, 0, 0.0, True, "not in the baseline: nothing to compare"))
+    if all(r.metric == "baseline" for r in rows) or not rows:
+        raise CheckError("nothing was checked: no budget given and the baseline holds no totals for these models")
     return CheckResult(tuple(rows))
 
 

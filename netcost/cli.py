@@ -66,7 +66,7 @@ CompareFormat = format_option("CompareFormat", TABLES)
 VerifyFormat = format_option("VerifyFormat", TABLES)
 ProfileFormat = format_option("ProfileFormat", TABLES)
 ZooFormat = format_option("ZooFormat", TABLES)
-CalibrateFormat = format_option("CalibrateFormat", ("table", "json"))
+CalibrateFormat = format_option("CalibrateFormat", TABLES)
 CheckFormatOpt = format_option("CheckFormat", ("table", "json", "junit", "markdown"))
 
 # (parameter, annotation with its option): the --train options, declared once
@@ -371,8 +371,8 @@ def profile(
 
     batches = _int_list(batch, "--batch")
     dtypes = [d.strip() for d in dtype.split(",") if d.strip()]
-    if plot and not per_layer:
-        raise typer.BadParameter("--plot needs --per-layer", param_hint="--plot")
+    if plot:
+        _check_plot_path(plot, per_layer)
     from netcost.api import profile as run_profile
 
     with _progress(_format(format)) as progress:
@@ -394,7 +394,10 @@ def profile(
     doc = report.to_dict()
     render_profile(doc, _format(format))
     if plot:
-        plot_roofline(doc, plot)
+        try:
+            plot_roofline(doc, plot)
+        except (OSError, ValueError) as exc:
+            raise NetcostError(f"--plot {plot}: cannot write the plot: {exc}") from None
 
 
 @app.command()
@@ -406,22 +409,28 @@ def calibrate(
 ) -> None:
     """Measure this machine's peak FLOP/s (a large matmul) and memory bandwidth (a large copy)."""
     import dataclasses
-    import json
 
     from netcost.api import calibrate as run_calibrate
+    from netcost.report.profile_render import render_calibration
 
     result, cached = run_calibrate(device, dtype, recalibrate)
-    doc = {**dataclasses.asdict(result), "cached": cached}
-    if _format(format).value == "json":
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-        return
-    from netcost.units import si
+    render_calibration({**dataclasses.asdict(result), "cached": cached}, _format(format))
 
-    typer.echo(
-        f"{result.device} ({result.threads} threads, {dtype}): peak {si(result.peak_flop_per_s)}FLOP/s "
-        f"({result.matmul_n}x{result.matmul_n} matmul), bandwidth {si(result.bandwidth_bytes_per_s)}B/s "
-        f"(copy of {result.copy_bytes // 2**20} MiB)" + (" [cached; --recalibrate to measure again]" if cached else "")
-    )
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")
+
+
+def _check_plot_path(plot: str, per_layer: bool) -> None:
+    """Refuse a plot that could not be written before anything is measured."""
+    from pathlib import Path
+
+    if not per_layer:
+        raise typer.BadParameter("--plot needs --per-layer", param_hint="--plot")
+    path = Path(plot)
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise typer.BadParameter(f"{plot!r}: write the plot as one of {', '.join(PLOT_SUFFIXES)}", param_hint="--plot")
+    if not path.parent.is_dir():
+        raise typer.BadParameter(f"{plot!r}: no directory {str(path.parent)!r}", param_hint="--plot")
 
 
 def _int_list(text: str, option: str) -> list[int]:

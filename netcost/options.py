@@ -118,7 +118,7 @@ class TrainOptions:
         if not isinstance(freeze, Sequence) or not all(isinstance(p, str) for p in freeze):
             raise OptionError(f"freeze: expected layer names or globs, got {_show(self.freeze)}")
         object.__setattr__(self, "freeze", tuple(freeze))
-        check_choice(self.device, TRAIN_DEVICES, "train device")
+        check_choice(self.device, TRAIN_DEVICES, "train-device")
         if self.foreach is not None:
             check_bool(self.foreach, "foreach")
 

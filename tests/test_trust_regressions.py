@@ -569,16 +569,19 @@ def test_budgets_are_exact_decimals(budget, code):
 
 
 def test_budget_beyond_float_precision():
-    """Budgets above 2**53 stay exact (a float would round 2**53 + 3 up to 2**53 + 4).
-    flatten > linear(2**52 + 2) on a 1x1x1 input: params = 1 * (2**52 + 2) + (2**52 + 2)
-    = 2**53 + 4 = 9,007,199,254,740,996."""
-    model = (f"flatten > linear({2**52 + 2})", "--input", "1x1x1")
-    ok = invoke("check", *model, "--max-params", str(2**53 + 4), "--format", "json")
+    """Budgets above 2**53 stay exact (a float would round them to even numbers).
+    flatten > linear(2**22) on a 1x46341x46341 input: 46341**2 = 2,147,488,281 features, so
+    params = 2,147,488,281 * 4,194,304 + 4,194,304 = 9,007,218,686,951,424 + 4,194,304
+    = 9,007,218,691,145,728 (> 2**53)."""
+    params = 46341**2 * 2**22 + 2**22
+    assert params == 9_007_218_691_145_728 and params > 2**53 and float(params - 1) == float(params)
+    model = (f"flatten > linear({2**22})", "--input", "1x46341x46341")
+    ok = invoke("check", *model, "--max-params", str(params), "--format", "json")
     doc = assert_check_contract(ok)
-    assert ok.code == 0 and doc["results"][0]["actual"] == 2**53 + 4
-    over = invoke("check", *model, "--max-params", str(2**53 + 3), "--format", "json")
+    assert ok.code == 0 and doc["results"][0]["actual"] == params
+    over = invoke("check", *model, "--max-params", str(params - 1), "--format", "json")
     assert_check_contract(over)
-    assert over.code == 1, f"a budget of 2**53 + 3 passed 2**53 + 4: {over!r}"
+    assert over.code == 1, f"{over!r}"
 
 
 @pytest.mark.parametrize("metric", ["--max-params", "--max-macs", "--max-param-bytes", "--max-activation-bytes"])
@@ -803,14 +806,19 @@ def _assert_measured(out):
     return doc
 
 
+def _entries(change):
+    """The cache document with ``change`` applied to every entry (schema 2: {"entries": ...})."""
+    return lambda doc: {**doc, "entries": {key: change(value) for key, value in doc["entries"].items()}}
+
+
 @pytest.mark.parametrize(
     "corrupt",
     [
-        lambda doc: {key: {"wrong": "schema"} for key in doc},
-        lambda doc: {key: {**value, "peak_flop_per_s": 0} for key, value in doc.items()},
-        lambda doc: {key: {**value, "bandwidth_bytes_per_s": -1.0} for key, value in doc.items()},
-        lambda doc: {key: {**value, "peak_flop_per_s": "fast"} for key, value in doc.items()},
-        lambda doc: {key: 5 for key in doc},
+        _entries(lambda value: {"wrong": "schema"}),
+        _entries(lambda value: {**value, "peak_flop_per_s": 0}),
+        _entries(lambda value: {**value, "bandwidth_bytes_per_s": -1.0}),
+        _entries(lambda value: {**value, "peak_flop_per_s": "fast"}),
+        _entries(lambda value: 5),
         lambda doc: [1, 2, 3],
         lambda doc: b"\xff\xfe not utf-8",
     ],
@@ -956,7 +964,9 @@ def test_verify_honours_its_formats(fmt):
             rows = list(csv.reader(lines))
             assert len(rows[0]) > 1 and all(len(row) == len(rows[0]) for row in rows), out.stdout
         else:
-            assert all(line.startswith("|") for line in lines), out.stdout
+            table = [line for line in lines if line.startswith("|")]
+            assert table and table[0].startswith("| layer |") and set(table[1]) <= set("|-: "), out.stdout
+            assert not any(ch in out.stdout for ch in "╭│━┃"), out.stdout  # no rich table
 
 
 @pytest.mark.parametrize("command", ["analyze", "compare", "check", "zoo", "profile"])
@@ -1155,7 +1165,6 @@ def test_verify_never_tracebacks_on_fields_larger_than_the_probe(tmp_path):
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"input_shape": "3x160x160"},
         {"input_shape": (3, -1, 160)},
         {"input_shape": (3, 160.5, 160)},
         {"batch": "8"},
@@ -1174,6 +1183,14 @@ def test_python_api_reports_netcost_errors(kwargs):
 
     with pytest.raises(NetcostError):
         netcost.analyze("resnet18", **kwargs)
+
+
+def test_python_api_takes_the_cli_input_text():
+    """#10's example: input_shape="3x160x160" is the CLI's text and means (3, 160, 160)."""
+    import netcost
+
+    report = netcost.analyze("resnet18", input_shape="3x160x160")
+    assert report.to_dict()["layers"][0]["macs"] == 64 * 3 * 7 * 7 * 80 * 80
 
 
 def test_python_api_right_number():

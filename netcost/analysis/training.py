@@ -190,7 +190,21 @@ class Peak:
     breakdown: dict[str, int]
 
 
+def check_frozen(graph: Graph, patterns: Iterable[str]) -> None:
+    """Every --freeze pattern must name some layer: a typo would silently freeze nothing."""
+    from netcost.errors import NetcostError
+    from netcost.ops import did_you_mean
+    from netcost.text import printable
+
+    names = [node.name for node in graph.nodes]
+    for pattern in patterns:
+        if not any(is_frozen(name, (pattern,)) for name in names):
+            hint = did_you_mean(pattern, names) or "layer names are those of `netcost analyze` (globs allowed)"
+            raise NetcostError(f"--freeze {printable(pattern)!r} matches no layer of {graph.name}", hint=hint)
+
+
 def layer_facts(graph: Graph, batch: int, frozen: Sequence[str] = ()) -> list[LayerTrain]:
+    check_frozen(graph, frozen)
     rg = {INPUT: False}
     layers = []
     for node in graph.nodes:

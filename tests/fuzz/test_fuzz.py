@@ -258,6 +258,16 @@ def _type_errors(entry: dict) -> set[str]:
             bad.add(key)
         if key == "momentum" and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
             bad.add(key)
+        if key == "set" and not isinstance(value, dict):
+            bad.add(key)
+        if key == "input" and not isinstance(value, (str, list)):
+            bad.add(key)
+        if key.startswith("max-") and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+            bad.add(key)
+        if key == "freeze" and not (
+            isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        ):
+            bad.add(key)
     return bad
 
 
