@@ -78,6 +78,8 @@ class _Names:
     def take(self, scope: Scope, explicit: Any, base: str) -> str:
         used = self.used[scope.prefix]
         if explicit is not None:
+            if isinstance(explicit, bool) or not isinstance(explicit, (str, int)):
+                raise FieldError(f"a name is text or a number, got {type(explicit).__name__} {show_value(explicit)}")
             local = str(explicit)
             if not local or "." in local or local == INPUT:
                 raise FieldError(f"name {local!r} is not allowed (no dots, not empty, not 'input')")

@@ -178,3 +178,20 @@ def test_ops_lists_the_domains(cli):
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
     assert "out: int >= 1" in text and "each >= 1" in text and "int >= 0" in text
+
+
+NAMES = {
+    "layer name a list": "  - relu: {name: [a]}\n",
+    "stage name a mapping": "  - stage: {block: b, n: 1, name: {a: 1}}\nblocks: {b: {layers: [relu]}}\n",
+    "merge a list": "  - parallel: {merge: [add], branches: [[], []]}\n",
+    "block args a list": "  - b: [1]\nblocks: {b: {layers: [relu]}}\n",
+}
+
+
+@pytest.mark.parametrize("case", NAMES)
+def test_lists_and_mappings_where_a_name_is_expected(case, cli, spec_file):
+    path = spec_file(HEAD + NAMES[case])
+    result = cli("analyze", path)
+    assert result.exit_code == 2, result.output
+    assert f"{path}:4:" in result.stderr
+    assert "unhashable" not in result.stderr
