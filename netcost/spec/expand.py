@@ -232,8 +232,10 @@ class _Expander:
         self.iterations = 0  # stage/repeat iterations so far (bounded by MAX_NODES)
         self.depth = 0  # lists of layers being expanded, one inside the other
 
-    def count(self, args: LocDict, path: str, scope: Scope, x: Tensor, low: int) -> int:
+    def count(self, args: LocDict, path: str, scope: Scope, x: Tensor, low: int, at: Location) -> int:
         """The evaluated ``n`` of a stage or repeat: an integer >= ``low``."""
+        if "n" not in args:
+            raise SpecError(f"`{path.rsplit('.', 1)[-1]}` needs `n`: how many times (an integer >= {low})", at)
         with _located(lambda: self.at(args, "n", f"{path}.n")):
             n = to_int(_value(args.get("n"), self.evaluator(scope, x)))
             try:
@@ -268,6 +270,12 @@ class _Expander:
     def at(self, container: Any, key: Any, path: str) -> Location:
         return self.spec.where(container, key, path)
 
+    def at_or(self, container: Any, key: Any, path: str, fallback: Location) -> Location:
+        """Where ``container[key]`` is, or ``fallback`` (the item) when it is not written."""
+        if isinstance(container, (LocDict, LocList)) and key in container:
+            return self.at(container, key, path)
+        return fallback
+
     def evaluator(self, scope: Scope, x: Tensor):
         dims = x.shape.dims
         shape_vars = dict(zip(SHAPE_VARS, dims, strict=False))
@@ -276,11 +284,11 @@ class _Expander:
     def split(self, item: Any, at: Location) -> tuple[str, LocDict]:
         """``relu`` -> ("relu", {}); ``conv: {out: 8}`` -> ("conv", {...})."""
         if isinstance(item, str):
-            return item, LocDict()
+            return item, _empty(at)
         if isinstance(item, LocDict) and len(item) == 1:
             ((key, args),) = item.items()
             if args is None:
-                return str(key), LocDict()
+                return str(key), _empty(at)
             if isinstance(args, LocDict):
                 return str(key), args
             raise SpecError(f"the arguments of `{key}` must be a mapping, got {type(args).__name__}", at)
@@ -404,7 +412,7 @@ class _Expander:
                             continue
                         layers, b_name = otherwise, None
             b_scope = self.scope_for(inner, b_name, b_at, naming)
-            outs.append(self.layers(layers, f"{b_path}.layers", b_scope, x, self.at(branch, "layers", b_path)))
+            outs.append(self.layers(layers, f"{b_path}.layers", b_scope, x, self.at_or(branch, "layers", b_path, b_at)))
         if not outs:
             raise SpecError("every branch of this `parallel` was left out by its `when`", at)
         if len(outs) == 1:
@@ -440,7 +448,7 @@ class _Expander:
             )
         var = self.name_arg(args, "var", path, "index", "a variable name")
         names = args.get("names")
-        n = self.count(args, path, scope, x, 1)
+        n = self.count(args, path, scope, x, 1, at)
         block_args = _without(args, "block", "n", "var", "names")
         # a named stage numbers its blocks 0..n-1 under its name (layer1.0, layer1.1); an
         # unnamed one names them in the enclosing scope (features.1, features.2, ...)
@@ -459,12 +467,12 @@ class _Expander:
     def repeat(self, args: LocDict, name: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
         unknown_keys(args, {"n", "layers", "var"}, self.spec.file, path, "repeat key")
         var = self.name_arg(args, "var", path, "index", "a variable name")
-        n = self.count(args, path, scope, x, 0)
+        n = self.count(args, path, scope, x, 0, at)
         inner = self.scope_for(scope, name, at)
 
         def one(i: int, x: Tensor) -> Tensor:
             body = Scope(inner.prefix, ChainMap({var: i}, inner.vars), inner.naming, inner.blocks)
-            return self.layers(args.get("layers"), f"{path}.layers", body, x, self.at(args, "layers", path))
+            return self.layers(args.get("layers"), f"{path}.layers", body, x, self.at_or(args, "layers", path, at))
 
         return self.loop(n, at, x, one)
 
@@ -474,7 +482,7 @@ class _Expander:
         inner = self.scope_for(scope, name, at, naming=naming)
         if inner is scope:
             inner = Scope(scope.prefix, scope.vars, naming, scope.blocks)
-        return self.layers(args.get("layers"), f"{path}.layers", inner, x, self.at(args, "layers", path))
+        return self.layers(args.get("layers"), f"{path}.layers", inner, x, self.at_or(args, "layers", path, at))
 
     def block(
         self,
@@ -533,6 +541,13 @@ def _naming(args: LocDict, spec: Spec, path: str) -> str:
     if naming not in ("kind", "index"):
         raise SpecError(f"`naming` is 'kind' or 'index', got {naming!r}", spec.where(args, "naming", f"{path}.naming"))
     return naming
+
+
+def _empty(at: Location) -> LocDict:
+    """No arguments, marked at the item, so that whatever is missing is located there."""
+    out = LocDict()
+    out.mark, out.source = ((at.line, at.col) if at.line is not None else None), at.file
+    return out
 
 
 def _without(args: LocDict, *keys: str) -> LocDict:

@@ -195,3 +195,12 @@ def test_lists_and_mappings_where_a_name_is_expected(case, cli, spec_file):
     assert result.exit_code == 2, result.output
     assert f"{path}:4:" in result.stderr
     assert "unhashable" not in result.stderr
+
+
+@pytest.mark.parametrize("structure", ["seq", "repeat", "parallel", "stage"])
+def test_structure_without_arguments_is_located(structure, cli, spec_file):
+    """Found by mutating bundled specs: a structure written with no arguments."""
+    path = spec_file(HEAD + f"  - {structure}:\n  - relu\n")
+    result = cli("analyze", path)
+    assert result.exit_code == 2, result.output
+    assert f"{path}:4:5" in result.stderr
