@@ -38,7 +38,7 @@ from netcost import ops
 from netcost.core.shape import Shape
 from netcost.errors import Location, ShapeError, SpecError
 from netcost.graph import INPUT, Graph, Node
-from netcost.spec import expr
+from netcost.spec import expr, setvalue
 from netcost.spec.fields import Domain, FieldError, coerce, describe_type, op_fields, show_value, to_bool, to_int
 from netcost.spec.load import LocDict, LocList
 from netcost.spec.schema import REQUIRED, Spec, unknown_keys
@@ -140,7 +140,7 @@ def _variables(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
             with _located(spec.where(table, key, f"vars.{name}")):
                 typed = var.typed(_default(var, default, values))
                 try:
-                    values[name] = typed.check(overrides[name])
+                    values[name] = typed.check(_override(overrides[name], typed))
                 except FieldError as exc:
                     allowed = "" if typed.choices else f" ({name} is {typed.allowed()})"
                     raise FieldError(f"--set {name}: {exc}{allowed}") from None
@@ -153,6 +153,17 @@ def _variables(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
         with _located(spec.where(spec.let, name, f"let.{name}")):
             values[name] = _value(raw, _evaluator(values))
     return values
+
+
+def _override(value: Any, var: Variable) -> Any:
+    """An override as given; text for a variable that is not a string is read as on the
+    command line (the API's ``overrides={"classes": "10"}`` as ``--set classes=10``)."""
+    if isinstance(value, str) and var.type not in (None, "str"):
+        try:
+            return setvalue.parse(value)
+        except ValueError as exc:
+            raise FieldError(str(exc)) from None
+    return value
 
 
 def _default(var: Variable, raw: Any, earlier: Mapping[str, Any]) -> Any:

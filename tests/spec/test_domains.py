@@ -204,3 +204,16 @@ def test_structure_without_arguments_is_located(structure, cli, spec_file):
     result = cli("analyze", path)
     assert result.exit_code == 2, result.output
     assert f"{path}:4:5" in result.stderr
+
+
+def test_range_on_a_non_number_is_refused(cli, spec_file):
+    path = spec_file("input: [3, 8, 8]\nvars:\n  w: {default: [1, 2], min: 0}\nlayers: [relu]\n")
+    result = cli("analyze", path)
+    assert result.exit_code == 2 and f"{path}:3:" in result.stderr and "expected a number" in result.stderr
+
+
+def test_api_overrides_given_as_text():
+    from netcost.api import analyze
+
+    assert analyze("resnet18", {"classes": "10"}).totals == analyze("resnet18", {"classes": 10}).totals
+    assert analyze("resnet50", {"depths": "[3, 4, 6, 3]"}).totals == analyze("resnet50").totals
