@@ -38,7 +38,7 @@ from netcost import ops
 from netcost.core.shape import Shape
 from netcost.errors import Location, ShapeError, SpecError
 from netcost.graph import INPUT, Graph, Node
-from netcost.spec import expr
+from netcost.spec import expr, setvalue
 from netcost.spec.fields import Domain, FieldError, coerce, describe_type, op_fields, show_value, to_bool, to_int
 from netcost.spec.load import LocDict, LocList
 from netcost.spec.schema import REQUIRED, Spec, unknown_keys
@@ -78,6 +78,8 @@ class _Names:
     def take(self, scope: Scope, explicit: Any, base: str) -> str:
         used = self.used[scope.prefix]
         if explicit is not None:
+            if isinstance(explicit, bool) or not isinstance(explicit, (str, int)):
+                raise FieldError(f"a name is text or a number, got {type(explicit).__name__} {show_value(explicit)}")
             local = str(explicit)
             if not local or "." in local or local == INPUT:
                 raise FieldError(f"name {local!r} is not allowed (no dots, not empty, not 'input')")
@@ -138,7 +140,7 @@ def _variables(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
             with _located(spec.where(table, key, f"vars.{name}")):
                 typed = var.typed(_default(var, default, values))
                 try:
-                    values[name] = typed.check(overrides[name])
+                    values[name] = typed.check(_override(overrides[name], typed))
                 except FieldError as exc:
                     allowed = "" if typed.choices else f" ({name} is {typed.allowed()})"
                     raise FieldError(f"--set {name}: {exc}{allowed}") from None
@@ -151,6 +153,17 @@ def _variables(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
         with _located(spec.where(spec.let, name, f"let.{name}")):
             values[name] = _value(raw, _evaluator(values))
     return values
+
+
+def _override(value: Any, var: Variable) -> Any:
+    """An override as given; text for a variable that is not a string is read as on the
+    command line (the API's ``overrides={"classes": "10"}`` as ``--set classes=10``)."""
+    if isinstance(value, str) and var.type not in (None, "str"):
+        try:
+            return setvalue.parse(value)
+        except ValueError as exc:
+            raise FieldError(str(exc)) from None
+    return value
 
 
 def _default(var: Variable, raw: Any, earlier: Mapping[str, Any]) -> Any:
@@ -230,8 +243,10 @@ class _Expander:
         self.iterations = 0  # stage/repeat iterations so far (bounded by MAX_NODES)
         self.depth = 0  # lists of layers being expanded, one inside the other
 
-    def count(self, args: LocDict, path: str, scope: Scope, x: Tensor, low: int) -> int:
+    def count(self, args: LocDict, path: str, scope: Scope, x: Tensor, low: int, at: Location) -> int:
         """The evaluated ``n`` of a stage or repeat: an integer >= ``low``."""
+        if "n" not in args:
+            raise SpecError(f"`{path.rsplit('.', 1)[-1]}` needs `n`: how many times (an integer >= {low})", at)
         with _located(lambda: self.at(args, "n", f"{path}.n")):
             n = to_int(_value(args.get("n"), self.evaluator(scope, x)))
             try:
@@ -266,6 +281,12 @@ class _Expander:
     def at(self, container: Any, key: Any, path: str) -> Location:
         return self.spec.where(container, key, path)
 
+    def at_or(self, container: Any, key: Any, path: str, fallback: Location) -> Location:
+        """Where ``container[key]`` is, or ``fallback`` (the item) when it is not written."""
+        if isinstance(container, (LocDict, LocList)) and key in container:
+            return self.at(container, key, path)
+        return fallback
+
     def evaluator(self, scope: Scope, x: Tensor):
         dims = x.shape.dims
         shape_vars = dict(zip(SHAPE_VARS, dims, strict=False))
@@ -274,11 +295,11 @@ class _Expander:
     def split(self, item: Any, at: Location) -> tuple[str, LocDict]:
         """``relu`` -> ("relu", {}); ``conv: {out: 8}`` -> ("conv", {...})."""
         if isinstance(item, str):
-            return item, LocDict()
+            return item, _empty(at)
         if isinstance(item, LocDict) and len(item) == 1:
             ((key, args),) = item.items()
             if args is None:
-                return str(key), LocDict()
+                return str(key), _empty(at)
             if isinstance(args, LocDict):
                 return str(key), args
             raise SpecError(f"the arguments of `{key}` must be a mapping, got {type(args).__name__}", at)
@@ -402,7 +423,7 @@ class _Expander:
                             continue
                         layers, b_name = otherwise, None
             b_scope = self.scope_for(inner, b_name, b_at, naming)
-            outs.append(self.layers(layers, f"{b_path}.layers", b_scope, x, self.at(branch, "layers", b_path)))
+            outs.append(self.layers(layers, f"{b_path}.layers", b_scope, x, self.at_or(branch, "layers", b_path, b_at)))
         if not outs:
             raise SpecError("every branch of this `parallel` was left out by its `when`", at)
         if len(outs) == 1:
@@ -438,7 +459,7 @@ class _Expander:
             )
         var = self.name_arg(args, "var", path, "index", "a variable name")
         names = args.get("names")
-        n = self.count(args, path, scope, x, 1)
+        n = self.count(args, path, scope, x, 1, at)
         block_args = _without(args, "block", "n", "var", "names")
         # a named stage numbers its blocks 0..n-1 under its name (layer1.0, layer1.1); an
         # unnamed one names them in the enclosing scope (features.1, features.2, ...)
@@ -457,12 +478,12 @@ class _Expander:
     def repeat(self, args: LocDict, name: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
         unknown_keys(args, {"n", "layers", "var"}, self.spec.file, path, "repeat key")
         var = self.name_arg(args, "var", path, "index", "a variable name")
-        n = self.count(args, path, scope, x, 0)
+        n = self.count(args, path, scope, x, 0, at)
         inner = self.scope_for(scope, name, at)
 
         def one(i: int, x: Tensor) -> Tensor:
             body = Scope(inner.prefix, ChainMap({var: i}, inner.vars), inner.naming, inner.blocks)
-            return self.layers(args.get("layers"), f"{path}.layers", body, x, self.at(args, "layers", path))
+            return self.layers(args.get("layers"), f"{path}.layers", body, x, self.at_or(args, "layers", path, at))
 
         return self.loop(n, at, x, one)
 
@@ -472,7 +493,7 @@ class _Expander:
         inner = self.scope_for(scope, name, at, naming=naming)
         if inner is scope:
             inner = Scope(scope.prefix, scope.vars, naming, scope.blocks)
-        return self.layers(args.get("layers"), f"{path}.layers", inner, x, self.at(args, "layers", path))
+        return self.layers(args.get("layers"), f"{path}.layers", inner, x, self.at_or(args, "layers", path, at))
 
     def block(
         self,
@@ -531,6 +552,13 @@ def _naming(args: LocDict, spec: Spec, path: str) -> str:
     if naming not in ("kind", "index"):
         raise SpecError(f"`naming` is 'kind' or 'index', got {naming!r}", spec.where(args, "naming", f"{path}.naming"))
     return naming
+
+
+def _empty(at: Location) -> LocDict:
+    """No arguments, marked at the item, so that whatever is missing is located there."""
+    out = LocDict()
+    out.mark, out.source = ((at.line, at.col) if at.line is not None else None), at.file
+    return out
 
 
 def _without(args: LocDict, *keys: str) -> LocDict:

@@ -60,6 +60,8 @@ class Variable:
             allowed = ", ".join(repr(c) for c in self.choices)
             raise FieldError(f"expected one of {allowed}, got {show_value(value)}{did_you_mean(value, self.choices)}")
         if self.domain is not None:
+            if type_of(value) not in ("int", "float"):
+                raise FieldError(f"expected a number, got {type(value).__name__} {show_value(value)}")
             self.domain.check(value)
         return value
 

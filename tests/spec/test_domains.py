@@ -178,3 +178,42 @@ def test_ops_lists_the_domains(cli):
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
     assert "out: int >= 1" in text and "each >= 1" in text and "int >= 0" in text
+
+
+NAMES = {
+    "layer name a list": "  - relu: {name: [a]}\n",
+    "stage name a mapping": "  - stage: {block: b, n: 1, name: {a: 1}}\nblocks: {b: {layers: [relu]}}\n",
+    "merge a list": "  - parallel: {merge: [add], branches: [[], []]}\n",
+    "block args a list": "  - b: [1]\nblocks: {b: {layers: [relu]}}\n",
+}
+
+
+@pytest.mark.parametrize("case", NAMES)
+def test_lists_and_mappings_where_a_name_is_expected(case, cli, spec_file):
+    path = spec_file(HEAD + NAMES[case])
+    result = cli("analyze", path)
+    assert result.exit_code == 2, result.output
+    assert f"{path}:4:" in result.stderr
+    assert "unhashable" not in result.stderr
+
+
+@pytest.mark.parametrize("structure", ["seq", "repeat", "parallel", "stage"])
+def test_structure_without_arguments_is_located(structure, cli, spec_file):
+    """Found by mutating bundled specs: a structure written with no arguments."""
+    path = spec_file(HEAD + f"  - {structure}:\n  - relu\n")
+    result = cli("analyze", path)
+    assert result.exit_code == 2, result.output
+    assert f"{path}:4:5" in result.stderr
+
+
+def test_range_on_a_non_number_is_refused(cli, spec_file):
+    path = spec_file("input: [3, 8, 8]\nvars:\n  w: {default: [1, 2], min: 0}\nlayers: [relu]\n")
+    result = cli("analyze", path)
+    assert result.exit_code == 2 and f"{path}:3:" in result.stderr and "expected a number" in result.stderr
+
+
+def test_api_overrides_given_as_text():
+    from netcost.api import analyze
+
+    assert analyze("resnet18", {"classes": "10"}).totals == analyze("resnet18", {"classes": 10}).totals
+    assert analyze("resnet50", {"depths": "[3, 4, 6, 3]"}).totals == analyze("resnet50").totals
