@@ -1300,10 +1300,12 @@ def test_reference_must_be_a_callable_path(tmp_path, reference):
 
 def test_inline_error_locations_are_not_lines_of_generated_yaml():
     """An inline spec's error named `<inline '...'>:6:3`, a line of the YAML netcost generated,
-    which the user never wrote. It should quote the inline item instead."""
-    out = invoke("analyze", "linear(10)", "--input", "3x4x4")
+    which the user never wrote. It must point into the text the user wrote: line 1, the
+    column of the item (`conv(8,k=3) > linear(10)`: linear starts at column 15)."""
+    out = invoke("analyze", "conv(8,k=3) > linear(10)", "--input", "3x4x4")
     assert_error(out, "linear")
-    assert not re.search(r"<inline [^>]*>:\d+:\d+", out.message), f"{out!r}"
+    match = re.search(r"<inline '.*'>:(\d+):(\d+)", out.message)
+    assert match and match.groups() == ("1", "15"), f"{out!r}"
 
 
 @pytest.mark.parametrize(
