@@ -21,6 +21,20 @@ settings.register_profile("thorough", max_examples=1000, deadline=None, suppress
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Caches (zoo, calibration) go to a temporary folder, never the user's ~/.cache; a test
+    that needs its own sets NETCOST_CACHE_DIR again."""
+    folder = tmp_path_factory.mktemp("netcost-cache")
+    before = os.environ.get("NETCOST_CACHE_DIR")
+    os.environ["NETCOST_CACHE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("NETCOST_CACHE_DIR", None)
+    else:
+        os.environ["NETCOST_CACHE_DIR"] = before
+
+
 @pytest.fixture
 def spec_file(tmp_path):
     """Write YAML text (dedented) to a file and return its path."""

@@ -6,6 +6,7 @@ values are expressions that need the variables and the incoming shape.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,6 +94,17 @@ def parse_spec(data: Any, file: str, default_name: str) -> Spec:
             typed[name] = declare(name, raw)
         except FieldError as exc:
             raise SpecError(str(exc), where(file, variables, name, f"vars.{name}")) from None
+    for key in ("name", "description", "reference"):
+        if key in data and not isinstance(data[key], str):
+            got = f"{type(data[key]).__name__} {data[key]!r}"
+            raise SpecError(f"`{key}` must be text, got {got}", where(file, data, key, key))
+    reference = data.get("reference")
+    if reference is not None and not _REFERENCE.match(reference):
+        raise SpecError(
+            f"`reference` must name a torch model as package.module:callable, got {reference!r}",
+            where(file, data, "reference", "reference"),
+            hint="e.g. `reference: torchvision.models:resnet18`",
+        )
     return Spec(
         name=str(data.get("name", default_name)),
         file=file,
@@ -101,12 +113,14 @@ def parse_spec(data: Any, file: str, default_name: str) -> Spec:
         vars=variables,
         let=derived,
         blocks=blocks,
-        reference=data.get("reference"),
+        reference=reference,
         description=str(data.get("description", "")),
         raw=data,
         variables=typed,
     )
 
+
+_REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 _HINTS = {
     "input": "write the input shape of one sample, e.g. `input: [3, 224, 224]`",

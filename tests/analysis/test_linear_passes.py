@@ -92,6 +92,10 @@ TRAIN_OPTIONS = [
 
 
 def step(graph, options):
+    if "frozen" in options:  # only the patterns that name a layer of this graph (others are an error)
+        names = [n.name for n in graph.nodes]
+        kept = tuple(p for p in options["frozen"] if any(training.is_frozen(n, (p,)) for n in names))
+        options = {**options, "frozen": kept}
     report = analyze_train(graph, **options)
     train = report.train
     peak = train["memory"]["peak"]

@@ -260,7 +260,7 @@ def _type_errors(entry: dict) -> set[str]:
             bad.add(key)
         if key == "set" and not isinstance(value, dict):
             bad.add(key)
-        if key == "input" and not isinstance(value, (str, list)):
+        if key == "input" and (isinstance(value, bool) or not isinstance(value, (str, list, int))):
             bad.add(key)
         if key.startswith("max-") and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
             bad.add(key)

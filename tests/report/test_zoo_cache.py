@@ -59,7 +59,7 @@ def test_a_second_run_reads_the_cache(two_specs, cache_dir, monkeypatch):
 def test_an_edited_spec_is_analysed_again(two_specs, monkeypatch):
     zoo.zoo_rows()
     path = two_specs / "resnet18.yaml"
-    path.write_text(path.read_text().replace("classes: 1000", "classes: 10"))
+    path.write_text(path.read_text().replace("default: 1000", "default: 10"))
     rows = {r["name"]: r for r in zoo.zoo_rows()}
     assert rows["resnet18"]["params"] == analyze(str(path)).totals["params"] < 11_689_512
     assert rows["alexnet"]["params"] == 61_100_840

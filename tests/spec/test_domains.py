@@ -95,17 +95,17 @@ def test_repeat_zero_times_is_the_identity(cli, spec_file):
 
 
 SETS = {
-    "negative classes": (["resnet18", "--set", "classes=-5"], "resnet18.yaml:39:29", "`out` must be >= 1, got -5"),
-    "fractional int var": (["resnet18", "--set", "classes=2.5"], "resnet18.yaml:7:17", "expected an integer"),
+    "negative classes": (["resnet18", "--set", "classes=-5"], "resnet18.yaml:7:27", "classes: must be >= 1, got -5"),
+    "fractional int var": (["resnet18", "--set", "classes=2.5"], "resnet18.yaml:7:27", "expected an integer"),
     "unknown var": (["resnet18", "--set", "clases=5"], "resnet18.yaml:7:1", "did you mean 'classes'"),
-    "bool var given text": (["resnet50", "--set", "bottleneck=abc"], "resnet50.yaml:20:57", "expected true or false"),
+    "bool var given text": (["resnet50", "--set", "bottleneck=abc"], "resnet50.yaml:20:76", "expected true or false"),
     "misspelt choice": (
         ["regnet_x_400mf", "--set", "rounding=torchvison"],
         "regnet_x_400mf.yaml:15:13",
         "did you mean 'torchvision'",
     ),
-    "list item type": (["resnet50", "--set", "depths=[3,4,6.5,3]"], "resnet50.yaml:20:31", "expected an integer"),
-    "list given a number": (["resnet50", "--set", "depths=3"], "resnet50.yaml:20:31", "expected a list"),
+    "list item type": (["resnet50", "--set", "depths=[3,4,6.5,3]"], "resnet50.yaml:20:50", "expected an integer"),
+    "list given a number": (["resnet50", "--set", "depths=3"], "resnet50.yaml:20:50", "expected a list"),
 }
 
 
