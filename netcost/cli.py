@@ -50,14 +50,15 @@ from netcost.core.cost import Convention
 from netcost.errors import ExitCode, NetcostError
 from netcost.options import TrainOptions
 
-app = typer.Typer(
-    name="netcost",
-    help="What a neural network costs: parameters, MACs/FLOPs, receptive field, memory.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,
-    rich_markup_mode="rich",
-)
+APP_SETTINGS = {
+    "name": "netcost",
+    "help": "What a neural network costs: parameters, MACs/FLOPs, receptive field, memory.",
+    "no_args_is_help": True,
+    "add_completion": False,
+    "pretty_exceptions_show_locals": False,
+    "rich_markup_mode": "rich",
+}
+app = typer.Typer(**APP_SETTINGS)
 
 # the formats each command can write (one it cannot is neither offered nor accepted)
 TABLES = ("table", "json", "csv", "markdown")
@@ -493,11 +494,21 @@ def schema() -> None:
 
 
 @functools.cache
-def command():
-    """The click command of the app, with plain (pydantic-free) coercion installed."""
+def command(name: str | None = None):
+    """The click command of the app, with plain (pydantic-free) coercion installed.
+
+    With ``name`` (the subcommand a command line asks for), a group holding only that
+    command: the same parsing, help and errors, without building the other eight (typer
+    introspects every signature when it builds a command)."""
     from netcost.cli_coercion import install
 
-    cmd = typer.main.get_command(app)
+    target = app
+    infos = [c for c in app.registered_commands if (c.name or c.callback.__name__.replace("_", "-")) == name]
+    if infos:
+        target = typer.Typer(**APP_SETTINGS)
+        target.registered_callback = app.registered_callback
+        target.registered_commands = infos
+    cmd = typer.main.get_command(target)
     install(cmd)
     return cmd
 
@@ -516,7 +527,8 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = command().main(args=args, prog_name="netcost", standalone_mode=False)
+        asked = args[0] if args and not args[0].startswith("-") else None
+        result = command(asked).main(args=args, prog_name="netcost", standalone_mode=False)
     except NetcostError as exc:
         _error(str(exc))
         return ExitCode.USAGE
@@ -532,7 +544,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return ExitCode.USAGE
-    except SystemExit as exc:  # user code's exit that escaped its containment
+    except SystemExit as exc:
+        if isinstance(exc.__context__, BrokenPipeError):  # click's answer to a closed stdout
+            _quiet_stdout()
+            return ExitCode.USAGE
+        # user code is contained where it runs (netcost.usercode); this is a leak past it
         _error(f"something called sys.exit({exc.code!r}) while netcost ran; nothing was checked")
         return ExitCode.USAGE
     except RecursionError:
