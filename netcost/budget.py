@@ -243,11 +243,20 @@ def check(
     base = load_baseline(baseline) if isinstance(baseline, (str, Path)) else dict(baseline or {})
     increase = None if max_increase is None else _percent(max_increase)
     if base and increase is None:
-        raise CheckError("a baseline needs a largest allowed growth: --max-increase (e.g. 5%)")
+        raise CheckError(
+            "a baseline needs a largest allowed growth: max-increase "
+            '(--max-increase 5%, or max-increase = "5%" in [tool.netcost])'
+        )
     if increase is not None and not base and baseline is None:
-        raise CheckError("--max-increase needs --baseline (the saved totals to compare with)")
+        raise CheckError(
+            "max-increase needs a baseline, the saved totals to compare with "
+            '(--baseline, or baseline = "..." in [tool.netcost])'
+        )
     if not base and not any(t.budgets for t in targets):
-        raise CheckError("no budgets given: add --max-params, --max-macs, ... or --baseline")
+        raise CheckError(
+            "no budgets given: add --max-params, --max-macs, ... or --baseline "
+            '(in [tool.netcost]: max-params = "12M", ...)'
+        )
     if analyzer is None:
         from netcost.api import analyze_options as analyzer
     rows: list[BudgetRow] = []
@@ -268,7 +277,7 @@ def _percent(value: float | str) -> float:
     try:
         pct = parse_percent(value)
     except ValueError as exc:
-        raise CheckError(f"--max-increase: {exc}") from None
+        raise CheckError(f"max-increase: {exc}") from None
     if not math.isfinite(pct):  # pragma: no cover - parse_percent refuses these
         raise CheckError(f"--max-increase: {value!r} is not finite")
     return pct

@@ -28,8 +28,9 @@ from typing import Any
 
 from netcost.budget import BUDGET_METRICS, CheckError, Target
 from netcost.errors import NetcostError
-from netcost.options import AnalyzeOptions, TrainOptions, check_bool
+from netcost.options import AnalyzeOptions, TrainOptions, check_bool, parse_shape
 from netcost.text import printable
+from netcost.units import parse_percent
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -95,6 +96,11 @@ def load_config(path: str | Path = "pyproject.toml") -> CheckConfig:
     increase = section.get("max-increase")
     if increase is not None and (isinstance(increase, bool) or not isinstance(increase, (str, int, float))):
         raise CheckError(f'{where} max-increase: expected a percentage such as "5%", got {type(increase).__name__}')
+    if increase is not None:
+        try:
+            parse_percent(increase)
+        except ValueError as exc:
+            raise CheckError(f"{where} max-increase: {exc}") from None
     return CheckConfig(targets, path.parent / baseline if baseline else None, increase)
 
 
@@ -123,7 +129,7 @@ def _target(entry: dict[str, Any], defaults: dict[str, Any], where: str) -> Targ
                     f"{where}: train = false but {', '.join(sorted(TRAIN_KEYS & set(entry) - {'train'}))} given"
                 )
         options = AnalyzeOptions(
-            input_shape=entry.get("input"),
+            input_shape=parse_shape(entry.get("input"), "input"),
             overrides=overrides,
             batch=entry.get("batch", 1),
             dtype=entry.get("dtype", "fp32"),

@@ -89,7 +89,7 @@ def test_max_increase_must_be_finite(cli, tmp_path, value):
     base = tmp_path / "base.json"
     base.write_text(cli("analyze", "resnet18", "-f", "json").stdout)
     result = cli("check", "resnet18", "--baseline", base, "--max-increase", value)
-    assert result.exit_code == 2 and "--max-increase" in result.stderr
+    assert result.exit_code == 2 and "max-increase" in result.stderr
 
 
 # --- the gate in the library ------------------------------------------------------------
