@@ -19,7 +19,7 @@ from netcost.options import AnalyzeOptions, OptionError, TrainOptions, check_boo
 from netcost.report.model import Report
 from netcost.spec.expand import expand
 from netcost.spec.schema import Spec, parse_spec
-from netcost.zoo import resolve
+from netcost.zoo import exists, resolve
 
 
 def is_callable_path(model: str) -> bool:
@@ -32,7 +32,6 @@ def load_spec(model: str | Path, input_shape: tuple[int, ...] | None = None) -> 
     """Parse a bundled spec name, a YAML path or an inline spec (``conv(64,k=3) > relu``)."""
     from netcost.spec.extends import load_extended
     from netcost.spec.inline import is_inline, parse_inline
-    from netcost.zoo import exists
 
     if isinstance(model, str) and is_inline(model) and not exists(model):
         return parse_inline(model, input_shape)
@@ -71,14 +70,7 @@ def _graph(model: Any, options: AnalyzeOptions) -> Graph:
 
 
 def _is_torch_model(model: Any) -> bool:
-    return isinstance(model, str) and is_callable_path(model) and not _is_file(model)
-
-
-def _is_file(text: str) -> bool:
-    try:
-        return Path(text).exists()
-    except (OSError, ValueError):  # a name too long for the file system, or with a NUL
-        return False
+    return isinstance(model, str) and is_callable_path(model) and not exists(model)
 
 
 def analyze(
