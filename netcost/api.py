@@ -194,11 +194,11 @@ def check(
         train = None
     check_bool(allow_partial, "allow_partial")
     budgets = dict(budgets or {})
+    options = AnalyzeOptions(  # checked even where [tool.netcost] gives each model its own
+        input_shape=input_shape, overrides=overrides, batch=batch, dtype=dtype, convention=convention, train=train
+    )
     if models:
         names = [models] if isinstance(models, str) else list(models)
-        options = AnalyzeOptions(
-            input_shape=input_shape, overrides=overrides, batch=batch, dtype=dtype, convention=convention, train=train
-        )
         targets = [Target(model=m, budgets=budgets, options=options, allow_partial=allow_partial) for m in names]
     else:
         from dataclasses import replace

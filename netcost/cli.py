@@ -186,7 +186,7 @@ def analyze(
 def render(report, format, formulas: bool = False) -> None:
     from netcost.report import render as r
 
-    format = r.Format(getattr(format, "value", format))
+    format = _format(format)
     if format is r.Format.table:
         r.print_table(report, formulas)
     else:
@@ -307,16 +307,15 @@ def check(
     from netcost.report.check_render import CheckFormat, render_check
 
     limits = {option.removeprefix("max_"): text for option, text in budgets.items() if text is not None}
-    options = _options(input, batch, set_, dtype, convention, training)
     outcome = gate(
         models or None,
         budgets=limits,
-        overrides=options.overrides,
-        input_shape=options.input_shape,
-        batch=options.batch,
-        dtype=options.dtype,
-        convention=options.convention,
-        train=options.train,
+        overrides=parse_sets(set_),
+        input_shape=parse_input(input),
+        batch=batch,
+        dtype=dtype,
+        convention=convention.value,
+        train=training,
         allow_partial=allow_partial,
         baseline=baseline,
         max_increase=max_increase,

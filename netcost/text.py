@@ -18,3 +18,10 @@ def printable(text: object, *, newlines: bool = True) -> str:
     if not newlines:
         s = s.replace("\n", "\\n")
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", s)
+
+
+def one_line(text: object) -> str:
+    """Outside text for one line of output: control characters, newlines too, escaped."""
+    if type(text) is str and text.isascii() and text.isprintable():  # the common case, quickly
+        return text
+    return printable(text, newlines=False)

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Iterator
 
 from netcost.errors import NetcostError, UserCodeError
-from netcost.text import printable
+from netcost.text import one_line
 
 IMPORT, FACTORY, FORWARD = "import", "factory", "forward"
 _STAGES = {
@@ -56,10 +56,10 @@ def failure(
     stage and the original exception (``.stage``, ``.original``)."""
     where = _STAGES.get(stage, stage)
     what = f"{detail}: " if detail else ""
-    message = printable(f"{model}: user code failed {where} ({what}{describe(exc)})", newlines=False)
+    message = one_line(f"{model}: user code failed {where} ({what}{describe(exc)})")
     # a stage's own hint (say, about the input shape) helps with errors, not with exits
     hint = hint if hint and isinstance(exc, Exception) else HINT
-    error = UserCodeError(message, hint=printable(hint, newlines=False))
+    error = UserCodeError(message, hint=one_line(hint))
     error.stage = stage
     error.original = exc
     return error
@@ -168,11 +168,8 @@ def load_callable(reference: str):
     code; a module that does not exist is a plain usage error."""
     module_name, sep, attr = reference.partition(":")
     if not sep or not module_name or not attr:
-        raise NetcostError(
-            f"{printable(reference, newlines=False)!r} is not package.module:callable "
-            "(e.g. torchvision.models:resnet18)"
-        )
-    shown = printable(module_name, newlines=False)
+        raise NetcostError(f"{one_line(reference)!r} is not package.module:callable (e.g. torchvision.models:resnet18)")
+    shown = one_line(module_name)
     try:
         with user_code(reference, IMPORT, f"import {shown}"):
             try:
@@ -183,7 +180,7 @@ def load_callable(reference: str):
                 raise
             for part in attr.split("."):
                 if not hasattr(target, part):
-                    raise _Missing(f"{shown!r} has no attribute {printable(attr, newlines=False)!r}")
+                    raise _Missing(f"{shown!r} has no attribute {one_line(attr)!r}")
                 target = getattr(target, part)
     except UserCodeError as error:
         missing = getattr(error, "original", None)
@@ -202,9 +199,9 @@ class _Missing(Exception):
 
     def error(self) -> NetcostError:
         if isinstance(self.cause, ModuleNotFoundError):
-            name = printable(self.cause.name, newlines=False)
+            name = one_line(self.cause.name)
             return NetcostError(
-                f"cannot import {name!r}: {printable(self.cause, newlines=False)}",
+                f"cannot import {name!r}: {one_line(self.cause)}",
                 hint="is it installed, or on PYTHONPATH?",
             )
         return NetcostError(str(self.cause))

@@ -11,9 +11,8 @@ from netcost.analysis.memory import activation_memory
 from netcost.analysis.receptive import final_field, receptive_fields
 from netcost.core.cost import Convention
 from netcost.graph import Graph
+from netcost.options import DTYPE_BYTES
 from netcost.report.model import Report
-
-DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1, "fp64": 8}
 
 
 @contextmanager

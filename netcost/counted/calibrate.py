@@ -18,7 +18,7 @@ import torch
 
 from netcost.counted.device import RUN_DTYPES, check_device, check_dtype
 from netcost.counted.timing import DTYPES, synchronize
-from netcost.text import printable
+from netcost.text import one_line
 
 
 @dataclass(frozen=True)
@@ -170,5 +170,5 @@ def write_cache(path: Path, entries: dict[str, Any]) -> bool:
 
 
 def _warn(message: str) -> None:
-    sys.stderr.write(f"netcost: {printable(message, newlines=False)}\n")
+    sys.stderr.write(f"netcost: {one_line(message)}\n")
     sys.stderr.flush()

@@ -10,15 +10,11 @@ import re
 from collections.abc import Iterable
 
 from netcost.errors import NetcostError
-from netcost.text import printable
+from netcost.text import one_line
 
 _DEVICE = re.compile(r"(cpu|cuda|meta)(?::(\d+))?")
 # the dtypes that timing and calibration run at (torch dtype names in netcost.counted.timing)
 RUN_DTYPES = ("fp32", "fp16", "bf16", "fp64")
-
-
-def _shown(value: object) -> str:
-    return printable(value, newlines=False)
 
 
 def accepted_devices(meta: bool = False) -> str:
@@ -33,7 +29,7 @@ def check_device(device: object, option: str = "--device", meta: bool = False) -
     kind = match.group(1) if match else None
     if kind is None or (kind == "meta" and not meta) or (kind != "cuda" and match.group(2) is not None):
         raise NetcostError(
-            f"{option} {_shown(device)!r}: not a device netcost can run on; one of {accepted_devices(meta)}"
+            f"{option} {one_line(device)!r}: not a device netcost can run on; one of {accepted_devices(meta)}"
         )
     if kind != "cuda":
         return kind
@@ -52,7 +48,7 @@ def check_device(device: object, option: str = "--device", meta: bool = False) -
 def check_dtype(dtype: object, option: str = "--dtype", accepted: Iterable[str] = RUN_DTYPES) -> str:
     accepted = tuple(accepted)
     if not isinstance(dtype, str) or dtype not in accepted:
-        raise NetcostError(f"{option} {_shown(dtype)!r}: unknown dtype; one of {', '.join(accepted)}")
+        raise NetcostError(f"{option} {one_line(dtype)!r}: unknown dtype; one of {', '.join(accepted)}")
     return dtype
 
 

@@ -22,7 +22,7 @@ from netcost.counted.device import check_device, check_dtypes
 from netcost.counted.timing import prepare, time_layers, time_model
 from netcost.errors import NetcostError
 from netcost.graph import Graph
-from netcost.text import printable
+from netcost.text import one_line
 from netcost.usercode import FACTORY, FORWARD, load_callable, user_code
 
 
@@ -218,7 +218,7 @@ def profile_module(
 
     device, dtypes = check_device(device), check_dtypes(dtypes)
     factory = load_callable(target)
-    shown = printable(target, newlines=False)
+    shown = one_line(target)
     report = ProfileReport(target, device, torch.get_num_threads())
     for dtype in dtypes:
         for batch in batches:

@@ -39,7 +39,7 @@ from netcost.counted.device import check_device
 from netcost.counted.memory import StorageTracker
 from netcost.errors import NetcostError, UserCodeError
 from netcost.report.model import SUMMED, Report
-from netcost.text import printable
+from netcost.text import one_line
 from netcost.usercode import FACTORY, FORWARD, describe, load_callable, ordinary, user_code
 
 ROOT = "(root)"  # the row name of work done in the top-level module's own forward
@@ -334,12 +334,10 @@ def _run(model: nn.Module, shape: tuple[int, ...], batch: int, width: int, label
 def _construct(reference: str, device: str) -> nn.Module:
     """``reference()`` built under ``torch.device(device)``, as user code."""
     factory = load_callable(reference)
-    with user_code(reference, FACTORY, f"{printable(reference, newlines=False)}() on {device}"), torch.device(device):
+    with user_code(reference, FACTORY, f"{one_line(reference)}() on {device}"), torch.device(device):
         model = factory()
     if not isinstance(model, nn.Module):
-        raise NetcostError(
-            f"{printable(reference, newlines=False)}() returned {type(model).__name__}, not a torch.nn.Module"
-        )
+        raise NetcostError(f"{one_line(reference)}() returned {type(model).__name__}, not a torch.nn.Module")
     return model
 
 

@@ -24,7 +24,7 @@ from netcost.counted.memory import measure_peak
 from netcost.counted.receptive import FieldCheck, checkpoints, measure
 from netcost.errors import NetcostError
 from netcost.graph import Graph
-from netcost.text import printable
+from netcost.text import one_line
 from netcost.usercode import FACTORY, FORWARD, load_callable, user_code
 
 __all__ = ["VerifyReport", "compare_reference", "load_callable", "verify_graph"]
@@ -201,12 +201,10 @@ def compare_reference(model, reference: str, x, params: int, flopcounter_report)
     from torch.utils.flop_counter import FlopCounterMode
 
     factory = load_callable(reference)
-    with user_code(reference, FACTORY, f"{printable(reference, newlines=False)}()"):
+    with user_code(reference, FACTORY, f"{one_line(reference)}()"):
         ref = factory()
     if not isinstance(ref, torch.nn.Module):
-        raise NetcostError(
-            f"--against {printable(reference, newlines=False)}: it returned {type(ref).__name__}, not a torch.nn.Module"
-        )
+        raise NetcostError(f"--against {one_line(reference)}: it returned {type(ref).__name__}, not a torch.nn.Module")
     with user_code(reference, FACTORY, f"moving it to {x.device}"):
         ref.eval().to(x.device)
     ours = [tuple(p.shape) for p in model.parameters()]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from enum import Enum
 from typing import Any
 
 from netcost.budget import BYTE_METRICS
-from netcost.text import printable
+from netcost.report.render import json_document, markdown_cell, outside
 from netcost.units import binary, si
 
 
@@ -23,11 +22,6 @@ class CheckFormat(str, Enum):
 def pct(value: float | None) -> str:
     """A headroom: ``-20.9%``; ``-`` where none exists (a zero budget exceeded)."""
     return "-" if value is None else f"{value:.1f}%"
-
-
-def outside(text: Any) -> str:
-    """Outside text (model names, notes) on one line, control characters escaped."""
-    return printable(text, newlines=False)
 
 
 def fmt(metric: str, value: Any) -> str:
@@ -76,14 +70,14 @@ def annotations(doc: dict[str, Any]) -> list[str]:
 def render_check(doc: dict[str, Any], format: CheckFormat) -> None:
     commands = annotations(doc)
     if format is CheckFormat.json:
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(json_document(doc))
     elif format is CheckFormat.junit:
         sys.stdout.write(junit(doc))
     elif format is CheckFormat.markdown:
         lines = ["| model | metric | budget | actual | headroom | result |", "|---|---|---:|---:|---:|---|"]
         for r in doc["results"]:
             lines.append(
-                f"| {_md(outside(r['model']))} | {r['metric']} | {fmt(r['metric'], r['budget'])} | "
+                f"| {markdown_cell(r['model'])} | {r['metric']} | {fmt(r['metric'], r['budget'])} | "
                 f"{fmt(r['metric'], r['actual'])} | {pct(r['headroom_pct'])} | "
                 f"{'PASS' if r['passed'] else 'FAIL'} |"
             )
@@ -94,10 +88,6 @@ def render_check(doc: dict[str, Any], format: CheckFormat) -> None:
     stream = sys.stdout if format is CheckFormat.table else sys.stderr
     for line in commands:
         print(line, file=stream)
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")
 
 
 def _table(doc: dict[str, Any]) -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 from typing import Any
 
-from netcost.report.render import Format, outside, stdout_console
+from netcost.report.render import Format, json_document, outside, stdout_console
 from netcost.text import printable
 from netcost.units import binary, si
 
@@ -61,7 +60,7 @@ def table_rows(doc: dict[str, Any]) -> list[list[str]]:
 def render_compare(doc: dict[str, Any], format: Format) -> None:
     names = [outside(m["model"]) for m in doc["models"]]
     if format is Format.json:
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(json_document(doc))
     elif format is Format.csv:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
-from netcost.report.render import Format
-from netcost.report.verify_render import _md, _md_table, _write_csv, console
-from netcost.text import printable
+from netcost.report.render import Format, json_document, markdown_cell, outside
+from netcost.report.verify_render import _md_table, _write_csv, console
 from netcost.units import si
 
 
@@ -36,10 +34,6 @@ LAYER_KEYS = ("name", "op", "kind", "time_s", "time_share", "flops", "flops_shar
 LAYER_KEYS += ("bytes_moved", "arithmetic_intensity", "achieved_flop_per_s", "predicted_s")
 
 
-def _name(text: Any) -> str:
-    return printable(text, newlines=False)
-
-
 def _run_cells(r: dict[str, Any]) -> list[str]:
     dtype = r["dtype"] + (" (amp)" if r["amp"] else "") + (" CL" if r["channels_last"] else "")
     return [
@@ -56,8 +50,8 @@ def _layer_cells(r: dict[str, Any]) -> list[str]:
     share = "-" if r["time_share"] is None else f"{100 * r['time_share']:.1f}"
     intensity = "-" if r["arithmetic_intensity"] is None else f"{r['arithmetic_intensity']:.3g}"
     return [
-        _name(r["name"]),
-        _name(r["kind"]),
+        outside(r["name"]),
+        outside(r["kind"]),
         _ms(r["time_s"]),
         share,
         f"{100 * r['flops_share']:.1f}",
@@ -91,7 +85,7 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
 
 
 def _title(doc: dict[str, Any]) -> str:
-    return f"{_name(doc['model'])} on {_name(doc['device'])} ({doc['threads']} threads)"
+    return f"{outside(doc['model'])} on {outside(doc['device'])} ({doc['threads']} threads)"
 
 
 def render_profile(doc: dict[str, Any], format: Format) -> None:
@@ -122,7 +116,7 @@ def _profile_table(doc: dict[str, Any]) -> str:
     for line in summary_lines(doc):
         out.print(escape(line))
     for note in doc.get("notes", []):
-        out.print(f"[yellow]note:[/yellow] {escape(_name(note))}")
+        out.print(f"[yellow]note:[/yellow] {escape(outside(note))}")
     return ""
 
 
@@ -136,7 +130,7 @@ def _profile_csv(doc: dict[str, Any]) -> str:
 
 
 def _profile_markdown(doc: dict[str, Any]) -> str:
-    lines = [f"### {_md(_title(doc))}", ""]
+    lines = [f"### {markdown_cell(_title(doc))}", ""]
     lines += _md_table(list(RUN_COLUMNS), [_run_cells(r) for r in doc["runs"]], right={0, 2, 3, 4, 5})
     if doc.get("layers"):
         lines.append("")
@@ -144,20 +138,16 @@ def _profile_markdown(doc: dict[str, Any]) -> str:
         lines += _md_table(list(LAYER_COLUMNS), rows, right=set(range(2, len(LAYER_COLUMNS))))
     summary = summary_lines(doc)
     if summary:
-        lines += ["", *(f"- {_md(line.strip())}" for line in summary)]
+        lines += ["", *(f"- {markdown_cell(line.strip())}" for line in summary)]
     notes = doc.get("notes", [])
     if notes:
-        lines += ["", *(f"- note: {_md(note)}" for note in notes)]
+        lines += ["", *(f"- note: {markdown_cell(note)}" for note in notes)]
     return "\n".join(lines) + "\n"
-
-
-def _json(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2) + "\n"
 
 
 _PROFILE = {
     Format.table: _profile_table,
-    Format.json: _json,
+    Format.json: json_document,
     Format.csv: _profile_csv,
     Format.markdown: _profile_markdown,
 }
@@ -167,7 +157,7 @@ def render_calibration(doc: dict[str, Any], format: Format) -> None:
     """``netcost calibrate``'s result (``Roofline`` as a dict, plus ``cached``) in any of
     CALIBRATION_FORMATS: one line of text, JSON, a one-row CSV, a Markdown table."""
     if format is Format.json:
-        sys.stdout.write(_json(doc))
+        sys.stdout.write(json_document(doc))
         return
     keys = list(doc)
     if format is Format.csv:
@@ -177,7 +167,7 @@ def render_calibration(doc: dict[str, Any], format: Format) -> None:
         sys.stdout.write("\n".join(_md_table(keys, [[str(doc[k]) for k in keys]])) + "\n")
         return
     sys.stdout.write(
-        f"{_name(doc['device'])} ({doc['threads']} threads, {doc['dtype']}): peak {si(doc['peak_flop_per_s'])}FLOP/s "
+        f"{outside(doc['device'])} ({doc['threads']} threads, {doc['dtype']}): peak {si(doc['peak_flop_per_s'])}FLOP/s "
         f"({doc['matmul_n']}x{doc['matmul_n']} matmul), bandwidth {si(doc['bandwidth_bytes_per_s'])}B/s "
         f"(copy of {doc['copy_bytes'] // 2**20} MiB)"
         + (" [cached; --recalibrate to measure again]" if doc.get("cached") else "")

@@ -22,7 +22,7 @@ from enum import Enum
 from typing import Any
 
 from netcost.report.model import Report
-from netcost.text import printable
+from netcost.text import one_line, printable
 from netcost.units import binary, grouped, si
 
 RICH_MAX_ROWS = 120  # larger tables are written plainly even on a terminal
@@ -39,11 +39,17 @@ class Format(str, Enum):
 Column = tuple[str, str, Callable[[Any], str]]
 
 
-def outside(text: Any) -> str:
-    """Outside text for one line of output: control characters (newlines too) escaped."""
-    if type(text) is str and text.isascii() and text.isprintable():  # the common case, quickly
-        return text
-    return printable(text, newlines=False)
+outside = one_line  # every renderer shows outside text through this
+
+
+def markdown_cell(text: Any) -> str:
+    """Outside text as one Markdown table cell (``|`` escaped)."""
+    return one_line(text).replace("|", "\\|")
+
+
+def json_document(doc: Any) -> str:
+    """A machine-readable document as every command writes it: indented JSON, one newline."""
+    return json.dumps(doc, indent=2) + "\n"
 
 
 def _shape(dims: list[int] | None) -> str:
@@ -185,7 +191,7 @@ def to_markdown(report: Report, formulas: bool = False) -> str:
     ]
     lines.append("| " + " | ".join(c[0] for c in cols) + " |")
     lines.append("|" + "|".join("---" if _is_text(i, c[0]) else "---:" for i, c in enumerate(cols)) + "|")
-    lines += ["| " + " | ".join(_md(c) for c in cells) + " |" for cells in table_cells(report, formulas).rows]
+    lines += ["| " + " | ".join(markdown_cell(c) for c in cells) + " |" for cells in table_cells(report, formulas).rows]
     lines += ["", "| total | |", "|---|---:|"]
     lines += [f"| {name} | {value} |" for name, value in totals_lines(report) + train_lines(report)]
     return "\n".join(lines) + "\n"
@@ -193,10 +199,6 @@ def to_markdown(report: Report, formulas: bool = False) -> str:
 
 def _is_text(index: int, title: str) -> bool:
     return index < 4 or title.endswith("formula")
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")
 
 
 def stdout_console():

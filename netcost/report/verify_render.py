@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from netcost.report.render import Format
-from netcost.text import printable
+from netcost.report.render import Format, json_document, markdown_cell, outside
 from netcost.units import binary, grouped
 
 VERIFY_FORMATS = (Format.table, Format.json, Format.csv, Format.markdown)
@@ -53,10 +51,6 @@ def console():
     if sys.stdout.isatty():
         return Console(highlight=False, emoji=False)
     return Console(width=240, highlight=False, emoji=False)
-
-
-def _name(text: Any) -> str:
-    return printable(text, newlines=False)
 
 
 def _plain_cell(cell: dict[str, Any], fmt: Callable[[Any], str]) -> str:
@@ -91,11 +85,11 @@ def check_lines(doc: dict[str, Any]) -> list[tuple[bool | None, str]]:
     for f in doc["receptive_fields"]:
         analytic = "global" if f["analytic"] is None else "x".join(map(str, f["analytic"]))
         text = (
-            f"receptive field of {_name(f['node'])}: analytic {analytic}, measured "
+            f"receptive field of {outside(f['node'])}: analytic {analytic}, measured "
             f"{'x'.join(map(str, f['measured']))} (by gradient, on a {'x'.join(map(str, f['input']))} input)"
         )
         if f.get("note"):
-            text += f"; {_name(f['note'])}"
+            text += f"; {outside(f['note'])}"
         lines.append((f["ok"], text))
     mem = doc["memory"]
     if mem:
@@ -103,7 +97,7 @@ def check_lines(doc: dict[str, Any]) -> list[tuple[bool | None, str]]:
             (
                 mem["ok"],
                 f"peak activation memory: analytic {binary(mem['analytic_bytes'])}, measured "
-                f"{binary(mem['measured_bytes'])} (at {_name(mem['measured_at'])}): {_name(mem['explanation'])}",
+                f"{binary(mem['measured_bytes'])} (at {outside(mem['measured_at'])}): {outside(mem['explanation'])}",
             )
         )
     ref = doc["against"]
@@ -112,7 +106,7 @@ def check_lines(doc: dict[str, Any]) -> list[tuple[bool | None, str]]:
         lines.append(
             (
                 ref["ok"],
-                f"against {_name(ref['reference'])}: params {grouped(ref['params']['analytic'])} vs "
+                f"against {outside(ref['reference'])}: params {grouped(ref['params']['analytic'])} vs "
                 f"{grouped(ref['params']['reference'])}, MACs {grouped(ref['macs']['analytic'])} vs "
                 f"{grouped(ref['macs']['reference'])}, parameter tensors {ref['param_tensors']['analytic']} vs "
                 f"{ref['param_tensors']['reference']}"
@@ -125,7 +119,7 @@ def check_lines(doc: dict[str, Any]) -> list[tuple[bool | None, str]]:
 def verdict(doc: dict[str, Any], what: str = "verify") -> str:
     if doc["passed"]:
         return f"{what} passed: {len(doc['layers'])} layers agree" if what == "verify" else f"{what} passed"
-    shown = ", ".join(_name(m) for m in doc["mismatches"][:10])
+    shown = ", ".join(outside(m) for m in doc["mismatches"][:10])
     more = " ..." if len(doc["mismatches"]) > 10 else ""
     return f"{what} FAILED: {len(doc['mismatches'])} mismatches: {shown}{more}"
 
@@ -141,7 +135,7 @@ def _verify_table(doc: dict[str, Any]) -> str:
     out = console()
     shape = "x".join(map(str, doc["input"]))
     table = Table(
-        title=escape(f"verify {_name(doc['model'])}  input {shape}  on {_name(doc['device'])}"),
+        title=escape(f"verify {outside(doc['model'])}  input {shape}  on {outside(doc['device'])}"),
         title_justify="left",
         box=None,
         header_style="bold",
@@ -151,13 +145,13 @@ def _verify_table(doc: dict[str, Any]) -> str:
     for row in doc["layers"]:
         note = row["fvcore"].get("note", "")
         cells = (_rich_cell(row[key], fmt) for _, key, fmt in CHECKS)
-        table.add_row(escape(_name(row["name"])), escape(_name(row["op"])), *cells, escape(_name(note)))
+        table.add_row(escape(outside(row["name"])), escape(outside(row["op"])), *cells, escape(outside(note)))
     out.print(table)
     for ok, text in check_lines(doc):
         mark = "[dim]n/a[/dim]" if ok is None else ("[green]✓[/green]" if ok else "[red]✗[/red]")
         out.print(f"{mark} {escape(text)}")
     for note in doc["notes"]:
-        out.print(f"[yellow]note:[/yellow] {escape(_name(note))}")
+        out.print(f"[yellow]note:[/yellow] {escape(outside(note))}")
     style = "bold green" if doc["passed"] else "bold red"
     head, _, tail = verdict(doc).partition(":")
     out.print(f"[{style}]{escape(head)}[/{style}]:{escape(tail)}")
@@ -169,7 +163,7 @@ def _csv_value(v: Any) -> Any:
         return "x".join(str(x) for x in v)
     if isinstance(v, bool):
         return "true" if v else "false"
-    return "" if v is None else (_name(v) if isinstance(v, str) else v)
+    return "" if v is None else (outside(v) if isinstance(v, str) else v)
 
 
 def _write_csv(header: list[str], rows: list[list[Any]]) -> str:
@@ -190,39 +184,31 @@ def _verify_csv(doc: dict[str, Any]) -> str:
     return _write_csv(header, rows)
 
 
-def _md(text: Any) -> str:
-    return _name(text).replace("|", "\\|")
-
-
 def _md_table(header: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
     lines = ["| " + " | ".join(header) + " |"]
     lines.append("|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|")
-    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(markdown_cell(c) for c in row) + " |" for row in rows]
     return lines
 
 
 def _verify_markdown(doc: dict[str, Any]) -> str:
     shape = "x".join(map(str, doc["input"]))
-    lines = [f"### verify {_md(doc['model'])}  input {shape}  on {_md(doc['device'])}", ""]
+    lines = [f"### verify {markdown_cell(doc['model'])}  input {shape}  on {markdown_cell(doc['device'])}", ""]
     rows = [
         [r["name"], r["op"], *(_plain_cell(r[key], fmt) for _, key, fmt in CHECKS), r["fvcore"].get("note", "")]
         for r in doc["layers"]
     ]
     lines += _md_table(["layer", "op", *(c[0] for c in CHECKS), "note"], rows)
     lines.append("")
-    lines += [f"- {_mark(ok)} {_md(text)}" for ok, text in check_lines(doc)]
-    lines += [f"- note: {_md(note)}" for note in doc["notes"]]
-    lines += ["", f"**{_md(verdict(doc))}**"]
+    lines += [f"- {_mark(ok)} {markdown_cell(text)}" for ok, text in check_lines(doc)]
+    lines += [f"- note: {markdown_cell(note)}" for note in doc["notes"]]
+    lines += ["", f"**{markdown_cell(verdict(doc))}**"]
     return "\n".join(lines) + "\n"
-
-
-def _json(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2) + "\n"
 
 
 _VERIFY = {
     Format.table: _verify_table,
-    Format.json: _json,
+    Format.json: json_document,
     Format.csv: _verify_csv,
     Format.markdown: _verify_markdown,
 }
@@ -239,7 +225,7 @@ def _train_check_lines(doc: dict[str, Any]) -> list[tuple[bool | None, str]]:
     lines = []
     for check in doc["checks"]:
         fmt = _fmt_for(check["check"])
-        note = f" — {_name(check['note'])}" if check.get("note") else ""
+        note = f" — {outside(check['note'])}" if check.get("note") else ""
         text = f"{check['check']}: analytic {fmt(check['analytic'])}, measured {fmt(check['measured'])}{note}"
         lines.append((check["ok"], text))
     return lines
@@ -256,9 +242,9 @@ def _flagged(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _flagged_line(row: dict[str, Any]) -> str:
     b = row["backward_flops"]
-    note = f" — {_name(b['note'])}" if b.get("note") else ""
+    note = f" — {outside(b['note'])}" if b.get("note") else ""
     return (
-        f"{_name(row['name'])} ({_name(row['op'])}): backward FLOPs analytic {grouped(b['analytic'])}, counted "
+        f"{outside(row['name'])} ({outside(row['op'])}): backward FLOPs analytic {grouped(b['analytic'])}, counted "
         f"{grouped(b['counted'])}" + note
     )
 
@@ -266,7 +252,7 @@ def _flagged_line(row: dict[str, Any]) -> str:
 def _train_verdict(doc: dict[str, Any]) -> str:
     if doc["passed"]:
         return "verify --train passed"
-    return "verify --train FAILED: " + ", ".join(_name(m) for m in doc["mismatches"])
+    return "verify --train FAILED: " + ", ".join(outside(m) for m in doc["mismatches"])
 
 
 def render_train_verify(doc: dict[str, Any], format: Format) -> None:
@@ -281,8 +267,8 @@ def _train_table(doc: dict[str, Any]) -> str:
     out = console()
     shape = "x".join(map(str, doc["input"]))
     out.print(
-        f"[bold]verify --train {escape(_name(doc['model']))}[/bold]  input {shape}  "
-        f"{escape(_name(doc['optimizer']))}  on {escape(_name(doc['device']))}"
+        f"[bold]verify --train {escape(outside(doc['model']))}[/bold]  input {shape}  "
+        f"{escape(outside(doc['optimizer']))}  on {escape(outside(doc['device']))}"
     )
     for ok, text in _train_check_lines(doc):
         out.print(("[green]✓[/green] " if ok else "[red]✗[/red] ") + escape(text))
@@ -292,7 +278,7 @@ def _train_table(doc: dict[str, Any]) -> str:
     if len(flagged) > 20:
         out.print(f"  ... and {len(flagged) - 20} more layers")
     for note in doc.get("notes", []):
-        out.print(f"[yellow]note:[/yellow] {escape(_name(note))}")
+        out.print(f"[yellow]note:[/yellow] {escape(outside(note))}")
     style = "bold green" if doc["passed"] else "bold red"
     head, sep, tail = _train_verdict(doc).partition(": ")
     out.print(f"[{style}]{escape(head)}[/{style}]" + (f": {escape(tail)}" if sep else ""))
@@ -313,9 +299,10 @@ def _train_csv(doc: dict[str, Any]) -> str:
 
 def _train_markdown(doc: dict[str, Any]) -> str:
     shape = "x".join(map(str, doc["input"]))
-    lines = [f"### verify --train {_md(doc['model'])}  input {shape}  {_md(doc['optimizer'])}  on {_md(doc['device'])}"]
+    model, optimizer, device = (markdown_cell(doc[k]) for k in ("model", "optimizer", "device"))
+    lines = [f"### verify --train {model}  input {shape}  {optimizer}  on {device}"]
     lines.append("")
-    lines += [f"- {_mark(ok)} {_md(text)}" for ok, text in _train_check_lines(doc)]
+    lines += [f"- {_mark(ok)} {markdown_cell(text)}" for ok, text in _train_check_lines(doc)]
     lines.append("")
     rows = [
         [
@@ -329,14 +316,14 @@ def _train_markdown(doc: dict[str, Any]) -> str:
     ]
     lines += _md_table(["layer", "op", "backward FLOPs", "saved activations", "note"], rows)
     lines.append("")
-    lines += [f"- note: {_md(note)}" for note in doc.get("notes", [])]
-    lines += ["", f"**{_md(_train_verdict(doc))}**"]
+    lines += [f"- note: {markdown_cell(note)}" for note in doc.get("notes", [])]
+    lines += ["", f"**{markdown_cell(_train_verdict(doc))}**"]
     return "\n".join(lines) + "\n"
 
 
 _TRAIN = {
     Format.table: _train_table,
-    Format.json: _json,
+    Format.json: json_document,
     Format.csv: _train_csv,
     Format.markdown: _train_markdown,
 }

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from netcost.report.render import Format, outside, plain_grid
+from netcost.report.render import Format, json_document, outside, plain_grid
 from netcost.units import grouped, si
 
 CACHE_SCHEMA = 1
@@ -153,7 +153,7 @@ def _write_cache(path: Path, entries: dict[str, dict[str, Any]]) -> None:
 
 def render_zoo(rows: list[dict[str, Any]], format: Format) -> None:
     if format is Format.json:
-        sys.stdout.write(json.dumps({"schema_version": 1, "models": rows}, indent=2) + "\n")
+        sys.stdout.write(json_document({"schema_version": 1, "models": rows}))
         return
     header = ["model", "params", "MACs", "input", "variables", "reference"]
     cells = [
