@@ -19,13 +19,24 @@ class Cost:
     macs: int = 0
     elementwise: int = 0
     bias: int = 0  # output elements that receive a bias add (pycls counts one per channel)
+    # Parts of ``macs`` that some counters miss (netcost.core.conventions says which):
+    attention: int = 0  # Q·Kᵀ and A·V computed by scaled_dot_product_attention
+    mha_projections: int = 0  # nn.MultiheadAttention's in/out projections (its fused fast path)
 
     def __add__(self, other: Cost) -> Cost:
         return Cost(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
     def scaled(self, batch: int) -> Cost:
         """Work scales with the batch; parameters and buffers do not."""
-        return Cost(self.params, self.buffers, self.macs * batch, self.elementwise * batch, self.bias * batch)
+        return Cost(
+            self.params,
+            self.buffers,
+            self.macs * batch,
+            self.elementwise * batch,
+            self.bias * batch,
+            self.attention * batch,
+            self.mha_projections * batch,
+        )
 
 
 class Convention(str, Enum):
