@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from netcost.core.cost import Convention
+from netcost.core.conventions import Convention
 from netcost.errors import NetcostError
 from netcost.graph import Graph
 from netcost.options import AnalyzeOptions, OptionError, TrainOptions, check_bool, check_int

@@ -46,7 +46,7 @@ from netcost.cli_options import (
     parse_input,
     parse_sets,
 )
-from netcost.core.cost import Convention
+from netcost.core.conventions import Convention
 from netcost.errors import ExitCode, NetcostError
 from netcost.options import TrainOptions
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from netcost.core.cost import Convention
+from netcost.core.conventions import Convention
 from netcost.errors import NetcostError
 from netcost.options import OPTIMIZER_NAMES, parse_shape
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netcost.core.cost import Convention
+from netcost.core.conventions import Convention
 from netcost.errors import NetcostError
 
 # bytes per element of each --dtype (the analytic path and the budgets use these)

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from netcost import __version__
 from netcost.analysis.memory import activation_memory
 from netcost.analysis.receptive import final_field, receptive_fields
-from netcost.core.cost import Convention
+from netcost.core.conventions import Convention, gap_notes, tool_gaps
+from netcost.core.cost import Cost
 from netcost.graph import Graph
 from netcost.options import DTYPE_BYTES
 from netcost.report.model import Report
@@ -50,15 +51,21 @@ def _analyze_graph(graph: Graph, batch: int, dtype: str, convention: Convention,
     memory = activation_memory(graph, width, batch)
     rows = []
     params = buffers = macs = elementwise = flops_total = 0  # plain sums: Cost.__add__ is slow per node
+    attention = projections = bias = 0
+    work: dict[str, int] = {}
     for node in graph.nodes:
-        cost = node.op.cost(node.in_shapes, node.shape)
-        flops = node.op.flops(convention, node.in_shapes, node.shape, cost) * batch
-        cost = cost.scaled(batch)
+        cost = node.op.cost(node.in_shapes, node.shape).scaled(batch)
+        flops = convention.flops(cost)
         params += cost.params
         buffers += cost.buffers
         macs += cost.macs
         elementwise += cost.elementwise
         flops_total += flops
+        attention += cost.attention
+        projections += cost.mha_projections
+        bias += cost.bias
+        for kind, n in cost.work:
+            work[kind] = work.get(kind, 0) + n
         rf = fields[node.name]
         row = {
             "name": node.name,
@@ -70,6 +77,8 @@ def _analyze_graph(graph: Graph, batch: int, dtype: str, convention: Convention,
             "macs": cost.macs,
             "flops": flops,
             "elementwise_flops": cost.elementwise,
+            "attention_macs": cost.attention,
+            "mha_projection_macs": cost.mha_projections,
             "rf_size": _pair(rf.size),
             "rf_jump": _pair(rf.jump),
             "rf_start": _pair(rf.start),
@@ -82,6 +91,7 @@ def _analyze_graph(graph: Graph, batch: int, dtype: str, convention: Convention,
             row["formula_flops"] = f.flops if f else None
         rows.append(row)
     local = final_field(graph, fields)
+    whole = Cost(params, buffers, macs, elementwise, bias, attention, projections, tuple(work.items()))
     totals = {
         "params": params,
         "buffers": buffers,
@@ -89,6 +99,9 @@ def _analyze_graph(graph: Graph, batch: int, dtype: str, convention: Convention,
         "macs": macs,
         "flops": flops_total,
         "elementwise_flops": elementwise,
+        "attention_macs": attention,
+        "mha_projection_macs": projections,
+        "counter_gaps": tool_gaps(whole),
         "activation_bytes": sum(memory.per_node.values()),
         "peak_activation_bytes": memory.peak,
         "max_op_io_bytes": memory.max_op_io,
@@ -108,6 +121,7 @@ def _analyze_graph(graph: Graph, batch: int, dtype: str, convention: Convention,
             "reference": graph.reference,
             "peak_at": memory.peak_at,
             "max_op_io_at": memory.max_op_io_at,
+            "notes": gap_notes(whole),
         },
     )
 

@@ -68,7 +68,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 
 from netcost.analysis.counts import DTYPE_BYTES, analyze_graph, collector_paused
-from netcost.core.cost import BackwardCost, Convention, Saved
+from netcost.core.conventions import Convention
+from netcost.core.cost import BackwardCost, Saved
 from netcost.graph import INPUT, Graph, Node
 from netcost.report.model import Report
 
@@ -564,7 +565,7 @@ def _train_report(graph, batch, dtype, optimizer, momentum, amp, frozen, convent
     report = analyze_graph(graph, batch, dtype, convention, formulas)
     layers = layer_facts(graph, batch, frozen)
     widths = _Widths(graph, dtype, amp)
-    per_mac = 1 if convention in (Convention.FVCORE, Convention.PYCLS) else 2
+    per_mac = convention.per_mac
 
     owner = {INPUT: INPUT}
     for node in graph.nodes:

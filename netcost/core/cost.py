@@ -1,15 +1,14 @@
-"""What one layer costs, in integers, and the named FLOP conventions.
+"""What one layer costs, in integers.
 
-``macs`` are multiply-accumulates of conv, transposed conv, linear and matmul, bias
-excluded. ``elementwise`` is every other arithmetic operation (bias adds, norms,
-activations, pooling, merges) per the table in the README. FLOPs are never stored:
-they are derived under a named :class:`Convention`.
+``macs`` are multiply-accumulates of conv, transposed conv, linear, matmul and attention,
+bias excluded. ``elementwise`` is every other arithmetic operation (bias adds, norms,
+activations, pooling, merges) per the table in the README. FLOPs are never stored: they
+are derived under a named convention (netcost.core.conventions), which prices this record.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from enum import Enum
 
 
 @dataclass(frozen=True)
@@ -22,9 +21,16 @@ class Cost:
     # Parts of ``macs`` that some counters miss (netcost.core.conventions says which):
     attention: int = 0  # Q·Kᵀ and A·V computed by scaled_dot_product_attention
     mha_projections: int = 0  # nn.MultiheadAttention's in/out projections (its fused fast path)
+    # Elements of work some tool prices its own way, as (kind, elements) pairs; the kinds
+    # are netcost.core.conventions.WORK_KINDS (a norm's statistics, an adaptive pool, ...).
+    work: tuple[tuple[str, int], ...] = ()
 
     def __add__(self, other: Cost) -> Cost:
-        return Cost(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+        sums = [getattr(self, f.name) + getattr(other, f.name) for f in fields(self) if f.name != "work"]
+        merged: dict[str, int] = dict(self.work)
+        for kind, n in other.work:
+            merged[kind] = merged.get(kind, 0) + n
+        return Cost(*sums, work=tuple(merged.items()))
 
     def scaled(self, batch: int) -> Cost:
         """Work scales with the batch; parameters and buffers do not."""
@@ -36,29 +42,8 @@ class Cost:
             self.bias * batch,
             self.attention * batch,
             self.mha_projections * batch,
+            tuple((kind, n * batch) for kind, n in self.work),
         )
-
-
-class Convention(str, Enum):
-    """How a tool turns work into one "FLOPs" figure. Each reproduces that tool's total."""
-
-    NETCOST = "netcost"  # FLOPs = 2 x MACs; elementwise work shown apart
-    FLOPCOUNTER = "flopcounter"  # torch.utils.flop_counter.FlopCounterMode: 2 per MAC, conv/linear/matmul only
-    FVCORE = "fvcore"  # fvcore FlopCountAnalysis: 1 per MAC, plus its own norm/pool/upsample counts
-    PYCLS = "pycls"  # pycls complexity(): MACs + one add per output channel of a layer with bias
-
-    @property
-    def description(self) -> str:
-        return _DESCRIPTIONS[self]
-
-
-_DESCRIPTIONS = {
-    Convention.NETCOST: "flops = 2 x MACs (conv/linear/matmul, bias excluded); elementwise work counted apart",
-    Convention.FLOPCOUNTER: "torch FlopCounterMode: 2 per MAC of conv/linear/matmul; nothing else",
-    Convention.FVCORE: "fvcore FlopCountAnalysis: 1 per MAC, plus fvcore's batchnorm/groupnorm/layernorm, "
-    "adaptive-pool and upsample counts; max pool, activations and adds are not counted",
-    Convention.PYCLS: "pycls complexity: MACs plus one add per output channel of each layer with a bias",
-}
 
 
 @dataclass(frozen=True)

@@ -1,43 +1,54 @@
-"""Counting rules at the aten level: what one op costs (MACs, elementwise work, fvcore's
-extra), as the README's tables say. :data:`RULES` maps an op name to its rule; an op with no
-rule is reported as unsupported by :mod:`netcost.counted.torchcount`, never counted as 0.
-A rule is ``rule(arguments by schema name, output, run) -> Work``; ``run`` is the counting
-pass (it knows, e.g., whether an adaptive pool is running)."""
+"""Counting rules at the aten level: what one op does (MACs, elementwise work, and the work
+kinds the conventions price apart: netcost.core.conventions), as the README's tables say.
+:data:`RULES` maps an op name to its rule; an op with no rule is reported as unsupported by
+:mod:`netcost.counted.torchcount`, never counted as 0. A rule is
+``rule(arguments by schema name, output, run) -> Work``; ``run`` is the counting pass (it
+knows, e.g., whether an adaptive pool is running)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from netcost.core.cost import Convention
+from netcost.core import conventions as kinds
+from netcost.core.conventions import Convention
+from netcost.core.cost import Cost
 
-# --- what one op costs -----------------------------------------------------------------
+# --- what one op does ------------------------------------------------------------------
 
 
 @dataclass
 class Work:
+    """A module's work, summed op by op as the counting pass runs (batch included): the
+    fields of :class:`~netcost.core.cost.Cost` that describe work, priced by a convention."""
+
     macs: int = 0
     elementwise: int = 0
-    fvcore: int = 0  # fvcore's own count beyond MACs (norms, adaptive pools, upsampling)
     bias: int = 0  # output channels receiving a bias add, times the batch (pycls)
+    attention: int = 0  # of macs: Q·Kᵀ and A·V of scaled_dot_product_attention
+    mha_projections: int = 0  # of macs: nn.MultiheadAttention's projections (its fast path)
+    kinds: dict[str, int] = field(default_factory=dict)  # elements by work kind
 
     def __iadd__(self, other: Work) -> Work:
         self.macs += other.macs
         self.elementwise += other.elementwise
-        self.fvcore += other.fvcore
         self.bias += other.bias
+        self.attention += other.attention
+        self.mha_projections += other.mha_projections
+        for kind, n in other.kinds.items():
+            self.kinds[kind] = self.kinds.get(kind, 0) + n
         return self
 
+    def as_cost(self) -> Cost:
+        work = tuple((k, n) for k, n in self.kinds.items() if n)
+        return Cost(0, 0, self.macs, self.elementwise, self.bias, self.attention, self.mha_projections, work)
+
     def flops(self, convention: Convention) -> int:
-        if convention is Convention.FVCORE:
-            return self.macs + self.fvcore
-        if convention is Convention.PYCLS:
-            return self.macs + self.bias
-        return 2 * self.macs
+        return convention.flops(self.as_cost())
 
 
 NOTHING = Work()
@@ -85,7 +96,7 @@ REDUCTIONS = frozenset({"mean", "sum", "amax", "amin", "argmax", "argmin", "prod
 BN_INFERENCE = 2  # running statistics: one folded scale and one shift per element
 NORM_STATS = 4  # statistics at run time: mean, subtract, variance, divide (+1 with affine)
 UPSAMPLE_TAPS = {"nearest": 0, "linear": 2, "bilinear": 4, "bicubic": 16, "trilinear": 8}
-FVCORE_UPSAMPLE = {"upsample_nearest2d": 1, "upsample_bilinear2d": 4}  # fvcore's handles, per output element
+UPSAMPLE_KIND = {"upsample_nearest2d": kinds.UPSAMPLE_NEAREST, "upsample_bilinear2d": kinds.UPSAMPLE_BILINEAR}
 ADAPTIVE_AVG = frozenset({"adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d"})
 
 
@@ -164,7 +175,8 @@ def _sdpa(a, out, run) -> Work:
     elementwise = q.numel() + heads * s * e + SOFTMAX_PER_ELEMENT * scores
     elementwise += scores if masked else 0
     elementwise += length * s if a.get("is_causal") else 0
-    return Work(macs=scores * (e + ev), elementwise=elementwise)
+    macs = scores * (e + ev)
+    return Work(macs=macs, elementwise=elementwise, attention=macs)
 
 
 def _native_mha(a, out, run) -> Work:
@@ -174,12 +186,19 @@ def _native_mha(a, out, run) -> Work:
     embed, heads = a["embed_dim"], a["num_head"]
     n, length, s = q.shape[0], q.shape[1], k.shape[1]
     scores = n * heads * length * s
-    macs = (2 * n * length + 2 * n * s) * embed * embed + 2 * scores * (embed // heads)
+    projections = (2 * n * length + 2 * n * s) * embed * embed
+    attention = 2 * scores * (embed // heads)
     elementwise = 2 * n * length * embed + 2 * n * s * embed  # q, k, v and output bias adds
     elementwise += n * length * embed + SOFTMAX_PER_ELEMENT * scores  # scale q; softmax
     elementwise += scores if a.get("mask") is not None else 0
     elementwise += scores if a.get("need_weights") and a.get("average_attn_weights") else 0
-    return Work(macs=macs, elementwise=elementwise, bias=embed * run.batch)  # as the slow path's addmm
+    return Work(  # bias as the slow path's addmm counts it
+        macs=projections + attention,
+        elementwise=elementwise,
+        bias=embed * run.batch,
+        attention=attention,
+        mha_projections=projections,
+    )
 
 
 def _batch_norm(a, out, run) -> Work:
@@ -187,14 +206,18 @@ def _batch_norm(a, out, run) -> Work:
     affine = a.get("weight") is not None
     n = out.numel()
     if training:  # statistics of this batch (no running stats, instance norm)
-        count = (NORM_STATS + affine) * n
-        return Work(elementwise=count, fvcore=count)
-    return Work(elementwise=BN_INFERENCE * n, fvcore=n * (2 if affine else 1))
+        return Work(elementwise=(NORM_STATS + affine) * n, kinds=_norm_kinds(kinds.NORM_STATS, n, affine))
+    return Work(elementwise=BN_INFERENCE * n, kinds=_norm_kinds(kinds.BN_FOLDED, n, affine))
+
+
+def _norm_kinds(stats: str, n: int, affine: bool) -> dict[str, int]:
+    return {stats: n, kinds.NORM_AFFINE: n} if affine else {stats: n}
 
 
 def _stats_norm(a, out, run) -> Work:
-    count = (NORM_STATS + (a.get("weight") is not None)) * out.numel()
-    return Work(elementwise=count, fvcore=count)
+    affine = a.get("weight") is not None
+    n = out.numel()
+    return Work(elementwise=(NORM_STATS + affine) * n, kinds=_norm_kinds(kinds.NORM_STATS, n, affine))
 
 
 def _window(dims: int) -> Rule:
@@ -211,7 +234,7 @@ def _window(dims: int) -> Rule:
 
 def _adaptive_avg(a, out, run) -> Work:
     n = _inp(a).numel()
-    return Work(elementwise=n, fvcore=n)
+    return Work(elementwise=n, kinds={kinds.ADAPTIVE_POOL: n})
 
 
 def _per_input(a, out, run) -> Work:
@@ -222,7 +245,7 @@ def _mean(a, out, run) -> Work:
     """A mean is one add per input element; fvcore counts it only when it is an adaptive
     average pool (``F.adaptive_avg_pool2d(x, 1)`` runs as ``mean``), not ``x.mean()``."""
     n = _inp(a).numel()
-    return Work(elementwise=n, fvcore=n if run.adaptive_pooling else 0)
+    return Work(elementwise=n, kinds={kinds.ADAPTIVE_POOL: n} if run.adaptive_pooling else {})
 
 
 def _max_min(a, out, run) -> Work:
@@ -237,8 +260,8 @@ def _per_output(per: int) -> Callable:
 
 def _upsample(name: str) -> Callable:
     mode = next(m for m in ("trilinear", "bilinear", "bicubic", "linear", "nearest") if m in name)
-    taps, fvcore = UPSAMPLE_TAPS[mode], FVCORE_UPSAMPLE.get(name, 0)
-    return lambda a, out, run: Work(elementwise=taps * out.numel(), fvcore=fvcore * out.numel())
+    taps, kind = UPSAMPLE_TAPS[mode], UPSAMPLE_KIND.get(name)  # fvcore has handles for the 2-D ones only
+    return lambda a, out, run: Work(elementwise=taps * out.numel(), kinds={kind: out.numel()} if kind else {})
 
 
 RULES: dict[str, Rule] = {

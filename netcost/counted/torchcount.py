@@ -33,7 +33,7 @@ from torch.utils._pytree import tree_leaves
 
 from netcost import __version__
 from netcost.analysis.counts import DTYPE_BYTES
-from netcost.core.cost import Convention
+from netcost.core.conventions import Convention, gap_notes, tool_gaps
 from netcost.counted.aten_rules import ADAPTIVE_AVG, ALIASING, NOTHING, ZERO_COST, Work, numel, rule_for
 from netcost.counted.device import check_device
 from netcost.counted.memory import StorageTracker
@@ -428,6 +428,8 @@ def _rows(run: _Run, convention: Convention, notes: list[str]) -> list[dict[str,
                 "macs": slot.work.macs,
                 "flops": slot.work.flops(convention),
                 "elementwise_flops": slot.work.elementwise,
+                "attention_macs": slot.work.attention,
+                "mha_projection_macs": slot.work.mha_projections,
                 "rf_size": None,
                 "rf_jump": None,
                 "rf_start": None,
@@ -480,6 +482,11 @@ def count_model(
     rows = _rows(run, convention, notes)
     notes += _notes(result, width, dtype)
     summed = {key: sum(r[key] for r in rows) for key in SUMMED}
+    whole = Work()
+    for slot in run.slots.values():
+        whole += slot.work
+    whole = whole.as_cost()
+    notes += gap_notes(whole)
     totals = {
         "params": summed["params"],
         "buffers": summed["buffers"],
@@ -487,6 +494,9 @@ def count_model(
         "macs": summed["macs"],
         "flops": summed["flops"],
         "elementwise_flops": summed["elementwise_flops"],
+        "attention_macs": summed["attention_macs"],
+        "mha_projection_macs": summed["mha_projection_macs"],
+        "counter_gaps": tool_gaps(whole),
         "activation_bytes": summed["activation_bytes"],
         "peak_activation_bytes": result.peak,
         "max_op_io_bytes": run.max_io,

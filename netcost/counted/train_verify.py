@@ -50,7 +50,7 @@ from netcost.analysis.training import (
     simulate_step,
     train_report,
 )
-from netcost.core.cost import Convention
+from netcost.core.conventions import Convention
 from netcost.counted.compile import build
 from netcost.counted.device import check_device
 from netcost.counted.memory import StorageTracker

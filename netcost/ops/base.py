@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Annotated, Any, ClassVar
 
-from netcost.core.cost import BackwardCost, Convention, Cost, Saved
+from netcost.core.cost import BackwardCost, Cost, Saved
 from netcost.core.rf import RF
 from netcost.core.shape import Shape, same_padding
 from netcost.errors import ShapeError
@@ -63,14 +63,6 @@ class Op:
         Default: the same positions (element-wise ops, merges). Used where fields are
         position-dependent (after up-sampling); see netcost.analysis.receptive."""
         return (span,) * len(ins)
-
-    def flops(self, convention: Convention, ins: Shapes, out: Shape, cost: Cost) -> int:
-        """This layer's FLOPs under ``convention``. Ops that a tool counts specially override it."""
-        if convention is Convention.FVCORE:
-            return cost.macs
-        if convention is Convention.PYCLS:
-            return cost.macs + cost.bias
-        return 2 * cost.macs
 
     def formula(self, ins: Shapes, out: Shape) -> Formula | None:
         return None

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netcost.core.cost import BackwardCost, Convention, Cost, Saved
+from netcost.core.conventions import BN_FOLDED
+from netcost.core.conventions import NORM_AFFINE as NORM_AFFINE_WORK
+from netcost.core.conventions import NORM_STATS as NORM_STATS_WORK
+from netcost.core.cost import BackwardCost, Cost, Saved
 from netcost.core.shape import Shape
 from netcost.errors import ShapeError
 from netcost.ops import register
@@ -13,7 +16,7 @@ from netcost.ops.base import Count, Op, Real, Shapes, need_map
 # Elementwise operations per element (see the README's table).
 BN_INFERENCE = 2  # running stats and affine folded into one scale and one shift
 NORM_STATS = 4  # mean, subtract, variance, divide
-NORM_AFFINE = 1  # + scale-and-shift counted as one more (fvcore's convention: 5 with affine, 4 without)
+NORM_AFFINE = 1  # + scale-and-shift counted as one more (as fvcore does: 5 with affine, 4 without)
 # Backward, per element: the two reductions every norm's backward needs, sum(dy) and
 # sum(dy * xhat) with xhat = (x - mean) * invstd recomputed (5); then the input gradient
 # invstd * gamma * (dy - mean(dy) - xhat * mean(dy * xhat)) (4 more).
@@ -36,18 +39,15 @@ class BatchNorm(Op):
 
     def cost(self, ins: Shapes, out: Shape) -> Cost:
         c = ins[0].c
+        n = out.numel
+        # without running statistics torch normalises with the batch's, even in eval
+        stats = BN_FOLDED if self.track_running_stats else NORM_STATS_WORK
         return Cost(
             params=2 * c if self.affine else 0,
             buffers=2 * c + 1 if self.track_running_stats else 0,
-            elementwise=BN_INFERENCE * out.numel,
+            elementwise=BN_INFERENCE * n,
+            work=((stats, n), (NORM_AFFINE_WORK, n)) if self.affine else ((stats, n),),
         )
-
-    def flops(self, convention: Convention, ins: Shapes, out: Shape, cost: Cost) -> int:
-        if convention is Convention.FVCORE:  # fvcore batchnorm_flop_jit, traced in eval mode
-            if not self.track_running_stats:  # torch then normalizes with batch stats: fvcore's training rule
-                return (NORM_STATS + (NORM_AFFINE if self.affine else 0)) * out.numel
-            return out.numel * (2 if self.affine else 1)
-        return super().flops(convention, ins, out, cost)
 
     def build(self, ins: Shapes, out: Shape):
         from torch import nn
@@ -79,10 +79,9 @@ class _StatsNorm(Op):
     def elementwise(self, out: Shape) -> int:
         return (NORM_STATS + (NORM_AFFINE if self.affine else 0)) * out.numel
 
-    def flops(self, convention: Convention, ins: Shapes, out: Shape, cost: Cost) -> int:
-        if convention is Convention.FVCORE:
-            return cost.elementwise
-        return super().flops(convention, ins, out, cost)
+    def work(self, out: Shape) -> tuple[tuple[str, int], ...]:
+        n = out.numel
+        return ((NORM_STATS_WORK, n), (NORM_AFFINE_WORK, n)) if self.affine else ((NORM_STATS_WORK, n),)
 
     def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
         return _norm_backward(out, needs_grad)
@@ -101,7 +100,7 @@ class LayerNorm(_StatsNorm):
     """LayerNorm over all of a sample's dimensions (``nn.LayerNorm(x.shape)``); affine per element."""
 
     def cost(self, ins: Shapes, out: Shape) -> Cost:
-        return Cost(params=2 * out.numel if self.affine else 0, elementwise=self.elementwise(out))
+        return Cost(params=2 * out.numel if self.affine else 0, elementwise=self.elementwise(out), work=self.work(out))
 
     def build(self, ins: Shapes, out: Shape):
         from torch import nn
@@ -129,7 +128,7 @@ class GroupNorm(_StatsNorm):
         return x
 
     def cost(self, ins: Shapes, out: Shape) -> Cost:
-        return Cost(params=2 * out.c if self.affine else 0, elementwise=self.elementwise(out))
+        return Cost(params=2 * out.c if self.affine else 0, elementwise=self.elementwise(out), work=self.work(out))
 
     def build(self, ins: Shapes, out: Shape):
         from torch import nn

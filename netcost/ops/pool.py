@@ -6,7 +6,8 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from netcost.core.cost import BackwardCost, Convention, Cost, Saved
+from netcost.core.conventions import ADAPTIVE_POOL
+from netcost.core.cost import BackwardCost, Cost, Saved
 from netcost.core.rf import RF, AxisRF, window_span
 from netcost.core.shape import Shape, window_out
 from netcost.errors import ShapeError
@@ -155,12 +156,8 @@ class AdaptiveAvgPool(Op):
         return positive_out(self, x, Shape.of(x.c, *self.out))
 
     def cost(self, ins: Shapes, out: Shape) -> Cost:
-        return Cost(elementwise=ins[0].numel)
-
-    def flops(self, convention: Convention, ins: Shapes, out: Shape, cost: Cost) -> int:
-        if convention is Convention.FVCORE:  # fvcore counts one per input element
-            return ins[0].numel
-        return super().flops(convention, ins, out, cost)
+        n = ins[0].numel
+        return Cost(elementwise=n, work=((ADAPTIVE_POOL, n),))
 
     def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
         """Each input element receives its bin's gradient over the bin size: 1 per input."""
@@ -215,12 +212,10 @@ class GlobalAvgPool(AdaptiveAvgPool):
 @dataclass(frozen=True, kw_only=True)
 class SpatialMean(GlobalAvgPool):
     """``x.mean((2, 3), keepdim=True)``: global average pooling written as a reduction (timm's
-    SE modules). Same shape, cost and field as ``gap``; fvcore does not count ``aten::mean``."""
+    SE modules). Same shape, work and field as ``gap``, but fvcore does not count ``aten::mean``."""
 
-    def flops(self, convention: Convention, ins: Shapes, out: Shape, cost: Cost) -> int:
-        if convention is Convention.FVCORE:
-            return 0
-        return Op.flops(self, convention, ins, out, cost)
+    def cost(self, ins: Shapes, out: Shape) -> Cost:
+        return Cost(elementwise=ins[0].numel)  # an aten mean: no adaptive-pool work for fvcore
 
     def build(self, ins: Shapes, out: Shape):
         from netcost.counted.modules import SpatialMean as Module

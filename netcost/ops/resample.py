@@ -7,16 +7,17 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from netcost.core.cost import BackwardCost, Convention, Cost, Saved
+from netcost.core.conventions import UPSAMPLE_BILINEAR, UPSAMPLE_NEAREST
+from netcost.core.cost import BackwardCost, Cost, Saved
 from netcost.core.rf import RF
 from netcost.core.shape import Shape
 from netcost.ops import register
 from netcost.ops.base import Op, Pair, Shapes, need_map
 
 # elementwise operations per output element: a copy for nearest; 4 taps weighted and summed
-# for bilinear. fvcore counts upsample_nearest2d as 1 and upsample_bilinear2d as 4 per output.
+# for bilinear (fvcore prices them apart: netcost.core.conventions).
 PER_OUTPUT = {"nearest": 0, "bilinear": 4}
-FVCORE_PER_OUTPUT = {"nearest": 1, "bilinear": 4}
+WORK_KIND = {"nearest": UPSAMPLE_NEAREST, "bilinear": UPSAMPLE_BILINEAR}
 
 
 @register("upsample")
@@ -33,12 +34,7 @@ class Upsample(Op):
         return Shape.of(x.c, x.h * self.scale[0], x.w * self.scale[1])
 
     def cost(self, ins: Shapes, out: Shape) -> Cost:
-        return Cost(elementwise=PER_OUTPUT[self.mode] * out.numel)
-
-    def flops(self, convention: Convention, ins: Shapes, out: Shape, cost: Cost) -> int:
-        if convention is Convention.FVCORE:
-            return FVCORE_PER_OUTPUT[self.mode] * out.numel
-        return super().flops(convention, ins, out, cost)
+        return Cost(elementwise=PER_OUTPUT[self.mode] * out.numel, work=((WORK_KIND[self.mode], out.numel),))
 
     def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
         """Each output's gradient goes back to the input pixels it was made of: 1 add per

@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
-SUMMED = ("params", "buffers", "macs", "flops", "elementwise_flops", "activation_bytes")
+SUMMED = (
+    "params",
+    "buffers",
+    "macs",
+    "flops",
+    "elementwise_flops",
+    "attention_macs",
+    "mha_projection_macs",
+    "activation_bytes",
+)
 # training columns (netcost.analysis.training), summed when present
 TRAIN_SUMMED = ("backward_flops", "dgrad_flops", "wgrad_flops", "backward_elementwise_flops", "saved_activation_bytes")
 

@@ -116,6 +116,12 @@ def check_lines(doc: dict[str, Any]) -> list[tuple[bool | None, str]]:
     return lines
 
 
+def row_note(row: dict[str, Any]) -> str:
+    """The notes of a layer's counter cells (a skipped op, an attention gap), each once."""
+    notes = [row[c].get("note") for c in ("fvcore", "flopcounter")]
+    return "; ".join(dict.fromkeys(n for n in notes if n))
+
+
 def verdict(doc: dict[str, Any], what: str = "verify") -> str:
     if doc["passed"]:
         return f"{what} passed: {len(doc['layers'])} layers agree" if what == "verify" else f"{what} passed"
@@ -143,7 +149,7 @@ def _verify_table(doc: dict[str, Any]) -> str:
     for title in ("layer", "op", *(c[0] for c in CHECKS), "note"):
         table.add_column(title, overflow="fold")
     for row in doc["layers"]:
-        note = row["fvcore"].get("note", "")
+        note = row_note(row)
         cells = (_rich_cell(row[key], fmt) for _, key, fmt in CHECKS)
         table.add_row(escape(outside(row["name"])), escape(outside(row["op"])), *cells, escape(outside(note)))
     out.print(table)
@@ -180,7 +186,7 @@ def _verify_csv(doc: dict[str, Any]) -> str:
     rows = []
     for r in doc["layers"]:
         cells = [r[c][part] for c in CSV_CHECKS for part in ("analytic", "counted", "ok")]
-        rows.append([r["name"], r["op"], *cells, r["fvcore"].get("note")])
+        rows.append([r["name"], r["op"], *cells, row_note(r) or None])
     return _write_csv(header, rows)
 
 
@@ -195,7 +201,7 @@ def _verify_markdown(doc: dict[str, Any]) -> str:
     shape = "x".join(map(str, doc["input"]))
     lines = [f"### verify {markdown_cell(doc['model'])}  input {shape}  on {markdown_cell(doc['device'])}", ""]
     rows = [
-        [r["name"], r["op"], *(_plain_cell(r[key], fmt) for _, key, fmt in CHECKS), r["fvcore"].get("note", "")]
+        [r["name"], r["op"], *(_plain_cell(r[key], fmt) for _, key, fmt in CHECKS), row_note(r)]
         for r in doc["layers"]
     ]
     lines += _md_table(["layer", "op", *(c[0] for c in CHECKS), "note"], rows)

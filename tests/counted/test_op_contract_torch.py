@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import netcost.ops as ops  # noqa: E402
-from netcost.core.cost import Convention  # noqa: E402
+from netcost.core.conventions import Convention  # noqa: E402
 from netcost.report.ops_doc import build_example  # noqa: E402
 
 CASES = [(kind, i) for kind, cls in sorted(ops.REGISTRY.items()) for i in range(len(cls.EXAMPLES))]
@@ -30,4 +30,4 @@ def test_example_against_torch(kind, index):
     with torch.no_grad(), mode:
         y = module(*xs)
     assert tuple(y.shape) == (BATCH, *out.dims)
-    assert mode.get_total_flops() == BATCH * op.flops(Convention.FLOPCOUNTER, ins, out, cost)
+    assert mode.get_total_flops() == Convention.FLOPCOUNTER.tool_flops(cost.scaled(BATCH), no_grad=True)

@@ -16,7 +16,7 @@ from torch.nn import functional as F  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import netcost  # noqa: E402
-from netcost.core.cost import Convention  # noqa: E402
+from netcost.core.conventions import Convention  # noqa: E402
 from netcost.counted.torchcount import ROOT, count_model  # noqa: E402
 from netcost.errors import NetcostError  # noqa: E402
 from tests.counted import refnets  # noqa: E402

@@ -11,7 +11,8 @@ import pkgutil
 import pytest
 
 import netcost.ops as ops
-from netcost.core.cost import Convention, Cost
+from netcost.core.conventions import WORK_KINDS, Convention
+from netcost.core.cost import Cost
 from netcost.core.rf import RF
 from netcost.report.ops_doc import build_example
 
@@ -47,9 +48,11 @@ def test_example(kind, index):
     for value in (cost.params, cost.buffers, cost.macs, cost.elementwise, cost.bias):
         assert isinstance(value, int) and value >= 0
     for convention in Convention:
-        flops = op.flops(convention, ins, out, cost)
-        assert isinstance(flops, int) and flops >= 0
-    assert op.flops(Convention.NETCOST, ins, out, cost) == 2 * cost.macs
+        flops = convention.flops(cost)
+        assert isinstance(flops, int) and flops >= convention.tool_flops(cost) >= 0
+    assert Convention.NETCOST.flops(cost) == 2 * cost.macs
+    assert cost.attention + cost.mha_projections <= cost.macs
+    assert {kind for kind, _ in cost.work} <= set(WORK_KINDS)
     field = op.rf(tuple(RF.identity() for _ in ins), ins, out)
     assert field.is_global or all(s >= 1 for s in field.size)
     assert isinstance(op.describe(), str)
