@@ -201,8 +201,7 @@ def _verify_markdown(doc: dict[str, Any]) -> str:
     shape = "x".join(map(str, doc["input"]))
     lines = [f"### verify {markdown_cell(doc['model'])}  input {shape}  on {markdown_cell(doc['device'])}", ""]
     rows = [
-        [r["name"], r["op"], *(_plain_cell(r[key], fmt) for _, key, fmt in CHECKS), row_note(r)]
-        for r in doc["layers"]
+        [r["name"], r["op"], *(_plain_cell(r[key], fmt) for _, key, fmt in CHECKS), row_note(r)] for r in doc["layers"]
     ]
     lines += _md_table(["layer", "op", *(c[0] for c in CHECKS), "note"], rows)
     lines.append("")
