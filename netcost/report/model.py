@@ -65,7 +65,8 @@ class Report:
 
     def folded(self, depth: int) -> Report:
         """Rows grouped by the first ``depth`` components of their names (``layer2.0``):
-        counts summed; shape and receptive field those of the group's last layer."""
+        counts summed; shape, output bytes and receptive field those of the group's last
+        layer (the block's output)."""
         if depth < 1:
             raise ValueError("depth must be at least 1")
         groups: dict[str, list[dict[str, Any]]] = {}
@@ -80,7 +81,8 @@ class Report:
                 row["op"] = f"{len(members)} layers"
                 row["args"] = ""
                 for name in SUMMED:
-                    row[name] = sum(m[name] for m in members)
+                    if name != "activation_bytes":  # a block's output is its last layer's
+                        row[name] = sum(m[name] for m in members)
                 for name in TRAIN_SUMMED:
                     if name in last:
                         row[name] = sum(m.get(name, 0) for m in members)

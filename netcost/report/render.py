@@ -227,14 +227,72 @@ def table_cells(report: Report, formulas: bool = False) -> Cells:
     )
 
 
+# Columns left out, in this order, when the table is wider than the terminal; the others
+# (layer, output, params, MACs and the formulas, which fold) always stay.
+DROPPED_FIRST = ("elem.", "args", "output bytes", "RF /jump", "op", "FLOPs", "saved", "backward FLOPs")
+MIN_NAME = 16  # layer names are shortened in the middle down to this many cells
+MIN_FOLDED = 12  # a formula column folds down to this many cells
+GAP = 3  # cells between columns (rich's padding and divider)
+
+
+def fit(cells: Cells, width: int | None) -> tuple[Cells, list[str]]:
+    """``cells`` narrowed to ``width`` terminal cells: columns left out by the priority of
+    :data:`DROPPED_FIRST` while the row does not fit, then long layer names shortened in
+    the middle (``features.1…conv2``), so each layer stays on one line. Returns the cells
+    and the titles left out."""
+    if width is None:
+        return cells, []
+    keep = list(range(len(cells.titles)))
+    widths = [_column_width([cells.titles[i], *(row[i] for row in cells.rows)]) for i in keep]
+    folds = [t.endswith("formula") for t in cells.titles]
+
+    def needed(columns: list[int], name_width: int) -> int:
+        used = sum(min(widths[i], MIN_FOLDED) if folds[i] else widths[i] for i in columns[1:])
+        return name_width + used + GAP * (len(columns) - 1)
+
+    dropped = []
+    for title in DROPPED_FIRST:
+        if needed(keep, widths[0]) <= width:
+            break
+        if title in cells.titles and cells.titles.index(title) in keep:
+            keep.remove(cells.titles.index(title))
+            dropped.append(title)
+    name_width = max(MIN_NAME, widths[0] - max(0, needed(keep, widths[0]) - width))
+    rows = [[row[i] for i in keep] for row in cells.rows]
+    if name_width < widths[0]:
+        for row in rows:
+            row[0] = shorten_middle(row[0], name_width)
+    return Cells([cells.titles[i] for i in keep], [cells.text[i] for i in keep], rows), dropped
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, its middle replaced by an ellipsis."""
+    if display_width(text) <= width:
+        return text
+    head = width // 2
+    tail = width - 1 - head
+    return text[:head] + "…" + (text[-tail:] if tail else "")
+
+
 def print_table(report: Report, formulas: bool = False, console=None) -> None:
     """The per-layer table and the totals: rich on a terminal for a small table (or on the
-    ``console`` given), plain text otherwise."""
+    ``console`` given), plain text otherwise; fitted to the terminal's width (``COLUMNS``
+    when piped)."""
     cells = table_cells(report, formulas)
     if console is None and not (sys.stdout.isatty() and len(cells.rows) <= RICH_MAX_ROWS):
-        sys.stdout.write(plain_table(report, formulas, terminal_width(), cells))
+        width = terminal_width() or (_tty_width() if sys.stdout.isatty() else None)
+        fitted, dropped = fit(cells, width)
+        sys.stdout.write(plain_table(report, formulas, width, fitted, dropped))
         return
-    _rich_table(report, cells, console or stdout_console())
+    console = console or stdout_console()
+    fitted, dropped = fit(cells, console.width - 2)  # the box's edge and rich's last padding
+    _rich_table(report, fitted, console, dropped)
+
+
+def _tty_width() -> int | None:
+    import shutil
+
+    return shutil.get_terminal_size((0, 0)).columns or None
 
 
 def terminal_width() -> int | None:
@@ -243,7 +301,7 @@ def terminal_width() -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
-def _rich_table(report: Report, cells: Cells, console) -> None:
+def _rich_table(report: Report, cells: Cells, console, dropped: list[str] = ()) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -261,17 +319,26 @@ def _rich_table(report: Report, cells: Cells, console) -> None:
         summary.add_row(Text(name), Text(value))
     console.print(summary)
     print_provenance(report, console)
-    console.print(Text(_footnote(report), style="dim"))
+    console.print(Text(_footnote(report, dropped), style="dim"))
 
 
-def _footnote(report: Report) -> str:
-    return (
+def _footnote(report: Report, dropped: list[str] = ()) -> str:
+    text = (
         f"FLOPs ({report.convention}): {report.meta.get('convention_description')}. "
         "elem.: elementwise operations, apart from FLOPs."
     )
+    if dropped:
+        text += f" Left out to fit the width: {', '.join(dropped)} (a wider terminal, COLUMNS, or --format csv shows them)."
+    return text
 
 
-def plain_table(report: Report, formulas: bool = False, width: int | None = None, cells: Cells | None = None) -> str:
+def plain_table(
+    report: Report,
+    formulas: bool = False,
+    width: int | None = None,
+    cells: Cells | None = None,
+    dropped: list[str] = (),
+) -> str:
     """The table and totals as plain aligned text: the rich table's columns and content,
     no markup, no trailing spaces; text columns fold to fit ``width`` when given."""
     cells = cells or table_cells(report, formulas)
@@ -281,7 +348,7 @@ def plain_table(report: Report, formulas: bool = False, width: int | None = None
     summary = totals_lines(report) + train_lines(report)
     lines += plain_grid(["", ""], [list(pair) for pair in summary], [True, True], header=False)
     lines.append("")
-    for line in [*provenance_lines(report), _footnote(report)]:
+    for line in [*provenance_lines(report), _footnote(report, dropped)]:
         lines += textwrap.wrap(line, width, break_on_hyphens=False) if width else [line]
     return "\n".join(lines) + "\n"
 

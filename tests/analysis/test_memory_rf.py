@@ -79,8 +79,13 @@ def test_depth_folding_keeps_totals(depth, names):
     report = analyze("resnet18")
     folded = report.folded(depth)
     assert [r["name"] for r in folded.rows][: len(names)] == names or names[0] in [r["name"] for r in folded.rows]
-    for key in ("params", "macs", "activation_bytes"):
+    for key in ("params", "macs"):
         assert sum(r[key] for r in folded.rows) == report.totals[key]
+    for row in folded.rows:  # a block's output bytes are its output's: its last layer's
+        last = [r for r in report.rows if r["name"] == row["name"] or r["name"].startswith(row["name"] + ".")][-1]
+        assert row["activation_bytes"] == last["activation_bytes"] and row["output_shape"] == last["output_shape"]
+    layer4 = next(r for r in report.folded(1).rows if r["name"] == "layer4")
+    assert layer4["activation_bytes"] == 512 * 7 * 7 * 4  # fp32
 
 
 def test_fields_after_upsampling_depend_on_the_phase(spec_file):
