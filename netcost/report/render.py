@@ -328,7 +328,8 @@ def _footnote(report: Report, dropped: list[str] = ()) -> str:
         "elem.: elementwise operations, apart from FLOPs."
     )
     if dropped:
-        text += f" Left out to fit the width: {', '.join(dropped)} (a wider terminal, COLUMNS, or --format csv shows them)."
+        shown_by = "a wider terminal, COLUMNS, or --format csv shows them"
+        text += f" Left out to fit the width: {', '.join(dropped)} ({shown_by})."
     return text
 
 
