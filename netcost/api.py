@@ -176,6 +176,7 @@ def check(
     allow_partial: bool = False,
     baseline: str | Path | None = None,
     max_increase: float | str | None = None,
+    write_baseline: str | Path | None = None,
     config: str | Path | None = None,
 ):
     """The budget gate: a CheckResult (``.passed``, ``.rows``, ``.to_dict()``).
@@ -184,7 +185,8 @@ def check(
     the analyze totals, and ``train_memory_bytes`` & co. for a training step). With no
     ``models``, the models, budgets and baseline of ``[tool.netcost]`` in ``config`` (a
     pyproject.toml) are checked, ``budgets`` overriding theirs. ``baseline``: a saved
-    analyze/compare/check JSON; a total may grow by at most ``max_increase`` percent."""
+    analyze/compare/check JSON; a total may grow by at most ``max_increase`` percent.
+    ``write_baseline``: write the totals there afterwards (atomically), as a baseline."""
     from netcost.budget import Target
     from netcost.budget import check as gate
 
@@ -212,7 +214,7 @@ def check(
         ]
         baseline = baseline or declared.baseline
         max_increase = declared.max_increase if max_increase is None else max_increase
-    return gate(targets, baseline=baseline, max_increase=max_increase)
+    return gate(targets, baseline=baseline, max_increase=max_increase, write_baseline=write_baseline)
 
 
 def count_callable(model: str, options: AnalyzeOptions) -> Report:

@@ -67,30 +67,46 @@ class BudgetRow:
     headroom_pct: float | None
     passed: bool
     note: str | None = None
+    # why it failed: "over" its budget or baseline limit, "incomplete" (a partial count
+    # within budget), "unavailable" (the model has no such total); None when it passed
+    failure: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         row = asdict(self)
-        if row["note"] is None:
-            del row["note"]
+        for key in ("note", "failure"):
+            if row[key] is None:
+                del row[key]
         return row
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The gate's verdict: ``passed`` only when every row passed (and there is a row)."""
+    """The gate's verdict: ``passed`` only when every row passed (and there is a row, or
+    the totals were recorded as a baseline). ``totals``: each model's checkable totals, as
+    a baseline holds them (:meth:`baseline_document`)."""
 
     rows: tuple[BudgetRow, ...]
+    totals: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    baseline_written: str | None = None
 
     @property
     def passed(self) -> bool:
-        return bool(self.rows) and all(r.passed for r in self.rows)
+        return (bool(self.rows) or self.baseline_written is not None) and all(r.passed for r in self.rows)
+
+    def baseline_document(self) -> dict[str, Any]:
+        """The totals as a baseline file (a compare-style document ``--baseline`` reads)."""
+        models = [{"model": model, "totals": dict(totals)} for model, totals in self.totals.items()]
+        return {"schema_version": SCHEMA_VERSION, "models": models}
 
     @property
     def results(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.rows]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema_version": SCHEMA_VERSION, "passed": self.passed, "results": self.results}
+        doc = {"schema_version": SCHEMA_VERSION, "passed": self.passed, "results": self.results}
+        if self.baseline_written is not None:
+            doc["baseline_written"] = self.baseline_written
+        return doc
 
 
 def parse_budgets(budgets: Mapping[str, Any]) -> dict[str, int]:
@@ -117,9 +133,11 @@ def headroom(budget: int | float, actual: int) -> float | None:
     return round((budget - actual) / budget * 100, 3)
 
 
-def _row(model: str, metric: str, budget: int | float, actual: int, note: str | None = None, ok=None) -> BudgetRow:
+def _row(
+    model: str, metric: str, budget: int | float, actual: int, note: str | None = None, ok=None, failure: str = "over"
+) -> BudgetRow:
     passed = actual <= budget if ok is None else ok
-    return BudgetRow(model, metric, budget, actual, headroom(budget, actual), passed, note)
+    return BudgetRow(model, metric, budget, actual, headroom(budget, actual), passed, note, None if passed else failure)
 
 
 def check_report(target: Target, report: Report) -> list[BudgetRow]:
@@ -130,13 +148,14 @@ def check_report(target: Target, report: Report) -> list[BudgetRow]:
         totals = (report.train or {}) if metric in TRAIN_METRICS else report.totals
         actual = totals.get(TRAIN_METRICS.get(metric, metric))
         if not isinstance(actual, int):
-            rows.append(_row(target.model, metric, budget, 0, f"{metric} is not available for this model", False))
+            note = f"{metric} is not available for this model"
+            rows.append(_row(target.model, metric, budget, 0, note, False, "unavailable"))
             continue
         row = _row(target.model, metric, budget, actual)
         if partial and not target.allow_partial:
             unsupported = ", ".join(sorted(report.meta.get("unsupported_ops", {})))
-            note = f"partially counted (could not count: {unsupported}); --allow-partial lets it pass"
-            row = replace(row, passed=False, note=note)
+            note = f"incomplete count (could not count: {unsupported}); --allow-partial lets it pass"
+            row = replace(row, passed=False, note=note, failure=row.failure or "incomplete")
         rows.append(row)
     return rows
 
@@ -230,13 +249,16 @@ def check(
     *,
     baseline: str | Path | Mapping[str, Mapping[str, int]] | None = None,
     max_increase: float | str | None = None,
+    write_baseline: str | Path | None = None,
     analyzer: Analyzer | None = None,
 ) -> CheckResult:
     """Analyse every target and gate its totals: its budgets, and (with ``baseline``) its
-    growth over the baseline's totals by at most ``max_increase`` percent.
+    growth over the baseline's totals by at most ``max_increase`` percent. With
+    ``write_baseline``, the totals are then written there as a baseline (whole, after the
+    old one was read: it may be the same file), and no budget is needed.
 
-    Raises :class:`CheckError` when nothing would be checked (no budget and no baseline),
-    or for a baseline without ``max_increase``."""
+    Raises :class:`CheckError` when nothing would be checked (no budget, no baseline, none
+    to write), or for a baseline without ``max_increase``."""
     if not targets:
         raise CheckError("no models to check")
     base = load_baseline(baseline) if isinstance(baseline, (str, Path)) else dict(baseline or {})
@@ -251,7 +273,7 @@ def check(
             "max-increase needs a baseline, the saved totals to compare with "
             '(--baseline, or baseline = "..." in [tool.netcost])'
         )
-    if not base and not any(t.budgets for t in targets):
+    if not base and not any(t.budgets for t in targets) and write_baseline is None:
         raise CheckError(
             "no budgets given: add --max-params, --max-macs, ... or --baseline "
             '(in [tool.netcost]: max-params = "12M", ...)'
@@ -259,17 +281,32 @@ def check(
     if analyzer is None:
         from netcost.api import analyze_options as analyzer
     rows: list[BudgetRow] = []
+    totals: dict[str, dict[str, int]] = {}
     for target in targets:
         report = analyzer(target.model, target.options)
+        totals[target.model] = {m: v for m in METRICS if isinstance(v := report.totals.get(m), int)}
         rows += check_report(target, report)
         before = base.get(target.model) or base.get(report.model)
         if before is not None:
             rows += check_baseline(target.model, report, before, increase)
         elif base:
             rows.append(BudgetRow(target.model, "baseline", 0, 0, 0.0, True, "not in the baseline: nothing to compare"))
+    if write_baseline is not None:
+        result = CheckResult(tuple(rows), totals, str(write_baseline))
+        _write_baseline(write_baseline, result)
+        return result
     if all(r.metric == "baseline" for r in rows) or not rows:
         raise CheckError("nothing was checked: no budget given and the baseline holds no totals for these models")
-    return CheckResult(tuple(rows))
+    return CheckResult(tuple(rows), totals)
+
+
+def _write_baseline(path: str | Path, result: CheckResult) -> None:
+    from netcost.files import write_atomic
+
+    try:
+        write_atomic(path, json.dumps(result.baseline_document(), indent=2) + "\n")
+    except OSError as exc:
+        raise CheckError(f"cannot write the baseline {printable(path)}: {exc.strerror or exc}") from None
 
 
 def _percent(value: float | str) -> float:

@@ -291,6 +291,14 @@ def check(
     max_increase: Annotated[
         str | None, typer.Option("--max-increase", help="With --baseline: largest allowed growth, e.g. 5%.")
     ] = None,
+    write_baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--write-baseline",
+            metavar="FILE",
+            help="Write the totals to FILE as a baseline, after checking (may be the --baseline file).",
+        ),
+    ] = None,
     config: Annotated[str, typer.Option("--config", help="Where to read \\[tool.netcost] (a pyproject.toml).")] = (
         "pyproject.toml"
     ),
@@ -319,9 +327,16 @@ def check(
         allow_partial=allow_partial,
         baseline=baseline,
         max_increase=max_increase,
+        write_baseline=write_baseline,
         config=config,
     )
     render_check(outcome.to_dict(), CheckFormat(getattr(format, "value", format)))
+    if outcome.baseline_written is not None:
+        from netcost.text import one_line
+
+        n = len(outcome.totals)
+        note = f"baseline written to {outcome.baseline_written} ({n} model{'s' if n != 1 else ''})"
+        print(f"netcost: {one_line(note)}", file=sys.stderr)
     raise typer.Exit(ExitCode.OK if outcome.passed else ExitCode.FAILED)
 
 

@@ -4,7 +4,6 @@ for a device and dtype, cached per machine in the user cache directory
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -18,6 +17,7 @@ import torch
 
 from netcost.counted.device import RUN_DTYPES, check_device, check_dtype
 from netcost.counted.timing import DTYPES, synchronize
+from netcost.files import write_atomic
 from netcost.text import one_line
 
 
@@ -156,14 +156,9 @@ def from_entry(entry: Any) -> Roofline | None:
 def write_cache(path: Path, entries: dict[str, Any]) -> bool:
     """Write the cache (whole, then renamed into place); on failure warn and go on."""
     text = json.dumps({"schema_version": SCHEMA_VERSION, "entries": entries}, indent=2)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, text)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         _warn(f"could not write the calibration cache {path} ({exc.strerror or exc}); the measurement is not kept")
         return False
     return True

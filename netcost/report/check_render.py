@@ -19,6 +19,9 @@ class CheckFormat(str, Enum):
     markdown = "markdown"
 
 
+JUNIT_FAILURE = {"incomplete": "IncompleteCount", "unavailable": "NotAvailable"}
+
+
 def pct(value: float | None) -> str:
     """A headroom: ``-20.9%``; ``-`` where none exists (a zero budget exceeded)."""
     return "-" if value is None else f"{value:.1f}%"
@@ -49,7 +52,8 @@ def junit(doc: dict[str, Any]) -> str:
             + (f"; {outside(r['note'])}" if r.get("note") else "")
         )
         if not r["passed"]:
-            ET.SubElement(case, "failure", message=text, type="BudgetExceeded").text = text
+            kind = JUNIT_FAILURE.get(r.get("failure"), "BudgetExceeded")
+            ET.SubElement(case, "failure", message=text, type=kind).text = text
         else:
             ET.SubElement(case, "system-out").text = text
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
@@ -79,7 +83,7 @@ def render_check(doc: dict[str, Any], format: CheckFormat) -> None:
             lines.append(
                 f"| {markdown_cell(r['model'])} | {r['metric']} | {fmt(r['metric'], r['budget'])} | "
                 f"{fmt(r['metric'], r['actual'])} | {pct(r['headroom_pct'])} | "
-                f"{'PASS' if r['passed'] else 'FAIL'} |"
+                f"{'PASS' if r['passed'] else _failed(r)} |"
             )
         sys.stdout.write("\n".join(lines) + "\n")
     else:
@@ -90,6 +94,12 @@ def render_check(doc: dict[str, Any], format: CheckFormat) -> None:
         print(line, file=stream)
 
 
+def _failed(row: dict[str, Any]) -> str:
+    """FAIL, with why when it is not a total over its budget."""
+    reason = {"incomplete": "incomplete count", "unavailable": "not available"}.get(row.get("failure"))
+    return f"FAIL ({reason})" if reason else "FAIL"
+
+
 def _table(doc: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -97,11 +107,15 @@ def _table(doc: dict[str, Any]) -> None:
 
     from netcost.report.render import stdout_console
 
+    console = stdout_console()
+    if not doc["results"]:
+        console.print(f"no budgets to check; the totals were written to {escape(outside(doc['baseline_written']))}")
+        return
     table = Table(box=None, header_style="bold")
     for col in ("model", "metric", "budget", "actual", "headroom", "result", "note"):
         table.add_column(col, justify="right" if col in ("budget", "actual", "headroom") else "left")
     for r in doc["results"]:
-        result = Text("PASS", "green") if r["passed"] else Text("FAIL", "bold red")
+        result = Text("PASS", "green") if r["passed"] else Text(_failed(r), "bold red")
         table.add_row(
             Text(outside(r["model"])),
             Text(outside(r["metric"])),
@@ -111,18 +125,19 @@ def _table(doc: dict[str, Any]) -> None:
             result,
             Text(outside(r.get("note", ""))),
         )
-    console = stdout_console()
     console.print(table)
     failed = [r for r in doc["results"] if not r["passed"]]
     if not failed:
         console.print(f"[green]all {len(doc['results'])} budgets met[/green]")
         return
-    over = [r for r in failed if r["actual"] > r["budget"]]
+    over = [r for r in failed if r.get("failure") == "over"]
     summary = f"[bold red]{len(failed)} of {len(doc['results'])} budgets failed[/bold red]"
     if over:
         worst = min(over, key=lambda r: -1e300 if r["headroom_pct"] is None else r["headroom_pct"])
         by = "a zero budget" if worst["headroom_pct"] is None else f"{-worst['headroom_pct']:.1f}%"
         summary += f"; worst: {escape(outside(worst['model']))} {escape(worst['metric'])} over by {by}"
-    if len(over) < len(failed):
-        summary += f"; {len(failed) - len(over)} within budget but not measured in full (see note)"
+    for failure, text in (("incomplete", "incomplete count"), ("unavailable", "not available")):
+        n = sum(r.get("failure") == failure for r in failed)
+        if n:
+            summary += f"; {n} {text} (see note)"
     console.print(summary)

@@ -170,7 +170,26 @@ def to_csv(report: Report, formulas: bool = False) -> str:
     writer.writeheader()
     for row in report.rows:
         writer.writerow({k: _csv_value(v) for k, v in row.items()})
+    if report.rows:
+        writer.writerow(totals_row(report, keys))
     return out.getvalue()
+
+
+TOTAL_ROW = "TOTAL"  # the ``name`` of the CSV's last row: the totals (drop it to keep layers only)
+
+
+def totals_row(report: Report, keys: list[str]) -> dict[str, Any]:
+    """The totals under the layer columns they sum (``activation_bytes``: the sum of the
+    outputs, as the totals give it); the other columns left empty."""
+    from netcost.report.model import SUMMED, TRAIN_SUMMED
+
+    row: dict[str, Any] = dict.fromkeys(keys, "")
+    row["name"] = TOTAL_ROW
+    for key in (*SUMMED, *TRAIN_SUMMED):
+        if key in row:
+            total = report.totals.get(key)
+            row[key] = total if isinstance(total, int) else sum(r.get(key) or 0 for r in report.rows)
+    return row
 
 
 def _csv_value(v: Any) -> Any:

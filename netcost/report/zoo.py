@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -137,18 +136,12 @@ def _valid(name: str, entry: Any) -> bool:
 
 def _write_cache(path: Path, entries: dict[str, dict[str, Any]]) -> None:
     """Write atomically (a temporary file renamed); give up quietly where that fails."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".zoo-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump({"schema": CACHE_SCHEMA, "entries": entries}, out)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError:
-        pass
+    import contextlib
+
+    from netcost.files import write_atomic
+
+    with contextlib.suppress(OSError):
+        write_atomic(path, json.dumps({"schema": CACHE_SCHEMA, "entries": entries}))
 
 
 def render_zoo(rows: list[dict[str, Any]], format: Format) -> None:
