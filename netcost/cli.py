@@ -243,7 +243,7 @@ def compare(
     models: Annotated[
         list[str],
         typer.Argument(
-            metavar="MODEL...",
+            metavar="MODEL",
             help="Two or more: bundled names, spec files, package.module:callable, or inline specs "
             "such as 'conv(64,k=5)' and 'conv(64,k=3) > relu > conv(64,k=3)'.",
         ),

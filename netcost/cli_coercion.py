@@ -7,6 +7,10 @@ with a lower bound, choices from an Enum, lists of text, flags), so each gets a 
 coercer of the same meaning here. Any other kind keeps typer's own coercion. Where typer's
 internals are not as expected, nothing is replaced and typer's coercion runs as before
 (correct, only slower).
+
+:func:`install` also gives each parameter a plain placeholder in ``--help``: typer shows
+its Python type (``<bool>`` on a flag, ``<list[str]>``, ``<str>``); netcost shows nothing
+for a flag, the choices for an Enum, and the parameter's name otherwise (``--input INPUT``).
 """
 
 from __future__ import annotations
@@ -96,6 +100,7 @@ def install(command) -> int:
         return 0
     replaced = 0
     for param in (*getattr(command, "params", ()), *_help_option(command)):
+        _plain_metavar(param)
         descriptor = getattr(param, "type_descriptor", None)
         if descriptor is None or not hasattr(param, "_runtime_param") or descriptor.is_file:
             continue
@@ -108,3 +113,22 @@ def install(command) -> int:
     for sub in getattr(command, "commands", {}).values():
         replaced += install(sub)
     return replaced
+
+
+def _plain_metavar(param) -> None:
+    """The placeholder ``--help`` shows for ``param``, unless the command set one."""
+    if param.param_type_name == "argument":  # its name is shown already: no type beside it
+        param.display_type_rich = lambda ctx: None
+        return
+    if getattr(param, "metavar", "") is not None or param.name is None:
+        return
+    if getattr(param, "is_flag", False):
+        param.metavar = ""
+        return
+    descriptor = getattr(param, "type_descriptor", None)
+    annotation = getattr(descriptor, "annotation", None)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        param.metavar = "|".join(str(m.value) for m in annotation)
+        return
+    long = [opt for opt in param.opts if opt.startswith("--")]
+    param.metavar = (long[0][2:] if long else param.name).strip("_").replace("-", "_").upper()
