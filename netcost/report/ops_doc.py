@@ -5,8 +5,21 @@ from __future__ import annotations
 import dataclasses
 
 from netcost import ops
+from netcost.spec.builtin import DESCRIPTIONS
+from netcost.spec.builtin import blocks as builtin_blocks
 from netcost.spec.fields import describe_type, op_fields
+from netcost.spec.schema import REQUIRED
 from netcost.units import grouped
+
+
+def summary(doc: str | None) -> str:
+    """A docstring's first paragraph on one line (the whole sentence, not its first line)."""
+    first = (doc or "").strip().split("\n\n")[0]
+    return " ".join(first.split())
+
+
+def block_signature(block) -> str:
+    return ", ".join(name if default == REQUIRED else f"{name} = {default!r}" for name, default in block.args.items())
 
 
 def op_signature(cls) -> str:
@@ -30,9 +43,18 @@ def print_ops(kind: str | None = None) -> None:
         for col in ("op", "family", "fields", "what"):
             table.add_column(col, overflow="fold")
         for name, cls in sorted(ops.REGISTRY.items()):
-            doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-            table.add_row(name, cls.family, escape(op_signature(cls)), escape(doc))
+            table.add_row(name, cls.family, escape(op_signature(cls)), escape(summary(cls.__doc__)))
+        for name, block in builtin_blocks().items():
+            table.add_row(name, "block", escape(block_signature(block)), escape(DESCRIPTIONS[name]))
         console.print(table)
+        return
+    if kind in builtin_blocks() and kind not in ops.REGISTRY:
+        block = builtin_blocks()[kind]
+        console.print(f"[bold]{kind}[/bold] (built-in block): {escape(DESCRIPTIONS[kind])}")
+        console.print(f"args: {escape(block_signature(block))}")
+        console.print("layers:")
+        for layer in block.layers:
+            console.print(f"  - {escape(str(dict(layer)))}")
         return
     cls = ops.get(kind)
     console.print(f"[bold]{kind}[/bold] ({cls.family}): {escape((cls.__doc__ or '').strip())}")

@@ -3,8 +3,9 @@
 
 Positional arguments fill the op's required fields in order (``conv(64, 3)`` is out=64,
 k=3); ``p``, ``s``, ``d``, ``g`` abbreviate pad, stride, dilation, groups. Odd kernels are
-padded to keep the size ("same", symmetric) unless ``p=`` says otherwise. ``dwsep(out, k)``
-is a depthwise conv followed by a pointwise one. Input channels come from ``--input``.
+padded to keep the size ("same", symmetric) unless ``p=`` says otherwise. The built-in
+blocks (netcost.spec.builtin) are written the same way: ``dwsep(out, k)`` is a depthwise
+conv followed by a pointwise one. Input channels come from ``--input``.
 
 Each value keeps its column in the text (line 1), so an error in it reads
 ``<inline 'conv(64,k=0)'>:1:11``; a keyword given twice or a required argument missing is
@@ -20,12 +21,12 @@ import yaml
 
 from netcost import ops
 from netcost.errors import Location, SpecError
+from netcost.spec import builtin
 from netcost.spec.fields import op_fields
 from netcost.spec.load import LocDict, LocList
-from netcost.spec.schema import Spec, parse_spec
+from netcost.spec.schema import REQUIRED, Spec, parse_spec
 
 ALIASES = {"p": "pad", "s": "stride", "d": "dilation", "g": "groups"}
-MACROS = {"dwsep": ("out", "k")}
 _ITEM = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.S)
 
 Piece = tuple[str, int]  # text and its 0-based offset in the inline spec
@@ -61,20 +62,18 @@ def parse_inline(text: str, input_shape: tuple[int, ...] | None) -> Spec:
 
 
 def _expand(kind: str, positional: list, named: dict, source: str, offset: int) -> list[Any]:
-    if kind in MACROS:
-        args = _bind(MACROS[kind], positional, named, kind, source, offset)
-        depthwise = {k: v for k, v in args.items() if k != "out"}
-        bias = depthwise.pop("bias", (True, offset))
-        depthwise.update(out=("in_channels", offset), groups=("in_channels", offset), bias=bias)
-        pointwise = {"out": args["out"], "k": (1, offset), "bias": bias}
-        depthwise = {k: (v, col, col) for k, (v, col) in depthwise.items()}
-        return [*_expand("conv", [], depthwise, source, offset), _layer("conv", pointwise, source, offset)]
+    blocks = builtin.blocks()
+    if kind in blocks and kind not in ops.REGISTRY:
+        args = blocks[kind].args
+        required = tuple(name for name, default in args.items() if default == REQUIRED)
+        bound = _bind(tuple(args), positional, named, kind, source, offset, required)
+        return [_layer(kind, bound, source, offset)]
     if kind not in ops.REGISTRY:
-        hint = ops.did_you_mean(kind, [*ops.REGISTRY, *MACROS])
+        hint = ops.did_you_mean(kind, [*ops.REGISTRY, *blocks])
         raise SpecError(f"unknown op {kind!r}", _at(source, offset), hint=hint)
     fields = op_fields(ops.REGISTRY[kind])
     required = tuple(name for name, (_, req) in fields.items() if req)
-    args = _bind(required, positional, named, kind, source, offset)
+    args = _bind(required, positional, named, kind, source, offset, optional=tuple(fields))
     if "k" in args and "pad" not in args and kind in ("conv", "maxpool", "avgpool"):
         args["pad"] = (_same(args["k"][0], args.get("dilation", (1, 0))[0]), args["k"][1])
     return [_layer(kind, args, source, offset) if args else kind]
@@ -106,17 +105,33 @@ def _same(k: Any, d: Any) -> Any:
     return 0
 
 
-def _bind(names: tuple[str, ...], positional: list, named: dict, kind: str, source: str, offset: int) -> dict:
+def _bind(
+    names: tuple[str, ...],
+    positional: list,
+    named: dict,
+    kind: str,
+    source: str,
+    offset: int,
+    required=None,
+    optional: tuple[str, ...] = (),
+) -> dict:
+    """Positional values take ``names`` in order; ``required`` (default: all of ``names``)
+    must be given; ``optional`` names the rest, which can be given by name."""
     if len(positional) > len(names):
         extra = positional[len(names)][1]
         takes = f"{len(names)} positional argument{'s' if len(names) != 1 else ''}"
-        raise SpecError(f"{kind}() takes {takes} ({', '.join(names) or 'none'})", _at(source, extra))
+        by_name = [n for n in optional if n not in names]
+        hint = None
+        if by_name:
+            value = positional[len(names)][0]
+            hint = f"name it: {kind}({by_name[0]}={value}); by name it takes {', '.join(by_name)}"
+        raise SpecError(f"{kind}() takes {takes} ({', '.join(names) or 'none'})", _at(source, extra), hint=hint)
     args = dict(zip(names, positional, strict=False))
     for key, (value, col, key_col) in named.items():
         if key in args:
             raise SpecError(f"{kind}(): `{key}` is given twice", _at(source, key_col))
         args[key] = (value, col)
-    missing = [n for n in names if n not in args]
+    missing = [n for n in (names if required is None else required) if n not in args]
     if missing:
         needs = ", ".join(f"`{n}`" for n in missing)
         raise SpecError(f"{kind}() is missing {needs} (positional: {', '.join(names)})", _at(source, offset))

@@ -83,7 +83,10 @@ def parse_spec(data: Any, file: str, default_name: str) -> Spec:
         if name in variables:
             raise SpecError(f"{name!r} is both in `vars` and in `let`", where(file, derived, name, f"let.{name}", True))
     blocks_raw = expect(data, "blocks", LocDict, file, "", "a mapping name: {args, layers}", default=LocDict())
-    blocks = {name: _block(name, body, blocks_raw, file) for name, body in blocks_raw.items()}
+    from netcost.spec.builtin import blocks as builtin_blocks
+
+    own = {name: block_def(name, body, blocks_raw, file) for name, body in blocks_raw.items()}
+    blocks = {**builtin_blocks(), **own}  # a spec's own block of a built-in's name wins
     typed = {}
     for name, raw in variables.items():
         if not isinstance(name, str) or not name.isidentifier():
@@ -128,7 +131,7 @@ _HINTS = {
 }
 
 
-def _block(name: Any, body: Any, blocks: LocDict, file: str) -> BlockDef:
+def block_def(name: Any, body: Any, blocks: LocDict, file: str) -> BlockDef:
     path = f"blocks.{name}"
     if not isinstance(name, str) or not name.isidentifier():
         raise SpecError(f"block name {name!r} is not an identifier", where(file, blocks, name, path))
