@@ -108,6 +108,15 @@ def si(n: float | int | None, digits: int = 3) -> str:
     return f"{sign}{_sig(n, digits)}"
 
 
+def si_unit(n: float | int | None, unit: str, digits: int = 3) -> str:
+    """A quantity with its unit, one space between number and prefixed unit: 211 MFLOP/s,
+    512 FLOP/s, 0 FLOP/s; ``-`` for none."""
+    if n is None:
+        return "-"
+    text = si(n, digits)
+    return f"{text}{unit}" if text[-1].isalpha() else f"{text} {unit}"
+
+
 def binary(n: float | int | None, digits: int = 3) -> str:
     """A byte count with a binary prefix: 3.06 MiB, 512 B."""
     if n is None:

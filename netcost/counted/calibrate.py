@@ -4,6 +4,7 @@ for a device and dtype, cached per machine in the user cache directory
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import os
@@ -30,6 +31,9 @@ class Roofline:
     bandwidth_bytes_per_s: float  # 2 x size / time of a copy (read + write)
     matmul_n: int
     copy_bytes: int
+    measured_at: str = ""  # UTC date and time of the measurement (ISO 8601)
+    load_average: float | None = None  # the machine's 1-minute load average then (None: unknown)
+    cpus: int = 0  # logical CPUs of the machine (0: unknown)
 
     def predict(self, flops: float, bytes_moved: float) -> float:
         """Roofline time: whichever takes longer, the arithmetic or the memory traffic."""
@@ -81,7 +85,37 @@ def measure(device: str = "cpu", dtype: str = "fp32", matmul_n: int = 2048, copy
         bandwidth_bytes_per_s=2 * nbytes / copy.median,
         matmul_n=matmul_n,
         copy_bytes=nbytes,
+        measured_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        load_average=load_average(),
+        cpus=os.cpu_count() or 0,
     )
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (None where the platform has none)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+STALE_DAYS = 90  # a calibration older than this is warned about
+BUSY = 0.5  # load per CPU above which a measurement was taken on a busy machine
+
+
+def doubts(entry: Roofline, now: datetime.datetime | None = None) -> list[str]:
+    """Why a calibration may not describe this machine now: its age, the load it ran under."""
+    found = []
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    try:
+        taken = datetime.datetime.fromisoformat(entry.measured_at)
+    except ValueError:
+        taken = None
+    if taken is not None and (now - taken).days > STALE_DAYS:
+        found.append(f"it is {(now - taken).days} days old")
+    if entry.load_average is not None and entry.cpus and entry.load_average > BUSY * entry.cpus:
+        found.append(f"it was measured under load ({entry.load_average:g} on {entry.cpus} CPUs)")
+    return found
 
 
 def roofline(device: str = "cpu", dtype: str = "fp32", recalibrate: bool = False) -> tuple[Roofline, bool]:
@@ -96,9 +130,15 @@ def roofline(device: str = "cpu", dtype: str = "fp32", recalibrate: bool = False
     if key in entries and not recalibrate:
         entry = from_entry(entries[key])
         if entry is not None:
+            for doubt in doubts(entry):
+                _warn(
+                    f"the cached calibration ({entry.measured_at}) may be off: {doubt}; `--recalibrate` measures again"
+                )
             return entry, True
         _warn(f"the calibration cache {path} holds an invalid entry for this machine; measuring again")
     result = measure(device, dtype)
+    for doubt in doubts(result):
+        _warn(f"this calibration may be low: {doubt}; measure again on an idle machine (`--recalibrate`)")
     entries[key] = asdict(result)
     write_cache(path, entries)
     return result, False
@@ -107,7 +147,7 @@ def roofline(device: str = "cpu", dtype: str = "fp32", recalibrate: bool = False
 # --- the cache file -----------------------------------------------------------------------
 # {"schema_version": 2, "entries": {"<host>|<device>|<dtype>|threads=<n>": {Roofline fields}}}
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: the date, load average and CPU count of each measurement
 _POSITIVE_INTS = ("threads", "matmul_n", "copy_bytes")
 _POSITIVE_FIGURES = ("peak_flop_per_s", "bandwidth_bytes_per_s")
 
@@ -150,6 +190,11 @@ def from_entry(entry: Any) -> Roofline | None:
         v = entry[k]
         if type(v) not in (int, float) or not math.isfinite(v) or v <= 0:
             return None
+    load = entry["load_average"]
+    if not isinstance(entry["measured_at"], str) or type(entry["cpus"]) is not int or entry["cpus"] < 0:
+        return None
+    if load is not None and (type(load) not in (int, float) or not math.isfinite(load) or load < 0):
+        return None
     return Roofline(**entry)
 
 

@@ -19,7 +19,7 @@ import torch
 from netcost.analysis import DTYPE_BYTES, analyze_graph
 from netcost.counted.compile import build
 from netcost.counted.device import check_device, check_dtypes
-from netcost.counted.timing import prepare, time_layers, time_model
+from netcost.counted.timing import MIN_BLOCKS, prepare, time_layers, time_model
 from netcost.errors import NetcostError
 from netcost.graph import Graph
 from netcost.text import one_line
@@ -49,6 +49,16 @@ class ProfileReport:
             doc.update(layers=self.layers, roofline=self.roofline, summary=self.summary)
         doc["notes"] = self.notes
         return doc
+
+
+def note_spread(report: ProfileReport) -> None:
+    """Say where no spread could be measured (too few timed blocks for an IQR)."""
+    for r in report.runs:
+        if r["iqr_s"] is None:
+            report.notes.append(
+                f"batch {r['batch']} {r['dtype']}: no IQR from {r['timed_blocks']} timed block(s) "
+                f"(it needs {MIN_BLOCKS}); a longer --min-time measures the spread"
+            )
 
 
 def conv_kind(node) -> str:
@@ -109,6 +119,7 @@ def run_row(batch: int, dtype: str, amp: bool, channels_last: bool, timing, flop
         "median_s": timing.median_s,
         "iqr_s": timing.iqr_s,
         "timed_runs": timing.runs,
+        "timed_blocks": timing.blocks,
         "throughput": batch / timing.median_s,
         "achieved_flop_per_s": flops / timing.median_s,
         "flops": flops,
@@ -147,6 +158,7 @@ def profile_graph(
         model, x, context = prepare(build(graph), (batch, *graph.input_shape.dims), device, dtype, amp, channels_last)
         times, hooked_total = time_layers(model, [n.name for n in graph.nodes], x, context, layer_repeats)
         _per_layer(report, graph, batch, dtype, times, hooked_total, roofline)
+    note_spread(report)
     return report
 
 
@@ -187,6 +199,8 @@ def _per_layer(report: ProfileReport, graph: Graph, batch: int, dtype: str, time
         "whole_model_s": whole,
         "layer_sum_over_whole": layer_sum / whole if whole else None,
         "achieved_flop_per_s_by_kind": {k: f / t for k, (f, t) in kinds.items() if t},
+        "batch": batch,
+        "dtype": dtype,
     }
     if roofline is not None:
         timed = [r for r in rows if r["time_s"] and r["predicted_s"]]
@@ -237,5 +251,6 @@ def profile_module(
             report.runs.append(run_row(batch, dtype, amp, channels_last, timing, flops))
             if counted.meta.get("partial"):
                 report.notes.append(f"FLOPs partially counted: {sorted(counted.meta.get('unsupported_ops', {}))}")
+    note_spread(report)
     report.notes.append("per-layer timing and the roofline need a spec (this model was counted, not analysed)")
     return report

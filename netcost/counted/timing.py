@@ -21,11 +21,15 @@ from torch import nn
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16, "fp64": torch.float64}
 
 
+MIN_BLOCKS = 3  # timed blocks an interquartile range needs to mean anything
+
+
 @dataclass(frozen=True)
 class Timing:
     median_s: float
-    iqr_s: float
+    iqr_s: float | None  # None with fewer than MIN_BLOCKS timed blocks
     runs: int
+    blocks: int = 1  # torch.utils.benchmark's measurements (each the mean of some runs)
 
 
 def synchronize(device: torch.device) -> None:
@@ -65,7 +69,8 @@ def time_model(model: nn.Module, x: torch.Tensor, context: Callable, min_run_tim
         forward()
     timer = benchmark.Timer(stmt="forward()", globals={"forward": forward}, num_threads=torch.get_num_threads())
     m = timer.blocked_autorange(min_run_time=min_run_time)
-    return Timing(m.median, m.iqr, len(m.times) * m.number_per_run)
+    blocks = len(m.times)
+    return Timing(m.median, m.iqr if blocks >= MIN_BLOCKS else None, blocks * m.number_per_run, blocks)
 
 
 def time_layers(

@@ -24,7 +24,7 @@ from netcost.ops.base import (
     positive_out,
     resolve_pads,
 )
-from netcost.units import grouped, si
+from netcost.units import grouped, si_unit
 
 
 def _check_groups(op, x: Shape, out: int) -> None:
@@ -41,7 +41,7 @@ def _formula(op, dims: tuple[object, ...], weights: int, per_unit: int, grid: tu
     macs = weights * grid[0] * grid[1]
     return Formula(
         params=f"{' x '.join(str(d) for d in dims)}{bias} = {grouped(params)}",
-        flops=f"2 x {op.out} x {grid[0]} x {grid[1]} x {per_unit} = {si(2 * macs)}FLOPs",
+        flops=f"2 x {op.out} x {grid[0]} x {grid[1]} x {per_unit} = {si_unit(2 * macs, 'FLOPs')}",
     )
 
 

@@ -26,7 +26,7 @@ from netcost.errors import ShapeError
 from netcost.ops import register
 from netcost.ops.base import Count, Formula, Op, Padding, Pair, Shapes, _compact, need_map, positive_out, resolve_pads
 from netcost.ops.pool import WindowPool
-from netcost.units import grouped, si
+from netcost.units import grouped, si_unit
 
 
 def parse_table(text: str) -> tuple[tuple[int, ...], ...]:
@@ -138,9 +138,10 @@ class SparseConv(Op):
         kh, kw = self.k
         bias = f" (+{self.out})" if self.bias else ""
         params = self.weights() + (self.out if self.bias else 0)
+        macs = self.weights() * out.h * out.w
         return Formula(
             params=f"{self.links} links x {kh} x {kw}{bias} = {grouped(params)}",
-            flops=f"2 x {self.links} x {kh} x {kw} x {out.h} x {out.w} = {si(2 * self.weights() * out.h * out.w)}FLOPs",
+            flops=f"2 x {self.links} x {kh} x {kw} x {out.h} x {out.w} = {si_unit(2 * macs, 'FLOPs')}",
         )
 
     def describe(self) -> str:
@@ -261,7 +262,7 @@ class RBF(Op):
         n_in = ins[0].numel
         return Formula(
             params=f"0 trainable ({self.out} x {n_in} = {grouped(self.out * n_in)} fixed centres)",
-            flops=f"2 x {self.out} x {n_in} = {si(2 * self.out * n_in)}FLOPs",
+            flops=f"2 x {self.out} x {n_in} = {si_unit(2 * self.out * n_in, 'FLOPs')}",
         )
 
     def build(self, ins: Shapes, out: Shape):

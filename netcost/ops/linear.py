@@ -10,7 +10,7 @@ from netcost.core.shape import Shape
 from netcost.errors import ShapeError
 from netcost.ops import register
 from netcost.ops.base import Count, Formula, Op, Shapes
-from netcost.units import grouped, si
+from netcost.units import grouped, si_unit
 
 
 @register("linear")
@@ -41,7 +41,7 @@ class Linear(Op):
         params = n_in * self.out + (self.out if self.bias else 0)
         return Formula(
             params=f"{self.out} x {n_in}{bias} = {grouped(params)}",
-            flops=f"2 x {self.out} x {n_in} = {si(2 * n_in * self.out)}FLOPs",
+            flops=f"2 x {self.out} x {n_in} = {si_unit(2 * n_in * self.out, 'FLOPs')}",
         )
 
     def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:

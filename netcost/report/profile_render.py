@@ -7,7 +7,7 @@ from typing import Any
 
 from netcost.report.render import Format, json_document, markdown_cell, outside
 from netcost.report.verify_render import _md_table, _write_csv, console
-from netcost.units import si
+from netcost.units import si_unit
 
 
 def _ms(seconds: float | None) -> str:
@@ -21,14 +21,14 @@ def _ms(seconds: float | None) -> str:
 
 
 def _rate(x: float | None) -> str:
-    return "-" if x is None else f"{si(x)}FLOP/s"
+    return si_unit(x, "FLOP/s")
 
 
 PROFILE_FORMATS = (Format.table, Format.json, Format.csv, Format.markdown)
 CALIBRATION_FORMATS = (Format.table, Format.json, Format.csv, Format.markdown)
 RUN_COLUMNS = ("batch", "dtype", "median", "IQR", "images/s", "achieved (2 x MACs / time)")
 LAYER_COLUMNS = ("layer", "kind", "time", "time %", "FLOPs %", "achieved", "FLOP/byte", "roofline")
-RUN_KEYS = ("batch", "dtype", "amp", "channels_last", "median_s", "iqr_s", "timed_runs", "throughput")
+RUN_KEYS = ("batch", "dtype", "amp", "channels_last", "median_s", "iqr_s", "timed_runs", "timed_blocks", "throughput")
 RUN_KEYS += ("achieved_flop_per_s", "flops")
 LAYER_KEYS = ("name", "op", "kind", "time_s", "time_share", "flops", "flops_share", "elementwise_flops")
 LAYER_KEYS += ("bytes_moved", "arithmetic_intensity", "achieved_flop_per_s", "predicted_s")
@@ -77,7 +77,7 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
         rho = "-" if rl["rank_correlation"] is None else f"{rl['rank_correlation']:.2f}"
         med = rl["median_measured_over_predicted"]
         lines.append(
-            f"roofline ({_rate(rl['peak_flop_per_s'])} peak, {si(rl['bandwidth_bytes_per_s'])}B/s): "
+            f"roofline ({_rate(rl['peak_flop_per_s'])} peak, {si_unit(rl['bandwidth_bytes_per_s'], 'B/s')}): "
             f"rank correlation with measured layer times {rho}, median measured/predicted "
             f"{'-' if med is None else f'{med:.2f}'} over {rl['layers_compared']} layers"
         )
@@ -95,6 +95,12 @@ def render_profile(doc: dict[str, Any], format: Format) -> None:
     sys.stdout.write(_PROFILE[format](doc))
 
 
+def layer_title(doc: dict[str, Any]) -> str:
+    """Which setting the per-layer table timed (the first batch and dtype asked for)."""
+    summary = doc.get("summary") or {}
+    return f"per layer at batch {summary.get('batch', '?')} {summary.get('dtype', '?')}"
+
+
 def _profile_table(doc: dict[str, Any]) -> str:
     from rich.markup import escape
     from rich.table import Table
@@ -107,7 +113,7 @@ def _profile_table(doc: dict[str, Any]) -> str:
         runs.add_row(*(escape(c) for c in _run_cells(r)))
     out.print(runs)
     if doc.get("layers"):
-        layers = Table(box=None, header_style="bold")
+        layers = Table(title=escape(layer_title(doc)), box=None, header_style="bold", title_justify="left")
         for col in LAYER_COLUMNS:
             layers.add_column(col, justify="left" if col in ("layer", "kind") else "right")
         for r in doc["layers"]:
@@ -133,7 +139,7 @@ def _profile_markdown(doc: dict[str, Any]) -> str:
     lines = [f"### {markdown_cell(_title(doc))}", ""]
     lines += _md_table(list(RUN_COLUMNS), [_run_cells(r) for r in doc["runs"]], right={0, 2, 3, 4, 5})
     if doc.get("layers"):
-        lines.append("")
+        lines += ["", f"{layer_title(doc)}:", ""]
         rows = [_layer_cells(r) for r in doc["layers"]]
         lines += _md_table(list(LAYER_COLUMNS), rows, right=set(range(2, len(LAYER_COLUMNS))))
     summary = summary_lines(doc)
@@ -167,8 +173,9 @@ def render_calibration(doc: dict[str, Any], format: Format) -> None:
         sys.stdout.write("\n".join(_md_table(keys, [[str(doc[k]) for k in keys]])) + "\n")
         return
     sys.stdout.write(
-        f"{outside(doc['device'])} ({doc['threads']} threads, {doc['dtype']}): peak {si(doc['peak_flop_per_s'])}FLOP/s "
-        f"({doc['matmul_n']}x{doc['matmul_n']} matmul), bandwidth {si(doc['bandwidth_bytes_per_s'])}B/s "
+        f"{outside(doc['device'])} ({doc['threads']} threads, {doc['dtype']}): "
+        f"peak {si_unit(doc['peak_flop_per_s'], 'FLOP/s')} "
+        f"({doc['matmul_n']}x{doc['matmul_n']} matmul), bandwidth {si_unit(doc['bandwidth_bytes_per_s'], 'B/s')} "
         f"(copy of {doc['copy_bytes'] // 2**20} MiB)"
         + (" [cached; --recalibrate to measure again]" if doc.get("cached") else "")
         + "\n"

@@ -4,6 +4,7 @@ a cache that cannot be written costs a warning, never the measurement."""
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -14,6 +15,8 @@ from netcost.counted import calibrate as calibration  # noqa: E402
 from netcost.counted.device import RUN_DTYPES, check_device, check_dtypes  # noqa: E402
 from netcost.counted.timing import DTYPES  # noqa: E402
 from netcost.errors import NetcostError  # noqa: E402
+
+NOW = datetime.datetime.now(datetime.timezone.utc)
 
 NO_GPU = not torch.cuda.is_available()
 TINY = "conv(4,k=3) > relu"
@@ -125,12 +128,15 @@ def _entry(**changes):
         "bandwidth_bytes_per_s": 1e10,
         "matmul_n": 2048,
         "copy_bytes": 2**28,
+        "measured_at": NOW.isoformat(timespec="seconds"),
+        "load_average": 0.1,
+        "cpus": 2,
     }
     return {**good, **changes}
 
 
 def _doc(entry) -> bytes:
-    return json.dumps({"schema_version": 2, "entries": {_key(): entry}}).encode()
+    return json.dumps({"schema_version": 3, "entries": {_key(): entry}}).encode()
 
 
 def test_a_valid_cache_is_used(cache, measured):
@@ -146,7 +152,8 @@ BAD_FILES = {
     "a list": b"[]",
     "the old layout (no schema)": json.dumps({"k": _entry()}).encode(),
     "another schema": json.dumps({"schema_version": 99, "entries": {}}).encode(),
-    "entries not a mapping": json.dumps({"schema_version": 2, "entries": []}).encode(),
+    "entries not a mapping": json.dumps({"schema_version": 3, "entries": []}).encode(),
+    "the schema-2 layout (no date, load or CPUs)": json.dumps({"schema_version": 2, "entries": {}}).encode(),
 }
 BAD_ENTRIES = {
     "peak 0": _entry(peak_flop_per_s=0),
@@ -158,6 +165,9 @@ BAD_ENTRIES = {
     "a float size": _entry(matmul_n=2048.5),
     "an unknown dtype": _entry(dtype="fp12"),
     "a missing field": {k: v for k, v in _entry().items() if k != "copy_bytes"},
+    "no date": {k: v for k, v in _entry().items() if k != "measured_at"},
+    "a negative load": _entry(load_average=-1.0),
+    "cpus as text": _entry(cpus="2"),
     "an extra field": _entry(extra=1),
     "not an object": [1, 2],
 }
@@ -202,3 +212,31 @@ def test_the_cli_calibrates_with_a_broken_cache(cli, cache, measured):
     result = cli("calibrate", "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["peak_flop_per_s"] == 1e11 and "measuring again" in result.stderr
+
+
+def test_an_old_or_loaded_calibration_is_used_with_a_warning(cache, measured, capsys):
+    old = NOW - datetime.timedelta(days=calibration.STALE_DAYS + 10)
+    cache.mkdir()
+    entry = _entry(measured_at=old.isoformat(timespec="seconds"), load_average=3.5, cpus=2)
+    (cache / "calibration.json").write_bytes(_doc(entry))
+    _, cached = calibration.roofline("cpu", "fp32")
+    assert cached and measured == []
+    err = capsys.readouterr().err
+    assert f"{calibration.STALE_DAYS + 10} days old" in err and "under load (3.5 on 2 CPUs)" in err
+    assert "--recalibrate" in err
+
+
+def test_a_fresh_idle_calibration_is_used_silently(cache, measured, capsys):
+    cache.mkdir()
+    (cache / "calibration.json").write_bytes(_doc(_entry()))
+    assert calibration.roofline("cpu", "fp32")[1]
+    assert capsys.readouterr().err == ""
+
+
+def test_a_measurement_records_when_and_under_what_load():
+    from netcost.counted.calibrate import doubts
+
+    entry = calibration.Roofline("cpu", "fp32", 1, 1.0, 1.0, 1, 1, NOW.isoformat(), 0.2, 4)
+    assert doubts(entry, NOW) == []
+    busy = calibration.Roofline("cpu", "fp32", 1, 1.0, 1.0, 1, 1, NOW.isoformat(), 2.5, 4)
+    assert doubts(busy, NOW) == ["it was measured under load (2.5 on 4 CPUs)"]

@@ -41,7 +41,8 @@ def test_whole_model_runs(spec_file):
     report = profile(graph, batches=[1, 2], min_run_time=0.05)
     flops = {1: 2 * (16 * 27 * 1024 + 16 * 9 * 1024 + 32 * 16 * 1024 + 32 * 10)}  # by hand, batch 1
     for run in report.runs:
-        assert run["median_s"] > 0 and run["iqr_s"] >= 0 and run["timed_runs"] >= 1
+        assert run["median_s"] > 0 and run["timed_runs"] >= run["timed_blocks"] >= 1
+        assert (run["iqr_s"] is None) == (run["timed_blocks"] < 3) and (run["iqr_s"] is None or run["iqr_s"] >= 0)
         assert run["throughput"] == pytest.approx(run["batch"] / run["median_s"])
         assert run["flops"] == flops[1] * run["batch"]
         assert run["achieved_flop_per_s"] == pytest.approx(run["flops"] / run["median_s"])
@@ -134,3 +135,26 @@ def test_profile_a_torch_model_by_dotted_path(cli):
     assert run["flops"] == 2 * (8 * 27 * 256 + 8 * 5)
     assert run["achieved_flop_per_s"] == pytest.approx(run["flops"] / run["median_s"])
     assert any("need a spec" in n for n in doc["notes"])
+
+
+def test_no_iqr_from_too_few_blocks_and_a_note_says_so(spec_file, monkeypatch):
+    """One timed block has no spread: the IQR is unavailable (not 0) and a note says why."""
+    from netcost.counted import profile as profiling
+    from netcost.counted.timing import Timing
+
+    monkeypatch.setattr(profiling, "time_model", lambda *a, **k: Timing(0.01, None, 5, 1))
+    report = profile(load_graph(spec_file(TINY)), batches=[1], min_run_time=0.05)
+    (run,) = report.runs
+    assert run["iqr_s"] is None and run["timed_blocks"] == 1
+    assert any("no IQR from 1 timed block(s)" in note for note in report.notes)
+
+
+def test_the_per_layer_table_names_its_setting(spec_file, cache, monkeypatch, capsys):
+    fake = calibration.Roofline("test device", "fp32", 1, 1e10, 1e9, 64, 1024)
+    monkeypatch.setattr(calibration, "measure", lambda device, dtype: fake)
+    report = profile(load_graph(spec_file(TINY)), batches=[2, 1], per_layer=True, min_run_time=0.02)
+    doc = report.to_dict()
+    assert (doc["summary"]["batch"], doc["summary"]["dtype"]) == (2, "fp32")
+    from netcost.report.profile_render import layer_title
+
+    assert layer_title(doc) == "per layer at batch 2 fp32"
