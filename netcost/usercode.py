@@ -141,6 +141,29 @@ def _stdout_to_stderr() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def stderr_silenced() -> Iterator[None]:
+    """fd 2 leads nowhere until the block ends: for libraries that log from C (the torch
+    profiler's ``USDT: ... profiler_start`` lines). Python exceptions are unaffected."""
+    _flush()
+    saved = None
+    try:
+        saved = os.dup(2)
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+    except OSError:
+        if saved is not None:
+            os.close(saved)
+        saved = None
+    try:
+        yield
+    finally:
+        _flush()
+        if saved is not None:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+@contextlib.contextmanager
 def user_code(model: str, stage: str, detail: str | None = None, hint: str | None = None) -> Iterator[None]:
     """Run the block as ``model``'s own code at ``stage`` (``import``, ``factory`` or
     ``forward``): its failures and exits become UserCodeError, its stdout goes to stderr,

@@ -402,8 +402,10 @@ def _allocator_peak(model, opt, shape, device, autocast) -> int | None:
         return torch.cuda.max_memory_allocated(device) - before
     from torch.profiler import ProfilerActivity, profile
 
+    from netcost.usercode import stderr_silenced
+
     try:
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        with stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
             _step(model, opt, shape, device, autocast)
         events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
     except Exception:  # pragma: no cover - profiler unavailable
