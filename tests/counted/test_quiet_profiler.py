@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from netcost.usercode import stderr_silenced  # noqa: E402
+from netcost.usercode import stderr_silenced
 
 
 def test_verify_train_stderr_has_no_profiler_lines():
