@@ -182,6 +182,23 @@ def render_calibration(doc: dict[str, Any], format: Format) -> None:
     )
 
 
+def plot_title(doc: dict[str, Any]) -> str:
+    """Model, setting, machine and threads: what the points were measured on."""
+    rl = doc["roofline"]
+    return f"{outside(doc['model'])}, {layer_title(doc)}, on {outside(rl['device'])} ({doc['threads']} threads)"
+
+
+def roofline_labels(rl: dict[str, Any], lo: float, hi: float) -> list[tuple[str, float, float, str]]:
+    """(text, x, y, alignment) of the peak, the bandwidth slope and the ridge point."""
+    peak, bandwidth = rl["peak_flop_per_s"], rl["bandwidth_bytes_per_s"]
+    ridge = peak / bandwidth
+    return [
+        (f"peak {si_unit(peak, 'FLOP/s')}", hi, peak, "right"),
+        (f"bandwidth {si_unit(bandwidth, 'B/s')}", lo, lo * bandwidth, "left"),
+        (f"ridge {ridge:.3g} FLOP/byte", ridge, peak, "center"),
+    ]
+
+
 def plot_roofline(doc: dict[str, Any], path: str) -> None:
     """A roofline plot (PNG/SVG by the file's extension): each layer as a point."""
     import matplotlib
@@ -202,11 +219,14 @@ def plot_roofline(doc: dict[str, Any], path: str) -> None:
     ridge = rl["peak_flop_per_s"] / rl["bandwidth_bytes_per_s"]
     xs = [lo, ridge, hi]
     ax.plot(xs, [min(x * rl["bandwidth_bytes_per_s"], rl["peak_flop_per_s"]) for x in xs], "k-", lw=1, label="roofline")
+    for text, x, y, align in roofline_labels(rl, lo, hi):
+        ax.annotate(text, (x, y), fontsize=7, ha=align, va="bottom", xytext=(0, 3), textcoords="offset points")
+    ax.axvline(ridge, color="0.6", lw=0.6, ls=":")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("arithmetic intensity (FLOPs per byte moved)")
     ax.set_ylabel("achieved FLOP/s")
-    ax.set_title(f"{doc['model']} on {doc['device']}")
+    ax.set_title(plot_title(doc), fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)

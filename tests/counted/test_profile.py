@@ -158,3 +158,20 @@ def test_the_per_layer_table_names_its_setting(spec_file, cache, monkeypatch, ca
     from netcost.report.profile_render import layer_title
 
     assert layer_title(doc) == "per layer at batch 2 fp32"
+
+
+def test_the_roofline_plot_is_labelled(tmp_path):
+    """Peak, bandwidth and ridge point labelled; the title names the setting and machine."""
+    pytest.importorskip("matplotlib")
+    from netcost.report.profile_render import plot_roofline, plot_title, roofline_labels
+
+    rl = {"device": "test cpu", "peak_flop_per_s": 1e11, "bandwidth_bytes_per_s": 2e10}
+    texts = [t for t, *_ in roofline_labels(rl, 0.5, 100.0)]
+    assert texts == ["peak 100 GFLOP/s", "bandwidth 20 GB/s", "ridge 5 FLOP/byte"]
+    layer = {"kind": "standard conv", "achieved_flop_per_s": 1e9, "arithmetic_intensity": 3.0}
+    doc = {"model": "m", "threads": 2, "roofline": rl, "layers": [layer], "summary": {"batch": 8, "dtype": "fp16"}}
+    assert plot_title(doc) == "m, per layer at batch 8 fp16, on test cpu (2 threads)"
+    svg = tmp_path / "r.svg"
+    plot_roofline(doc, str(svg))
+    text = svg.read_text()
+    assert all(t in text for t in ("peak 100 GFLOP/s", "ridge 5 FLOP/byte", "batch 8 fp16"))
