@@ -22,6 +22,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from enum import Enum
 from typing import Annotated
 
 import typer
@@ -46,6 +47,7 @@ from netcost.cli_options import (
     parse_input,
     parse_sets,
 )
+from netcost.completion import COMPLETE_VAR, answer, complete_model
 from netcost.core.conventions import Convention
 from netcost.errors import ExitCode, NetcostError
 from netcost.options import TrainOptions
@@ -246,6 +248,7 @@ def compare(
             metavar="MODEL",
             help="Two or more: bundled names, spec files, package.module:callable, or inline specs "
             "such as 'conv(64,k=5)' and 'conv(64,k=3) > relu > conv(64,k=3)'.",
+            autocompletion=complete_model,
         ),
     ],
     input: InputOpt = None,
@@ -275,7 +278,11 @@ def compare(
 def check(
     models: Annotated[
         list[str] | None,
-        typer.Argument(metavar="MODEL", help="Models to check; none: read \\[tool.netcost] in pyproject.toml."),
+        typer.Argument(
+            metavar="MODEL",
+            help="Models to check; none: read \\[tool.netcost] in pyproject.toml.",
+            autocompletion=complete_model,
+        ),
     ] = None,
     input: InputOpt = None,
     batch: BatchOpt = 1,
@@ -504,6 +511,24 @@ def schema() -> None:
     sys.stdout.write(json.dumps(spec_schema(), indent=2) + "\n")
 
 
+class Shell(str, Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
+
+@app.command()
+def completion(shell: Annotated[Shell, typer.Argument(help="bash, zsh or fish.")]) -> None:
+    """Print the shell completion script (commands, options, bundled model names).
+
+    bash: eval "$(netcost completion bash)" in ~/.bashrc; zsh: eval "$(netcost completion zsh)"
+    in ~/.zshrc; fish: netcost completion fish > ~/.config/fish/completions/netcost.fish
+    """
+    from netcost.completion import script
+
+    sys.stdout.write(script(command(None), shell.value))
+
+
 # --- the boundary: everything becomes an exit code here ---------------------------------
 
 
@@ -540,6 +565,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     from typer.exceptions import Abort, Exit, TyperException
 
     args = list(sys.argv[1:] if argv is None else argv)
+    instruction = os.environ.get(COMPLETE_VAR)
+    if instruction:  # the shell asks for completions (see netcost.completion)
+        return answer(command(None), instruction)
     try:
         asked = args[0] if args and not args[0].startswith("-") else None
         result = command(asked).main(args=args, prog_name="netcost", standalone_mode=False)

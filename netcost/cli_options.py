@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from netcost.completion import complete_model
 from netcost.core.conventions import Convention
 from netcost.errors import NetcostError
 from netcost.options import OPTIMIZER_NAMES, parse_shape
@@ -52,6 +53,7 @@ ModelArg = Annotated[
         metavar="MODEL",
         help="A bundled spec name (see `netcost zoo`), a path to a YAML spec, an inline spec such as "
         "'conv(64,k=3) > relu', or a torch model as package.module:callable.",
+        autocompletion=complete_model,
     ),
 ]
 InputOpt = Annotated[
