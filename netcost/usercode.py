@@ -119,37 +119,14 @@ def _flush() -> None:
 
 
 @contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """``sys.stdout`` and fd 1 both lead to stderr until the block ends."""
+def _fd_redirected(fd: int, target: int) -> Iterator[None]:
+    """File descriptor ``fd`` leads where ``target`` does until the block ends (C code's
+    writes too); where there is no such fd (a closed stream), nothing changes."""
     _flush()
     saved = None
     try:
-        saved = os.dup(1)
-        os.dup2(2, 1)
-    except OSError:  # no fd 1 or fd 2 (a closed stream): the Python level still applies
-        if saved is not None:
-            os.close(saved)
-        saved = None
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        _flush()
-        if saved is not None:
-            os.dup2(saved, 1)
-            os.close(saved)
-
-
-@contextlib.contextmanager
-def stderr_silenced() -> Iterator[None]:
-    """fd 2 leads nowhere until the block ends: for libraries that log from C (the torch
-    profiler's ``USDT: ... profiler_start`` lines). Python exceptions are unaffected."""
-    _flush()
-    saved = None
-    try:
-        saved = os.dup(2)
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
+        saved = os.dup(fd)
+        os.dup2(target, fd)
     except OSError:
         if saved is not None:
             os.close(saved)
@@ -159,8 +136,23 @@ def stderr_silenced() -> Iterator[None]:
     finally:
         _flush()
         if saved is not None:
-            os.dup2(saved, 2)
+            os.dup2(saved, fd)
             os.close(saved)
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """``sys.stdout`` and fd 1 both lead to stderr until the block ends."""
+    with _fd_redirected(1, 2), contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+@contextlib.contextmanager
+def stderr_silenced() -> Iterator[None]:
+    """fd 2 leads nowhere until the block ends: for libraries that log from C (the torch
+    profiler's ``USDT: ... profiler_start`` lines). Python exceptions are unaffected."""
+    with open(os.devnull, "w") as null, _fd_redirected(2, null.fileno()):
+        yield
 
 
 @contextlib.contextmanager
