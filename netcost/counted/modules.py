@@ -70,3 +70,137 @@ class SpatialMean(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.mean((2, 3), keepdim=True)
+
+
+# -- tokens (netcost/ops/tokens.py, attention.py, residual.py) -----------------------------------
+
+
+class ToTokens(nn.Module):
+    """A map to tokens ``[N, H*W, C]``: ViT's ``x.reshape(n, c, h * w).permute(0, 2, 1)``."""
+
+    def __init__(self, channels_first: bool = True):
+        super().__init__()
+        self.channels_first = channels_first
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_first:
+            return x.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1)
+        return x.reshape(x.shape[0], -1, x.shape[-1])
+
+
+class ToMap(nn.Module):
+    def __init__(self, h: int, w: int, channels_first: bool = True):
+        super().__init__()
+        self.h, self.w, self.channels_first = h, w, channels_first
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_first:
+            return x.permute(0, 2, 1).reshape(x.shape[0], x.shape[2], self.h, self.w)
+        return x.reshape(x.shape[0], self.h, self.w, x.shape[2])
+
+
+class Permute(nn.Module):
+    """torchvision's ``ops.misc.Permute``."""
+
+    def __init__(self, dims: list[int]):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.permute(x, self.dims)
+
+
+class ClassToken(nn.Module):
+    """ViT's class token: a learnable ``(1, 1, C)`` token put in front."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, 1, channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class PosEmbedding(nn.Module):
+    """ViT's learnable position embedding ``(1, L, C)``, added."""
+
+    def __init__(self, length: int, channels: int):
+        super().__init__()
+        self.embedding = nn.Parameter(torch.empty(1, length, channels).normal_(std=0.02))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.embedding
+
+
+class SelectToken(nn.Module):
+    def __init__(self, index: int = 0):
+        super().__init__()
+        self.index = index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, self.index]
+
+
+class MeanTokens(nn.Module):
+    """The mean over every axis between the batch and the channels (tokens, or H and W)."""
+
+    def __init__(self, rank: int):
+        super().__init__()
+        self.dims = tuple(range(1, rank))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(self.dims)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of a channels-first map (torchvision's ConvNeXt
+    ``LayerNorm2d``): permute, ``F.layer_norm``, permute back."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class LayerScale(nn.Module):
+    """``gamma * x``, ``gamma`` per channel: ``(C, 1, 1)`` on a channels-first map (ConvNeXt)."""
+
+    def __init__(self, channels: int, channels_first: bool = True):
+        super().__init__()
+        self.scale = nn.Parameter(torch.full((channels, 1, 1) if channels_first else (channels,), 1e-6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * x
+
+
+class StochasticDepth(nn.Module):
+    """torchvision's ``StochasticDepth(p, "row")``: the identity at inference."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        noise = x.new_empty([x.shape[0]] + [1] * (x.ndim - 1)).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+
+class Attention(nn.MultiheadAttention):
+    """``nn.MultiheadAttention(batch_first=True)`` called as torchvision's ViT calls it
+    (``need_weights=False``): self-attention on one input, cross-attention on two."""
+
+    def __init__(self, embed: int, heads: int, kv_channels: int, bias: bool = True, causal: bool = False):
+        super().__init__(embed, heads, bias=bias, kdim=kv_channels, vdim=kv_channels, batch_first=True)
+        self.causal = causal
+
+    def forward(self, x: torch.Tensor, kv: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+        kv = x if kv is None else kv
+        mask = None
+        if self.causal:
+            mask = torch.ones(x.shape[1], kv.shape[1], dtype=torch.bool, device=x.device).triu(1)
+        return super().forward(x, kv, kv, need_weights=False, attn_mask=mask, is_causal=self.causal)[0]
