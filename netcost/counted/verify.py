@@ -37,6 +37,8 @@ TEMPORARIES = {
     "layernorm": "torch's layer_norm also returns per-sample mean and rstd",
     "groupnorm": "torch's group_norm also returns per-group mean and rstd",
     "softmax": "softmax may keep an intermediate of its input's size",
+    "attention": "attention holds the projected q, k, v and the scores while it runs",
+    "window_attention": "window attention holds the padded windows, q, k, v and the scores while it runs",
 }
 COLUMNS = ("params", "buffers", "shape", "bytes", "fvcore", "flopcounter")
 

@@ -53,6 +53,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "mean_tokens",
         "embedding",
     ),
+    "window": ("window_attention", "patch_merge"),
 }
 KIND_MODULE = {kind: module for module, kinds in FAMILIES.items() for kind in kinds}
 

@@ -156,7 +156,8 @@ def need_layout(op: Op, x: Shape, accepted: tuple[str, ...]) -> None:
     """A located-by-the-caller ShapeError unless ``x``'s layout is one of ``accepted``."""
     if x.layout not in accepted:
         takes = " or ".join(f"{LAYOUTS.get(a, a)} ({a})" for a in accepted)
-        raise ShapeError(f"{op.kind} takes {takes}, got {x.describe()}", hint=layout_hint(x, accepted[0]))
+        hint = next((h for h in (layout_hint(x, a) for a in accepted) if h), None)
+        raise ShapeError(f"{op.kind} takes {takes}, got {x.describe()}", hint=hint)
 
 
 def layout_hint(x: Shape, wanted: str) -> str | None:
@@ -169,8 +170,13 @@ def layout_hint(x: Shape, wanted: str) -> str | None:
             if wanted == "HWC"
             else "make tokens of the map first: `to_tokens` (CxHxW -> [H*W, C])"
         )
+    if x.layout == "CHW" and wanted == "F":
+        return "flatten the map first (`flatten`), or pool it (`gap`)"
     if x.layout == "LC" and wanted == "CHW":
-        return "tokens have no grid: reshape them back with `to_map: {h: ..., w: ...}`"
+        return (
+            "tokens have no grid: reshape them back with `to_map: {h: ..., w: ...}` "
+            "(an input of two sizes is tokens [L, C]; a map is written [C, H, W])"
+        )
     if x.layout == "F":
         return "the input is flat (after flatten or global pooling)"
     return None

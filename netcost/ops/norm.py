@@ -9,7 +9,7 @@ from netcost.core.cost import BackwardCost, Convention, Cost, Saved
 from netcost.core.shape import Shape
 from netcost.errors import ShapeError
 from netcost.ops import register
-from netcost.ops.base import Count, Op, Real, Shapes, need_map
+from netcost.ops.base import Count, Op, Real, Shapes, need_layout, need_map
 
 # Elementwise operations per element (see the README's table).
 BN_INFERENCE = 2  # running stats and affine folded into one scale and one shift
@@ -34,6 +34,11 @@ class BatchNorm(Op):
 
     affine: bool = True
     track_running_stats: bool = True
+    layouts = ("CHW", "F")
+
+    def shape(self, ins: Shapes) -> Shape:
+        need_layout(self, ins[0], self.layouts)
+        return ins[0]
 
     def cost(self, ins: Shapes, out: Shape) -> Cost:
         c = ins[0].c

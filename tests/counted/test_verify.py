@@ -24,10 +24,19 @@ LARGE = {
     "resnet152",
     "regnet",
     "unet",
+    "vit_b_16",
+    "swin_t",
 }
+# the counters' attention gaps (FlopCounterMode, fvcore: Q·Kᵀ, A·V and nn.MultiheadAttention's
+# fused fast path) are reported as mismatches until verify explains them per layer
+ATTENTION_GAPS = pytest.mark.xfail(strict=True, reason="verify does not yet explain the counters' attention gaps")
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in LARGE else n for n in bundled()])
+def _marks(name: str) -> list:
+    return [pytest.mark.slow] * (name in LARGE) + [ATTENTION_GAPS] * (name == "vit_b_16")
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in bundled()])
 def test_every_bundled_spec_verifies(name):
     report = verify(name, fields=name in FIELD_CHECKED)
     assert report.passed, report.mismatches
