@@ -17,7 +17,7 @@ import torch
 
 from netcost.analysis import analyze_graph
 from netcost.core.cost import Convention
-from netcost.counted.compile import build
+from netcost.counted.compile import build, sample_input
 from netcost.counted.count import count
 from netcost.counted.device import check_device
 from netcost.counted.memory import measure_peak
@@ -114,7 +114,7 @@ def verify_graph(
     device = check_device(device)
     model = build(graph).to(device)
     shape = (batch, *graph.input_shape.dims)
-    x = torch.randn(shape, device=device)
+    x = sample_input(graph, shape, device)
     counted = count(model, graph, x)
     reports = {c: analyze_graph(graph, batch, convention=c) for c in (Convention.FVCORE, Convention.FLOPCOUNTER)}
     fv_rows = {r["name"]: r for r in reports[Convention.FVCORE].rows}
@@ -170,7 +170,8 @@ def _total(check: str, analytic: int, counted: int) -> dict[str, Any]:
 
 
 def _memory(model, graph: Graph, shape, device, analytic: int) -> dict[str, Any]:
-    measured = measure_peak(model, [n.name for n in graph.nodes], shape, device=device)
+    make = (lambda: sample_input(graph, shape, device)) if graph.input_shape.layout == "L" else None
+    measured = measure_peak(model, [n.name for n in graph.nodes], shape, device=device, make_input=make)
     at = measured.peak_at
     reason = _temporaries(graph[at].op) if at is not None else None
     if measured.peak_bytes == analytic:

@@ -376,3 +376,45 @@ def test_window_attention_pads_to_the_window(spec_file):
     assert row["output_shape"] == [1, 9, 11, 8]
     assert row["params"] == 4 * 64 + 4 * 8 + 49 * 2 and row["buffers"] == 16 * 16
     assert row["macs"] == 4 * 144 * 64 + 2 * 9 * 16 * 16 * 8
+
+
+# -- compiled and counted (torch) ------------------------------------------------------------
+
+CHANNELS_LAST = """
+    input: [8, 16, 16]
+    layers:
+      - permute: {layout: HWC}
+      - layernorm
+      - linear: {out: 32}
+      - gelu
+      - linear: {out: 8}
+      - permute: {layout: CHW}
+      - layer_scale
+      - drop_path: {p: 0.1}
+      - layernorm: {over: channels}
+      - conv: {out: 8, k: 3, pad: 1}
+      - to_tokens
+      - class_token
+      - pos_embedding
+      - select_token
+      - linear: {out: 4}
+    """
+TOKEN_IDS = """
+    input: {shape: [12], layout: L}
+    layers:
+      - embedding: {vocab: 100, dim: 16}
+      - linear: {out: 8}
+      - mean_tokens
+    """
+
+
+@pytest.mark.parametrize("text", [CHANNELS_LAST, TOKEN_IDS], ids=["channels_last", "token_ids"])
+def test_token_and_channels_last_models_verify(spec_file, text):
+    """Compiled, run and counted: params, shapes, bytes, both counters' FLOPs and the peak
+    memory agree with the analytic rows (token ids are fed as int64)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    from netcost.api import verify
+
+    report = verify(spec_file(text), fields=False)
+    assert report.passed, report.mismatches
