@@ -86,6 +86,11 @@ REGNETS = {
 }
 
 
+# Models with attention (or LayerNorm-heavy transformer-style blocks): their rows also record
+# FlopCounterMode with grad and the attention MACs by formula (see _attention_record).
+TRANSFORMERS = ("vit_b_16", "convnext_tiny", "swin_t")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """One model to measure: where it comes from and how it is called."""
@@ -181,6 +186,7 @@ def model_specs() -> list[ModelSpec]:
     ]
     specs += [ModelSpec(n, tv, n) for n in REGNETS]
     specs.append(ModelSpec("resnet50@160", tv, "resnet50", hw=160))
+    specs += [ModelSpec(n, tv, n) for n in TRANSFORMERS]
     specs += [
         ModelSpec(f"timm/{n}", "timm", n)
         for n in (
@@ -299,11 +305,60 @@ def measure(spec: ModelSpec) -> dict[str, Any]:
         "module_params": {n: sum(p.numel() for p in m.parameters()) for n, m in model.named_children()},
         **spec.extra,
     }
+    if spec.name in TRANSFORMERS:
+        record.update(_attention_record(model, x))
     if spec.library == "timm":
         record["timm_default_input_size"] = list(model.pretrained_cfg.get("input_size", ()))
     if spec.name in PER_MODULE_MODELS:
         record["per_module"] = _per_module(model, x, fca)
     return record
+
+
+def _attention_record(model: nn.Module, x: torch.Tensor) -> dict[str, Any]:
+    """What the counters miss in attention, computed by formula from the shapes each
+    ``nn.MultiheadAttention`` sees (batch 1, so per sample):
+
+    * FlopCounterMode counts 0 for CPU flash attention (``_scaled_dot_product_flash_attention_for_cpu``)
+      and has no formula for ``_native_multi_head_attention``, the fast path
+      nn.MultiheadAttention takes under ``no_grad``: so its total is recorded both under
+      ``no_grad`` (``flop_counter_total``: it misses the projections and Q·Kᵀ, A·V) and with
+      grad (``flop_counter_total_grad``: the slow path; it misses Q·Kᵀ and A·V only);
+    * fvcore skips ``scaled_dot_product_attention`` (it traces with grad: the slow path).
+
+    ``attention_macs``: Q·Kᵀ + A·V = 2·L·S·E per layer (L queries, S keys, E channels);
+    ``mha_projection_macs``: the in/out projections, 2·L·E² + 2·S·E² per layer. Attention
+    written with explicit matmuls (Swin's ``shifted_window_attention``) is seen by both
+    counters and is not in these figures.
+    """
+    layers: list[tuple[int, int, int]] = []
+
+    def hook(module: nn.MultiheadAttention, args: tuple, kwargs: dict) -> None:
+        query = args[0] if args else kwargs["query"]
+        key = args[1] if len(args) > 1 else kwargs["key"]
+        layers.append((int(query.shape[1]), int(key.shape[1]), int(module.embed_dim)))
+
+    handles = [
+        m.register_forward_pre_hook(hook, with_kwargs=True)
+        for m in model.modules()
+        if isinstance(m, nn.MultiheadAttention)
+    ]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    counter = FlopCounterMode(display=False)
+    with counter:
+        model(x)
+    return {
+        "flop_counter_total_grad": int(counter.get_total_flops()),
+        "attention_layers": len(layers),
+        "attention_macs": sum(2 * length * source * embed for length, source, embed in layers),
+        "mha_projection_macs": sum(
+            2 * length * embed * embed + 2 * source * embed * embed for length, source, embed in layers
+        ),
+    }
 
 
 # --------------------------------------------------------------------------- #

@@ -363,11 +363,18 @@ def test_bad_input_shapes(shape):
     assert_error(invoke("analyze", "resnet18", "--input", shape))
 
 
-@pytest.mark.parametrize("shape", ["[0, 32, 32]", "[3, -32, 32]", "[3, 32]", "[3, 32, x]", "5"])
+@pytest.mark.parametrize("shape", ["[0, 32, 32]", "[3, -32, 32]", "[3, 32, x]", "5"])
 def test_bad_spec_input(tmp_path, shape):
-    """beyond #10: the spec's own `input` with a zero, negative, missing or non-integer size."""
+    """beyond #10: the spec's own `input` with a zero, negative or non-integer size."""
     spec = write_spec(tmp_path, f"name: t\ninput: {shape}\nlayers:\n  - conv: {{out: 8, k: 1}}\n")
     assert_error(invoke("analyze", spec, "--format", "json"), file=spec, line=2)
+
+
+def test_spec_input_missing_a_size(tmp_path):
+    """Two sizes are a token sequence [L, C] (issue 13): a conv on it is refused at the conv,
+    and the message says how a map is written."""
+    spec = write_spec(tmp_path, "name: t\ninput: [3, 32]\nlayers:\n  - conv: {out: 8, k: 1}\n")
+    assert_error(invoke("analyze", spec, "--format", "json"), "CxHxW", "[C, H, W]", file=spec, line=4)
 
 
 @pytest.mark.parametrize("batch", ["0", "-1", "2.5", "abc"])

@@ -72,6 +72,7 @@ def _analyze_graph(graph: Graph, batch: int, dtype: str, convention: Convention,
             "op": node.op.kind,
             "args": node.op.describe(),
             "output_shape": [batch, *node.shape.dims],
+            "output_layout": node.shape.layout,  # the dims' roles (netcost.core.shape): CHW, HWC, LC, F, L
             "params": cost.params,
             "buffers": cost.buffers,
             "macs": cost.macs,

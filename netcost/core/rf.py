@@ -11,6 +11,14 @@ For a window of kernel ``k``, stride ``s``, leading padding ``p`` and dilation `
 Fields are never clipped to the input: resnet18's last stage sees 435 pixels of a
 224-pixel image. A unit whose value depends on every input position (after global
 pooling, a linear layer over a flattened map, an SE gate) is *global*.
+
+Tokens and channels-last maps: changing the layout (``permute``, ``to_tokens``,
+``to_map``) moves no data between positions, so a token made from a map position keeps
+that position's field (ViT's patch tokens: the patch, 16 /16); per-position ops (linear,
+layernorm, layer scale, GELU over the channels) keep it too. Attention over all tokens
+mixes every position: every unit after it is global (as after global pooling); the
+class token and the position embedding add no input positions. Window attention (Swin)
+grows the field by its window, as a ``window x window`` kernel would (an upper bound).
 """
 
 from __future__ import annotations

@@ -47,6 +47,15 @@ def _attach(root: nn.Module, path: str, module: nn.Module) -> None:
     parent.add_module(leaf, module)
 
 
+def sample_input(graph: Graph, shape: tuple[int, ...], device="cpu", dtype=torch.float32) -> torch.Tensor:
+    """A random input of ``shape`` (batch first): token ids (layout ``L``) are int64 below the
+    smallest embedding's vocabulary, everything else normal floats."""
+    if graph.input_shape.layout == "L":
+        vocab = min((n.op.vocab for n in graph.nodes if n.op.kind == "embedding"), default=1)
+        return torch.randint(0, vocab, shape, device=device)
+    return torch.randn(shape, dtype=dtype, device=device)
+
+
 def build(graph: Graph) -> CompiledNet:
     """The compiled module in eval mode (counts and measurements are of inference)."""
     return CompiledNet(graph).eval()

@@ -65,9 +65,15 @@ class StorageTracker(TorchDispatchMode):
 
 
 def measure_peak(
-    model: torch.nn.Module, nodes: list[str], shape: tuple[int, ...], dtype=torch.float32, device="cpu"
+    model: torch.nn.Module,
+    nodes: list[str],
+    shape: tuple[int, ...],
+    dtype=torch.float32,
+    device="cpu",
+    make_input=None,
 ) -> MeasuredMemory:
-    """Peak live activation bytes of one inference forward pass on a fresh random input."""
+    """Peak live activation bytes of one inference forward pass on a fresh random input
+    (``make_input()`` when given: token ids)."""
     known = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())}
     cuda = torch.device(device).type == "cuda"
     if cuda:
@@ -85,7 +91,7 @@ def measure_peak(
     handles = [model.get_submodule(n).register_forward_pre_hook(enter(n)) for n in nodes]
     try:
         with torch.no_grad(), tracker:
-            x = [torch.randn(shape, dtype=dtype, device=device)]
+            x = [make_input() if make_input else torch.randn(shape, dtype=dtype, device=device)]
             out = model(x)  # the model pops the input and drops it after its last reader
             del out
     finally:

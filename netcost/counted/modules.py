@@ -70,3 +70,202 @@ class SpatialMean(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.mean((2, 3), keepdim=True)
+
+
+# -- tokens (netcost/ops/tokens.py, attention.py, residual.py) -----------------------------------
+
+
+class ToTokens(nn.Module):
+    """A map to tokens ``[N, H*W, C]``: ViT's ``x.reshape(n, c, h * w).permute(0, 2, 1)``."""
+
+    def __init__(self, channels_first: bool = True):
+        super().__init__()
+        self.channels_first = channels_first
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_first:
+            return x.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1)
+        return x.reshape(x.shape[0], -1, x.shape[-1])
+
+
+class ToMap(nn.Module):
+    def __init__(self, h: int, w: int, channels_first: bool = True):
+        super().__init__()
+        self.h, self.w, self.channels_first = h, w, channels_first
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_first:
+            return x.permute(0, 2, 1).reshape(x.shape[0], x.shape[2], self.h, self.w)
+        return x.reshape(x.shape[0], self.h, self.w, x.shape[2])
+
+
+class Permute(nn.Module):
+    """torchvision's ``ops.misc.Permute``."""
+
+    def __init__(self, dims: list[int]):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.permute(x, self.dims)
+
+
+class ClassToken(nn.Module):
+    """ViT's class token: a learnable ``(1, 1, C)`` token put in front."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, 1, channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class PosEmbedding(nn.Module):
+    """ViT's learnable position embedding ``(1, L, C)``, added."""
+
+    def __init__(self, length: int, channels: int):
+        super().__init__()
+        self.embedding = nn.Parameter(torch.empty(1, length, channels).normal_(std=0.02))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.embedding
+
+
+class SelectToken(nn.Module):
+    def __init__(self, index: int = 0):
+        super().__init__()
+        self.index = index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, self.index]
+
+
+class MeanTokens(nn.Module):
+    """The mean over every axis between the batch and the channels (tokens, or H and W)."""
+
+    def __init__(self, rank: int):
+        super().__init__()
+        self.dims = tuple(range(1, rank))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(self.dims)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of a channels-first map (torchvision's ConvNeXt
+    ``LayerNorm2d``): permute, ``F.layer_norm``, permute back."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class LayerScale(nn.Module):
+    """``gamma * x``, ``gamma`` per channel: ``(C, 1, 1)`` on a channels-first map (ConvNeXt)."""
+
+    def __init__(self, channels: int, channels_first: bool = True):
+        super().__init__()
+        self.scale = nn.Parameter(torch.full((channels, 1, 1) if channels_first else (channels,), 1e-6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * x
+
+
+class StochasticDepth(nn.Module):
+    """torchvision's ``StochasticDepth(p, "row")``: the identity at inference."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        noise = x.new_empty([x.shape[0]] + [1] * (x.ndim - 1)).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+
+class Attention(nn.MultiheadAttention):
+    """``nn.MultiheadAttention(batch_first=True)`` called as torchvision's ViT calls it
+    (``need_weights=False``): self-attention on one input, cross-attention on two."""
+
+    def __init__(self, embed: int, heads: int, kv_channels: int, bias: bool = True, causal: bool = False):
+        super().__init__(embed, heads, bias=bias, kdim=kv_channels, vdim=kv_channels, batch_first=True)
+        self.causal = causal
+
+    def forward(self, x: torch.Tensor, kv: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+        kv = x if kv is None else kv
+        mask = None
+        if self.causal:
+            mask = torch.ones(x.shape[1], kv.shape[1], dtype=torch.bool, device=x.device).triu(1)
+        return super().forward(x, kv, kv, need_weights=False, attn_mask=mask, is_causal=self.causal)[0]
+
+
+class PatchMerge(nn.Module):
+    """torchvision's ``_patch_merging_pad``: pad to even sizes, then the four 2x2 neighbours
+    concatenated over the channels."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-3:-1]
+        x = nn.functional.pad(x, (0, 0, 0, w % 2, 0, h % 2))
+        parts = (x[..., 0::2, 0::2, :], x[..., 1::2, 0::2, :], x[..., 0::2, 1::2, :], x[..., 1::2, 1::2, :])
+        return torch.cat(parts, -1)
+
+
+class WindowAttention(nn.Module):
+    """torchvision's ``ShiftedWindowAttention`` (Swin V1): the same parameters, buffer and
+    computation (``shifted_window_attention``), inference only (no dropout)."""
+
+    def __init__(self, dim: int, window: int, shift: int, heads: int, bias: bool = True):
+        super().__init__()
+        self.window, self.shift, self.heads = window, shift, heads
+        self.qkv = nn.Linear(dim, dim * 3, bias=bias)
+        self.proj = nn.Linear(dim, dim, bias=bias)
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
+        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
+        relative = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0).contiguous() + (window - 1)
+        relative[:, :, 0] *= 2 * window - 1
+        self.register_buffer("relative_position_index", relative.sum(-1).flatten())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, h, w, c = x.shape
+        ws, n = self.window, self.window * self.window
+        x = nn.functional.pad(x, (0, 0, 0, (ws - w % ws) % ws, 0, (ws - h % ws) % ws))
+        _, ph, pw, _ = x.shape
+        shift = [0 if ws >= ph else self.shift, 0 if ws >= pw else self.shift]
+        if sum(shift) > 0:
+            x = torch.roll(x, shifts=(-shift[0], -shift[1]), dims=(1, 2))
+        windows = (ph // ws) * (pw // ws)
+        x = x.view(b, ph // ws, ws, pw // ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(b * windows, n, c)
+        q, k, v = self.qkv(x).reshape(x.size(0), n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        attn = (q * (c // self.heads) ** -0.5).matmul(k.transpose(-2, -1))
+        bias = self.relative_position_bias_table[self.relative_position_index].view(n, n, -1)
+        attn = attn + bias.permute(2, 0, 1).contiguous().unsqueeze(0)
+        if sum(shift) > 0:
+            attn = attn.view(b, windows, self.heads, n, n) + self._mask(x, ph, pw, shift).unsqueeze(1).unsqueeze(0)
+            attn = attn.view(-1, self.heads, n, n)
+        x = attn.softmax(dim=-1).matmul(v).transpose(1, 2).reshape(x.size(0), n, c)
+        x = self.proj(x)
+        x = x.view(b, ph // ws, pw // ws, ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(b, ph, pw, c)
+        if sum(shift) > 0:
+            x = torch.roll(x, shifts=(shift[0], shift[1]), dims=(1, 2))
+        return x[:, :h, :w, :].contiguous()
+
+    def _mask(self, x: torch.Tensor, ph: int, pw: int, shift: list[int]) -> torch.Tensor:
+        """-100 between tokens of a window that came from different regions before the shift."""
+        ws = self.window
+        mask = x.new_zeros((ph, pw))
+        count = 0
+        for hs in ((0, -ws), (-ws, -shift[0]), (-shift[0], None)):
+            for wsl in ((0, -ws), (-ws, -shift[1]), (-shift[1], None)):
+                mask[hs[0] : hs[1], wsl[0] : wsl[1]] = count
+                count += 1
+        mask = mask.view(ph // ws, ws, pw // ws, ws).permute(0, 2, 1, 3).reshape(-1, ws * ws)
+        mask = mask.unsqueeze(1) - mask.unsqueeze(2)
+        return mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)

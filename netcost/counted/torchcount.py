@@ -423,6 +423,7 @@ def _rows(run: _Run, convention: Convention, notes: list[str]) -> list[dict[str,
                 "op": type(m).__name__,
                 "args": args,
                 "output_shape": slot.output_shape,
+                "output_layout": None,  # a torch tensor does not say which dims are channels
                 "params": _owned(slot, m._parameters.values(), seen_params, notes, "parameter"),
                 "buffers": _owned(slot, m._buffers.values(), seen_buffers, notes, "buffer"),
                 "macs": slot.work.macs,

@@ -18,7 +18,7 @@ import torch
 from netcost.analysis import analyze_graph
 from netcost.core.conventions import Convention
 from netcost.core.cost import Cost
-from netcost.counted.compile import build
+from netcost.counted.compile import build, sample_input
 from netcost.counted.count import count
 from netcost.counted.device import check_device
 from netcost.counted.memory import measure_peak
@@ -38,6 +38,8 @@ TEMPORARIES = {
     "layernorm": "torch's layer_norm also returns per-sample mean and rstd",
     "groupnorm": "torch's group_norm also returns per-group mean and rstd",
     "softmax": "softmax may keep an intermediate of its input's size",
+    "attention": "attention holds the projected q, k, v and the scores while it runs",
+    "window_attention": "window attention holds the padded windows, q, k, v and the scores while it runs",
 }
 COLUMNS = ("params", "buffers", "shape", "bytes", "fvcore", "flopcounter")
 
@@ -113,7 +115,7 @@ def verify_graph(
     device = check_device(device)
     model = build(graph).to(device)
     shape = (batch, *graph.input_shape.dims)
-    x = torch.randn(shape, device=device)
+    x = sample_input(graph, shape, device)
     counted = count(model, graph, x)
     reports = {c: analyze_graph(graph, batch, convention=c) for c in (Convention.FVCORE, Convention.FLOPCOUNTER)}
     fv_rows = {r["name"]: r for r in reports[Convention.FVCORE].rows}
@@ -197,11 +199,12 @@ def _tool_total(convention: Convention, whole: Cost, device: str, counted: int) 
 
 def _gap(convention: Convention, flops: int) -> str:
     tool = "fvcore" if convention is Convention.FVCORE else "FlopCounterMode"
-    return f"{tool} does not count {flops:,} FLOPs of attention here (SDPA, nn.MultiheadAttention); netcost does"
+    return f"{tool} does not count {flops:,} FLOPs of attention (SDPA, nn.MultiheadAttention); netcost does"
 
 
 def _memory(model, graph: Graph, shape, device, analytic: int) -> dict[str, Any]:
-    measured = measure_peak(model, [n.name for n in graph.nodes], shape, device=device)
+    make = (lambda: sample_input(graph, shape, device)) if graph.input_shape.layout == "L" else None
+    measured = measure_peak(model, [n.name for n in graph.nodes], shape, device=device, make_input=make)
     at = measured.peak_at
     reason = _temporaries(graph[at].op) if at is not None else None
     if measured.peak_bytes == analytic:

@@ -33,6 +33,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "gelu",
         "softmax",
     ),
+    "attention": ("attention",),
     "conv": ("conv", "conv_transpose"),
     "lenet": ("sparse_conv", "subsample", "rbf"),
     "linear": ("linear",),
@@ -41,6 +42,18 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "pool": ("maxpool", "avgpool", "adaptive_avgpool", "gap", "mean"),
     "resample": ("upsample",),
     "reshape": ("flatten", "identity", "dropout", "crop"),
+    "residual": ("layer_scale", "drop_path"),
+    "tokens": (
+        "to_tokens",
+        "to_map",
+        "permute",
+        "class_token",
+        "pos_embedding",
+        "select_token",
+        "mean_tokens",
+        "embedding",
+    ),
+    "window": ("window_attention", "patch_merge"),
 }
 KIND_MODULE = {kind: module for module, kinds in FAMILIES.items() for kind in kinds}
 

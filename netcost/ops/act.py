@@ -41,10 +41,15 @@ class Activation(Op):
         if self.torch_name == "LeakyReLU":
             return module(self.slope)
         if self.torch_name == "Softmax":
-            return module(dim=1)
+            return module(dim=1 + ins[0].channels_axis)  # over the channels, whatever the layout
         return module()
 
-    EXAMPLES = [((Shape.of(4, 5, 5),), {}), ((Shape.of(7),), {})]
+    EXAMPLES = [
+        ((Shape.of(4, 5, 5),), {}),
+        ((Shape.of(7),), {}),
+        ((Shape.tokens(5, 6),), {}),
+        ((Shape.channels_last(3, 3, 4),), {}),
+    ]
 
 
 # kind: (torch.nn class, elementwise ops per element, extra fields as (name, type, default))
@@ -59,7 +64,7 @@ TABLE: dict[str, tuple[str, int, tuple[tuple[str, object, object], ...]]] = {
     "silu": ("SiLU", 1, ()),
     "swish": ("SiLU", 1, ()),
     "gelu": ("GELU", 1, ()),
-    "softmax": ("Softmax", 3, ()),  # over channels (dim 1 of NCHW)
+    "softmax": ("Softmax", 3, ()),  # over the channels (dim 1 of NCHW, the last of tokens)
 }
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar
 
 from netcost.core.cost import BackwardCost, Cost, Saved
 from netcost.core.rf import RF
-from netcost.core.shape import Shape, same_padding
+from netcost.core.shape import LAYOUTS, Shape, same_padding
 from netcost.errors import ShapeError
 from netcost.spec.fields import NON_NEGATIVE, PADDING, PAIR, POSITIVE, POSITIVE_REAL, UNIT_INTERVAL, Domain
 
@@ -47,6 +47,7 @@ class Op:
     family: ClassVar[str] = ""
     arity: ClassVar[tuple[int, int | None]] = (1, 1)  # (min, max) inputs; None = unbounded
     is_view: ClassVar[bool] = False  # output aliases the input's storage (flatten, dropout in eval)
+    layouts: ClassVar[tuple[str, ...] | None] = None  # input layouts it takes (core.shape); None: any
     EXAMPLES: ClassVar[list[tuple[Shapes, dict[str, Any]]]] = []
 
     def shape(self, ins: Shapes) -> Shape:
@@ -138,7 +139,39 @@ def _compact(value: Any) -> str:
 
 def need_map(op: Op, x: Shape) -> None:
     if not x.is_map:
-        raise ShapeError(f"{op.kind} needs a CxHxW feature map, got {x} (rank {x.rank})")
+        raise ShapeError(
+            f"{op.kind} needs a CxHxW feature map (channels first), got {x.describe()}", hint=layout_hint(x, "CHW")
+        )
+
+
+def need_layout(op: Op, x: Shape, accepted: tuple[str, ...]) -> None:
+    """A located-by-the-caller ShapeError unless ``x``'s layout is one of ``accepted``."""
+    if x.layout not in accepted:
+        takes = " or ".join(f"{LAYOUTS.get(a, a)} ({a})" for a in accepted)
+        hint = next((h for h in (layout_hint(x, a) for a in accepted) if h), None)
+        raise ShapeError(f"{op.kind} takes {takes}, got {x.describe()}", hint=hint)
+
+
+def layout_hint(x: Shape, wanted: str) -> str | None:
+    """How to get from ``x``'s layout to ``wanted`` in a spec."""
+    if x.layout == "HWC" and wanted == "CHW":
+        return "permute to channels-first first: `permute: {layout: CHW}`"
+    if x.layout == "CHW" and wanted in ("HWC", "LC"):
+        return (
+            "permute to channels-last first (`permute: {layout: HWC}`), or make tokens (`to_tokens`)"
+            if wanted == "HWC"
+            else "make tokens of the map first: `to_tokens` (CxHxW -> [H*W, C])"
+        )
+    if x.layout == "CHW" and wanted == "F":
+        return "flatten the map first (`flatten`), or pool it (`gap`)"
+    if x.layout == "LC" and wanted == "CHW":
+        return (
+            "tokens have no grid: reshape them back with `to_map: {h: ..., w: ...}` "
+            "(an input of two sizes is tokens [L, C]; a map is written [C, H, W])"
+        )
+    if x.layout == "F":
+        return "the input is flat (after flatten or global pooling)"
+    return None
 
 
 def positive_out(op: Op, x: Shape, out: Shape) -> Shape:

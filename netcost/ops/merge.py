@@ -10,7 +10,7 @@ from netcost.core.rf import RF
 from netcost.core.shape import Shape
 from netcost.errors import ShapeError
 from netcost.ops import register
-from netcost.ops.base import Op, Shapes
+from netcost.ops.base import Op, Shapes, need_layout
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +30,8 @@ def _shapes(ins: Shapes) -> str:
 def _broadcast(op: Op, ins: Shapes) -> Shape:
     """The largest input, when every other input broadcasts to it (a ``Cx1x1`` gate does)."""
     out = max(ins, key=lambda s: s.numel)
+    if len({x.layout for x in ins}) > 1:
+        raise ShapeError(f"{op.kind} needs inputs of one layout, got {', '.join(x.describe() for x in ins)}")
     for x in ins:
         if x.rank != out.rank or any(a not in (1, b) for a, b in zip(x.dims, out.dims, strict=True)):
             raise ShapeError(f"{op.kind} needs equal (or broadcastable) shapes, got {_shapes(ins)}")
@@ -70,7 +72,11 @@ class Concat(MergeOp):
 
     crop: bool = False
 
+    layouts = ("CHW", "F")
+
     def shape(self, ins: Shapes) -> Shape:
+        for x in ins:
+            need_layout(self, x, self.layouts)
         if len({x.rank for x in ins}) != 1 or (not self.crop and len({x.spatial for x in ins}) != 1):
             raise ShapeError(f"concat needs equal spatial sizes, got {_shapes(ins)}", hint=_CROP_HINT)
         spatial = tuple(min(sizes) for sizes in zip(*(x.spatial for x in ins), strict=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from netcost.core.conventions import BN_FOLDED
 from netcost.core.conventions import NORM_AFFINE as NORM_AFFINE_WORK
@@ -11,7 +12,7 @@ from netcost.core.cost import BackwardCost, Cost, Saved
 from netcost.core.shape import Shape
 from netcost.errors import ShapeError
 from netcost.ops import register
-from netcost.ops.base import Count, Op, Real, Shapes, need_map
+from netcost.ops.base import Count, Op, Real, Shapes, need_layout, need_map
 
 # Elementwise operations per element (see the README's table).
 BN_INFERENCE = 2  # running stats and affine folded into one scale and one shift
@@ -36,6 +37,11 @@ class BatchNorm(Op):
 
     affine: bool = True
     track_running_stats: bool = True
+    layouts = ("CHW", "F")
+
+    def shape(self, ins: Shapes) -> Shape:
+        need_layout(self, ins[0], self.layouts)
+        return ins[0]
 
     def cost(self, ins: Shapes, out: Shape) -> Cost:
         c = ins[0].c
@@ -97,20 +103,45 @@ class _StatsNorm(Op):
 @register("layernorm")
 @dataclass(frozen=True, kw_only=True)
 class LayerNorm(_StatsNorm):
-    """LayerNorm over all of a sample's dimensions (``nn.LayerNorm(x.shape)``); affine per element."""
+    """LayerNorm over all of a sample's dimensions (``nn.LayerNorm(x.shape)``, affine per
+    element) or over the channels at each position (``over: channels``: ``nn.LayerNorm(C)``
+    on tokens and channels-last maps, torchvision's ``LayerNorm2d`` on a channels-first map;
+    affine per channel). ``auto``: the channels of tokens and channels-last maps, else all."""
+
+    over: Literal["auto", "all", "channels"] = "auto"
+
+    def per_channel(self, x: Shape) -> bool:
+        return self.over == "channels" or (self.over == "auto" and x.layout in ("LC", "HWC"))
 
     def cost(self, ins: Shapes, out: Shape) -> Cost:
-        return Cost(params=2 * out.numel if self.affine else 0, elementwise=self.elementwise(out), work=self.work(out))
+        return Cost(params=sum(self.param_tensors(ins, out)), elementwise=self.elementwise(out), work=self.work(out))
 
     def build(self, ins: Shapes, out: Shape):
         from torch import nn
 
-        return nn.LayerNorm(list(ins[0].dims), elementwise_affine=self.affine)
+        from netcost.counted.modules import LayerNorm2d
+
+        x = ins[0]
+        if not self.per_channel(x):
+            return nn.LayerNorm(list(x.dims), elementwise_affine=self.affine)
+        return (LayerNorm2d if x.is_map else nn.LayerNorm)(x.c, elementwise_affine=self.affine)
+
+    def groups_of_stats(self, x: Shape) -> int:
+        return x.numel // x.c if self.per_channel(x) else 1
 
     def param_tensors(self, ins: Shapes, out: Shape) -> tuple[int, ...]:
-        return (out.numel, out.numel) if self.affine else ()
+        if not self.affine:
+            return ()
+        n = out.c if self.per_channel(out) else out.numel
+        return (n, n)
 
-    EXAMPLES = [((Shape.of(4, 3, 3),), {}), ((Shape.of(12),), dict(affine=False))]
+    EXAMPLES = [
+        ((Shape.of(4, 3, 3),), {}),
+        ((Shape.of(12),), dict(affine=False)),
+        ((Shape.tokens(5, 8),), {}),  # over the channels of each token
+        ((Shape.of(8, 3, 3),), dict(over="channels")),  # ConvNeXt's LayerNorm2d
+        ((Shape.channels_last(3, 3, 8),), {}),
+    ]
 
 
 @register("groupnorm")

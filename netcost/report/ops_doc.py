@@ -67,9 +67,9 @@ def print_ops(kind: str | None = None) -> None:
         out = op.shape(ins)
         cost = op.cost(ins, out)
         table.add_row(
-            ", ".join(map(str, ins)),
+            ", ".join(x.describe() for x in ins),
             str(kwargs),
-            str(out),
+            out.describe(),
             grouped(cost.params),
             grouped(cost.macs),
             grouped(cost.elementwise),

@@ -56,6 +56,16 @@ def _shape(dims: list[int] | None) -> str:
     return "-" if not dims else "x".join(str(d) for d in dims[1:])
 
 
+def _output(row: dict[str, Any]) -> str:
+    """The output's dimensions, with the layout where the rank does not tell it (``HWC``)."""
+    layout = row.get("output_layout")
+    text = _shape(row.get("output_shape"))
+    return f"{text} {layout}" if layout in UNUSUAL_LAYOUTS else text
+
+
+UNUSUAL_LAYOUTS = ("HWC", "L")  # a rank-3 shape is CHW unless marked, a rank-1 one flat (F)
+
+
 def _rf(row: dict[str, Any]) -> str:
     if row["rf_global"]:
         return "global"
@@ -72,7 +82,7 @@ def columns(report: Report, formulas: bool = False) -> list[Column]:
         ("layer", "name", outside),
         ("op", "op", outside),
         ("args", "args", outside),
-        ("output", "output_shape", _shape),
+        ("output", "", lambda row: _output(row)),
         ("params", "params", grouped),
         ("MACs", "macs", si),
         ("FLOPs", "flops", si),

@@ -1,6 +1,6 @@
 """Expansion of a spec into a :class:`Graph`: templates, stages, repeats and parallel
 branches become named nodes, and shapes are inferred on the way (expressions may read
-the incoming shape as ``in_channels``, ``in_h``, ``in_w``).
+the incoming shape as ``in_channels``, ``in_h``, ``in_w``; of tokens, ``in_tokens``).
 
 Layer items are ``op``, ``op: {args}``, ``block: {args}`` or one of the structures:
 
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netcost import ops
-from netcost.core.shape import Shape
+from netcost.core.shape import DEFAULT_LAYOUT, Shape
 from netcost.errors import Location, ShapeError, SpecError
 from netcost.graph import INPUT, Graph, Node
 from netcost.spec import expr, setvalue
@@ -50,7 +50,7 @@ _LIMIT = f"netcost's limit is {MAX_NODES:,} (see netcost.spec.expand.MAX_NODES)"
 
 STRUCTURES = ("parallel", "stage", "repeat", "seq")
 RESERVED = ("name", "when")
-SHAPE_VARS = ("in_channels", "in_h", "in_w")
+SHAPE_VARS = ("in_channels", "in_h", "in_w", "in_tokens")
 
 
 @dataclass(frozen=True)
@@ -178,11 +178,28 @@ def _input_shape(spec: Spec, variables: dict[str, Any], override: tuple[int, ...
     at = spec.where(spec.raw, "input", "input")
     with _located(at):
         dims = [to_int(_value(v, _evaluator(variables))) for v in spec.input]
+    layout = spec.input_layout or DEFAULT_LAYOUT[len(dims)]
+    if override and layout != "CHW" and len(override) != len(dims):
+        raise SpecError(
+            f"--input {'x'.join(map(str, override))}: this spec's input is {'x'.join(map(str, dims))} ({layout})",
+            at,
+            hint=f"give every size of the {layout} input, e.g. --input {'x'.join(map(str, dims))}",
+        )
     if override:
         dims = list(override) if len(override) == len(dims) else [*dims[: len(dims) - len(override)], *override]
     if any(d < 1 for d in dims):
         raise SpecError(f"input shape {'x'.join(map(str, dims))} has a dimension below 1", at)
-    return Shape.of(*dims)
+    return Shape(tuple(dims), layout if len(dims) == len(layout) else "")
+
+
+def shape_vars(shape: Shape) -> dict[str, int]:
+    """What expressions read of the incoming tensor: ``in_channels`` always, ``in_h`` and
+    ``in_w`` of a map (either layout), ``in_tokens`` of tokens."""
+    if shape.layout == "HWC":
+        return {"in_channels": shape.c, "in_h": shape.h, "in_w": shape.w}
+    if shape.layout == "LC":
+        return {"in_channels": shape.c, "in_tokens": shape.dims[0]}
+    return dict(zip(SHAPE_VARS[:3], shape.dims, strict=False))
 
 
 def _evaluator(env: Mapping[str, Any]):
@@ -288,9 +305,7 @@ class _Expander:
         return fallback
 
     def evaluator(self, scope: Scope, x: Tensor):
-        dims = x.shape.dims
-        shape_vars = dict(zip(SHAPE_VARS, dims, strict=False))
-        return _evaluator(ChainMap(shape_vars, scope.vars))
+        return _evaluator(ChainMap(shape_vars(x.shape), scope.vars))
 
     def split(self, item: Any, at: Location) -> tuple[str, LocDict]:
         """``relu`` -> ("relu", {}); ``conv: {out: 8}`` -> ("conv", {...})."""
@@ -347,7 +362,7 @@ class _Expander:
         if kind not in ops.REGISTRY:
             choices = [*ops.REGISTRY, *self.spec.blocks, *STRUCTURES]
             raise SpecError(f"unknown op or block {kind!r}", at, hint=ops.did_you_mean(kind, choices))
-        if ops.REGISTRY[kind].arity[0] > 1:
+        if ops.REGISTRY[kind].arity[0] > 1:  # merges only (attention takes one input or two)
             raise SpecError(f"`{kind}` merges branches: use it as `parallel: {{merge: {kind}, branches: [...]}}`", at)
         with _located(at):
             full_name = self.names.take(scope, name, kind)
@@ -403,8 +418,8 @@ class _Expander:
     def parallel(self, args: LocDict, name: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
         unknown_keys(args, {"merge", "branches"}, self.spec.file, path, "parallel key")
         merge, merge_args = self.split(args.get("merge", "add"), self.at(args, "merge", f"{path}.merge"))
-        if ops.REGISTRY.get(merge) is None or ops.REGISTRY[merge].arity[0] < 2:
-            merges = [k for k, c in ops.REGISTRY.items() if c.arity[0] >= 2]
+        if ops.REGISTRY.get(merge) is None or not _merges(ops.REGISTRY[merge]):
+            merges = [k for k, c in ops.REGISTRY.items() if _merges(c)]
             raise SpecError(
                 f"merge {merge!r} is not a merge op (one of {', '.join(merges)})", self.at(args, "merge", path)
             )
@@ -520,14 +535,14 @@ class _Expander:
                 )
             with _located(lambda arg=arg: self.at(args, arg, f"{path}.{arg}")):
                 values[arg] = _value(raw, caller)
-        shape_vars = dict(zip(SHAPE_VARS, x.shape.dims, strict=False))
+        incoming = shape_vars(x.shape)
         for arg, default in bdef.args.items():
             if arg in values:
                 continue
             if default == REQUIRED:
                 raise SpecError(f"block `{key}` needs argument `{arg}`", at)
             with _located(lambda arg=arg: self.at(bdef.args, arg, f"blocks.{key}.args.{arg}")):
-                values[arg] = _value(default, _evaluator(ChainMap(shape_vars, values, self.graph.vars)))
+                values[arg] = _value(default, _evaluator(ChainMap(incoming, values, self.graph.vars)))
         with _located(at):
             prefix = self.names.take(scope, name, key)
         inner = Scope(prefix, ChainMap(values, self.graph.vars), bdef.naming, (*scope.blocks, key))
@@ -537,6 +552,11 @@ class _Expander:
             if exc.hint is None and exc.location is not None and exc.location.path.startswith("blocks."):
                 exc.hint = f"in block `{key}` used at {at}"
             raise
+
+
+def _merges(cls: type[ops.Op]) -> bool:
+    """Whether an op can join branches (it takes two inputs or more)."""
+    return cls.arity[1] is None or cls.arity[1] >= 2
 
 
 _FIELD = re.compile(r"\{([^{}]+)\}")

@@ -6,14 +6,16 @@ import typing
 from typing import Annotated, Any, Literal
 
 from netcost import ops
+from netcost.core.shape import LAYOUTS
 from netcost.spec.fields import PADDING, PAIR, _marker, domain_of, op_fields
 from netcost.spec.schema import BLOCK_KEYS, TOP_LEVEL
 from netcost.spec.variables import TYPES
 
+SIZES = {"type": "array", "items": {"type": ["integer", "string"]}, "minItems": 1, "maxItems": 3}
 EXPR = {"type": "string", "description": "an expression over the spec's variables"}
 STRUCTURES = {
     "parallel": {
-        "merge": {"anyOf": [{"enum": ["add", "concat", "mul"]}, {"type": "object", "maxProperties": 1}]},
+        "merge": {"anyOf": [{"enum": ["add", "concat", "mul", "attention"]}, {"type": "object", "maxProperties": 1}]},
         "branches": {"type": "array"},
     },
     "stage": {"block": {"type": "string"}, "n": {"anyOf": [{"type": "integer", "minimum": 1}, EXPR]}},
@@ -96,7 +98,17 @@ def spec_schema() -> dict[str, Any]:
             "description": {"type": "string"},
             "reference": {"type": "string", "description": "module:callable of a reference implementation"},
             "notes": {},
-            "input": {"type": "array", "items": {"type": ["integer", "string"]}, "minItems": 1, "maxItems": 3},
+            "input": {
+                "anyOf": [
+                    SIZES,
+                    {
+                        "type": "object",
+                        "required": ["shape"],
+                        "additionalProperties": False,
+                        "properties": {"shape": SIZES, "layout": {"enum": list(LAYOUTS)}},
+                    },
+                ]
+            },
             "vars": {
                 "type": "object",
                 "description": "settable variables (--set name=value): a default, or a declaration",

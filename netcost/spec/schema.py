@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from netcost.core.shape import DEFAULT_LAYOUT, LAYOUTS
 from netcost.errors import Location, SpecError
 from netcost.ops import did_you_mean
 from netcost.spec.fields import FieldError
@@ -39,6 +40,7 @@ class Spec:
     file: str
     input: LocList
     layers: LocList
+    input_layout: str = ""  # "" = the default of the input's rank (netcost.core.shape)
     vars: LocDict = field(default_factory=LocDict)  # settable with --set
     let: LocDict = field(default_factory=LocDict)  # derived from vars, not settable
     blocks: dict[str, BlockDef] = field(default_factory=dict)
@@ -74,9 +76,7 @@ def parse_spec(data: Any, file: str, default_name: str) -> Spec:
         if key not in data:
             raise SpecError(f"missing `{key}`", where(file, data, None, ""), hint=_HINTS[key])
     layers = expect(data, "layers", LocList, file, "", "a list of layers")
-    inputs = expect(data, "input", LocList, file, "", "a list [C, H, W]")
-    if len(inputs) not in (1, 3):
-        raise SpecError(f"`input` has {len(inputs)} entries", where(file, data, "input", "input"), hint=_HINTS["input"])
+    inputs, layout = _input(data, file)
     variables = expect(data, "vars", LocDict, file, "", "a mapping name: value", default=LocDict())
     derived = expect(data, "let", LocDict, file, "", "a mapping name: expression", default=LocDict())
     for name in derived:
@@ -112,6 +112,7 @@ def parse_spec(data: Any, file: str, default_name: str) -> Spec:
         name=str(data.get("name", default_name)),
         file=file,
         input=inputs,
+        input_layout=layout,
         layers=layers,
         vars=variables,
         let=derived,
@@ -123,10 +124,35 @@ def parse_spec(data: Any, file: str, default_name: str) -> Spec:
     )
 
 
+def _input(data: LocDict, file: str) -> tuple[LocList, str]:
+    """``input: [C, H, W]`` (or ``[F]``, ``[L, C]``), or ``input: {shape: [...], layout: ...}``
+    for a layout other than its rank's default (``HWC``, or token ids ``L``)."""
+    raw, at = data["input"], where(file, data, "input", "input")
+    layout = ""
+    if isinstance(raw, LocDict):
+        unknown_keys(raw, {"shape", "layout"}, file, "input", "input key")
+        if "shape" not in raw:
+            raise SpecError("`input` needs `shape`: a list of sizes", at, hint=_HINTS["input"])
+        layout = raw.get("layout", "")
+        if not isinstance(layout, str) or (layout and layout not in LAYOUTS):
+            known = ", ".join(f"{k} ({v})" for k, v in LAYOUTS.items())
+            raise SpecError(f"unknown input layout {layout!r}", where(file, raw, "layout", "input.layout"), hint=known)
+        data, key, at = raw, "shape", where(file, raw, "shape", "input.shape")
+    else:
+        key = "input"
+    inputs = expect(data, key, LocList, file, "" if key == "input" else "input", "a list of sizes, e.g. [C, H, W]")
+    rank = len(inputs)
+    if (layout and len(layout) != rank) or (not layout and rank not in DEFAULT_LAYOUT):
+        wanted = f"layout {layout} has {len(layout)}" if layout else "a shape has 1 (F), 2 (L, C) or 3 (C, H, W)"
+        raise SpecError(f"`input` has {rank} entries: {wanted}", at, hint=_HINTS["input"])
+    return inputs, layout
+
+
 _REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 _HINTS = {
-    "input": "write the input shape of one sample, e.g. `input: [3, 224, 224]`",
+    "input": "write the input shape of one sample, e.g. `input: [3, 224, 224]`, tokens `input: [197, 768]`, "
+    "or a layout: `input: {shape: [56, 56, 96], layout: HWC}`",
     "layers": "list the layers, e.g. `layers: [conv: {out: 64, k: 3}, relu]`",
 }
 

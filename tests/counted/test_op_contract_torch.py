@@ -25,9 +25,16 @@ def test_example_against_torch(kind, index):
     module = op.build(ins, out).eval()
     assert sum(p.numel() for p in module.parameters()) == cost.params
     assert sum(b.numel() for b in module.buffers()) == cost.buffers
-    xs = [torch.rand(BATCH, *s.dims) + 0.1 for s in ins]
+    xs = [example_input(s) for s in ins]
     mode = FlopCounterMode(display=False)
     with torch.no_grad(), mode:
         y = module(*xs)
     assert tuple(y.shape) == (BATCH, *out.dims)
     assert mode.get_total_flops() == Convention.FLOPCOUNTER.tool_flops(cost.scaled(BATCH), no_grad=True)
+
+
+def example_input(shape):
+    """Token ids (layout ``L``) are integers; every other input a positive float tensor."""
+    if shape.layout == "L":
+        return torch.randint(0, 7, (BATCH, *shape.dims))
+    return torch.rand(BATCH, *shape.dims) + 0.1

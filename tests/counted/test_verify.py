@@ -24,10 +24,16 @@ LARGE = {
     "resnet152",
     "regnet",
     "unet",
+    "vit_b_16",
+    "swin_t",
 }
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in LARGE else n for n in bundled()])
+def _marks(name: str) -> list:
+    return [pytest.mark.slow] * (name in LARGE)
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in bundled()])
 def test_every_bundled_spec_verifies(name):
     report = verify(name, fields=name in FIELD_CHECKED)
     assert report.passed, report.mismatches

@@ -41,7 +41,10 @@ def test_every_numeric_field_declares_a_domain():
 def run(kind: str, shape, kwargs: dict):
     """Analyse a one-layer spec (the layer on line 3); the Report."""
     text = f"input: {json.dumps(list(shape.dims))}\nlayers:\n  - {kind}: {json.dumps(kwargs)}\n"
-    if not shape.is_map:  # flat inputs: flatten a C x 1 x 1 map first
+    if shape.layout not in ("CHW", "F"):  # tokens, channels-last maps, token ids: say the layout
+        given = json.dumps({"shape": list(shape.dims), "layout": shape.layout})
+        text = f"input: {given}\nlayers:\n  - {kind}: {json.dumps(kwargs)}\n"
+    elif not shape.is_map:  # flat inputs: flatten a C x 1 x 1 map first
         text = f"input: [{shape.dims[0]}, 1, 1]\nlayers:\n  - {kind}: {json.dumps(kwargs)}\n"
         text = text.replace("layers:\n", "layers:\n  - flatten\n", 1).replace("  - flatten\n  - ", "  - flatten\n  - ")
     spec = parse_spec(load_yaml(text, "p.yaml"), "p.yaml", "p")
@@ -75,7 +78,7 @@ def test_out_of_domain_values_are_refused(kind, name, annotation, data):
     with pytest.raises(SpecError) as info:
         run(kind, shape[0], {**kwargs, name: value})
     err = info.value
-    assert err.location.line == (3 if shape[0].is_map else 4) and err.location.path.endswith(f".{name}"), err
+    assert err.location.line == (4 if shape[0].layout == "F" else 3) and err.location.path.endswith(f".{name}"), err
     assert any(w in err.message for w in ("must be", "too large", "finite", "must not be negative")), err
 
 
@@ -101,7 +104,7 @@ def test_in_domain_values_give_non_negative_numbers(kind, name, annotation, data
     try:
         report = run(kind, shape[0], {**kwargs, name: value})
     except SpecError as exc:  # the geometry may not fit (a kernel larger than the input): located
-        assert exc.location is not None and exc.location.line == (3 if shape[0].is_map else 4), exc
+        assert exc.location is not None and exc.location.line == (4 if shape[0].layout == "F" else 3), exc
         return
     for row in report.rows:
         assert all(d >= 1 for d in row["output_shape"]), row
