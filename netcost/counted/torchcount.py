@@ -377,8 +377,9 @@ def _count_module(model: nn.Module, shape, batch, width, notes: list[str]) -> _R
 
 def _ordered(run: _Run) -> list[_Slot]:
     """Rows in execution order: modules called as one layer, modules with functional work
-    of their own, then modules never called that hold parameters or buffers (so that the
-    rows add up to the totals)."""
+    of their own, then the top-level module's own work (``(root)``: the functional ops of
+    its forward, wherever they ran), then modules never called that hold parameters or
+    buffers (so that the rows add up to the totals)."""
     called, uncalled = [], []
     for slot in run.slots.values():
         did = slot.first_op is not None or slot.work != NOTHING or slot.unsupported
@@ -390,7 +391,8 @@ def _ordered(run: _Run) -> list[_Slot]:
     def order(slot: _Slot) -> int:
         return slot.first_call if slot.leaf_calls or slot.first_op is None else slot.first_op
 
-    return sorted(called, key=order) + uncalled
+    root = [slot for slot in called if slot is run.root]
+    return sorted((slot for slot in called if slot is not run.root), key=order) + root + uncalled
 
 
 def _owned(slot: _Slot, tensors, seen: dict[int, str], notes: list[str], kind: str) -> int:

@@ -411,3 +411,20 @@ def test_report_has_the_analytic_json_shape():
     assert set(analytic["layers"][0]) <= set(counted["layers"][0]) == {*analytic["layers"][0], "calls"}
     assert all(r["rf_size"] is None and r["rf_global"] is False for r in counted["layers"])
     assert counted["totals"]["receptive_field"] is None
+
+
+def test_the_root_row_comes_after_the_layers():
+    """The top-level module's own work (an add between two layers) is one row, after the
+    modules, not between them in the order its first op ran."""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(4, 4)
+            self.b = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.b(self.a(x) + x)
+
+    names = [r["name"] for r in count_model(Net(), (4,)).rows]
+    assert names == ["a", "b", ROOT]
