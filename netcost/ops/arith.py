@@ -14,8 +14,10 @@ from netcost.ops.base import Op, Real, Shapes
 @register("scale")
 @dataclass(frozen=True, kw_only=True)
 class Scale(Op):
-    """``x * factor``, a constant (no parameters): one multiply per element. fvcore and
-    FlopCounterMode count it as 0; the receptive field is the input's."""
+    """``x * factor`` by a constant: one multiply per element, no parameters.
+
+    fvcore and FlopCounterMode count it as 0 (``aten::mul`` by a number is no matmul); the
+    receptive field is the input's."""
 
     factor: Real
 
