@@ -23,6 +23,11 @@ Counting conventions recorded in the file:
   conv + linear (+ addmm/matmul/mm/bmm/einsum, when present) buckets.
 * ``flop_counter_total``: torch.utils.flop_counter counts 2 flops per MAC and
   only matmul-like ops (convolution, mm, addmm, bmm, ...).
+
+Tables: ``module_params`` (each top-level module), ``nested_modules`` for the models
+marked ``nested`` (params and output shape of each module two levels down: ``repeat.0``,
+``backbone.layer1``), ``per_module`` for PER_MODULE_MODELS (every leaf module).
+A model that returns a dict (torchvision's segmentation models) is measured on ``out``.
 """
 
 from __future__ import annotations
