@@ -23,6 +23,11 @@ Counting conventions recorded in the file:
   conv + linear (+ addmm/matmul/mm/bmm/einsum, when present) buckets.
 * ``flop_counter_total``: torch.utils.flop_counter counts 2 flops per MAC and
   only matmul-like ops (convolution, mm, addmm, bmm, ...).
+
+Tables: ``module_params`` (each top-level module), ``nested_modules`` for the models
+marked ``nested`` (params and output shape of each module two levels down: ``repeat.0``,
+``backbone.layer1``), ``per_module`` for PER_MODULE_MODELS (every leaf module).
+A model that returns a dict (torchvision's segmentation models) is measured on ``out``.
 """
 
 from __future__ import annotations
@@ -97,10 +102,11 @@ class ModelSpec:
 
     name: str
     library: str  # "torchvision" or "timm"
-    builder: str  # torchvision.models function name, or timm model name
+    builder: str  # torchvision.models function name (``segmentation.fcn_resnet50``), or timm model name
     kwargs: dict[str, Any] = field(default_factory=dict)
     hw: int = 224
     extra: dict[str, Any] = field(default_factory=dict)
+    nested: bool = False  # also record each module two levels down (``repeat.0``): params, output shape
 
     @property
     def call(self) -> str:
@@ -115,7 +121,9 @@ class ModelSpec:
 
     def build(self) -> nn.Module:
         if self.library == "torchvision":
-            fn: Callable[..., nn.Module] = getattr(torchvision.models, self.builder)
+            fn: Callable[..., nn.Module] = torchvision.models
+            for part in self.builder.split("."):
+                fn = getattr(fn, part)
             return fn(weights=None, **self.kwargs)
         return timm.create_model(self.builder, pretrained=False, **self.kwargs)
 
@@ -187,6 +195,17 @@ def model_specs() -> list[ModelSpec]:
     specs += [ModelSpec(n, tv, n) for n in REGNETS]
     specs.append(ModelSpec("resnet50@160", tv, "resnet50", hw=160))
     specs += [ModelSpec(n, tv, n) for n in TRANSFORMERS]
+    specs.append(
+        ModelSpec(
+            "fcn_resnet50",
+            tv,
+            "segmentation.fcn_resnet50",
+            {"weights_backbone": None, "aux_loss": False},
+            hw=520,
+            extra={"output": "model(x)['out'] (the model returns a dict)"},
+            nested=True,
+        )
+    )
     specs += [
         ModelSpec(f"timm/{n}", "timm", n)
         for n in (
@@ -198,6 +217,7 @@ def model_specs() -> list[ModelSpec]:
             "regnety_008",
         )
     ]
+    specs += [ModelSpec(f"timm/{n}", "timm", n, hw=299, nested=True) for n in ("inception_v4", "inception_resnet_v2")]
     return specs
 
 
@@ -266,6 +286,29 @@ def _per_module(model: nn.Module, x: torch.Tensor, fca: FlopCountAnalysis) -> di
     return table
 
 
+def _nested(model: nn.Module, x: torch.Tensor) -> dict[str, Any]:
+    """Each module two levels down (``repeat.0``, ``backbone.layer1``): params and the
+    output shape of its first call; None for one that is never called."""
+    modules = {n: m for n, m in model.named_modules() if n.count(".") == 1}
+    shapes: dict[str, Any] = {}
+    handles = []
+    for name, module in modules.items():
+
+        def hook(_m: nn.Module, _inp: Any, out: Any, name: str = name) -> None:
+            shapes.setdefault(name, _shape(out))
+
+        handles.append(module.register_forward_hook(hook))
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return {
+        n: {"params": sum(p.numel() for p in m.parameters()), "output_shape": shapes.get(n)} for n, m in modules.items()
+    }
+
+
 def measure(spec: ModelSpec) -> dict[str, Any]:
     torch.manual_seed(0)
     model = spec.build().eval()
@@ -278,6 +321,8 @@ def measure(spec: ModelSpec) -> dict[str, Any]:
 
     with torch.no_grad():
         out = model(x)
+    if isinstance(out, dict):  # torchvision's segmentation models return {"out": ...}
+        out = out["out"]
 
     fca = _fvcore(model, x)
     by_operator = _counter_to_ints(fca.by_operator())
@@ -309,6 +354,8 @@ def measure(spec: ModelSpec) -> dict[str, Any]:
         record.update(_attention_record(model, x))
     if spec.library == "timm":
         record["timm_default_input_size"] = list(model.pretrained_cfg.get("input_size", ()))
+    if spec.nested:
+        record["nested_modules"] = _nested(model, x)
     if spec.name in PER_MODULE_MODELS:
         record["per_module"] = _per_module(model, x, fca)
     return record

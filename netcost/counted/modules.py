@@ -25,6 +25,20 @@ class Mul(nn.Module):
         return out
 
 
+class Scale(nn.Module):
+    """``x * factor`` by a constant (Inception-ResNet's scaled residual branch)."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor}"
+
+
 def center_crop(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
     top, left = (x.shape[-2] - h) // 2, (x.shape[-1] - w) // 2
     return x[..., top : top + h, left : left + w]

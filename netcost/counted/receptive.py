@@ -44,7 +44,7 @@ MAX_PROBE = 2048  # the largest probe input a side (a 3x2048x2048 float64 input 
 # same field, linear: a max pool routes its gradient to one input; a product of gates
 # overflows over dozens of SE blocks, while a sum has the same support
 LINEAR_STAND_INS = {"maxpool": "avgpool", "mul": "add"}
-IDENTITY_KINDS = {"lrn", "layernorm", "groupnorm", "dropout", "softmax"}
+IDENTITY_KINDS = {"lrn", "layernorm", "groupnorm", "dropout", "softmax", "scale"}  # scale: a factor 0 hides a field
 
 
 @dataclass(frozen=True)

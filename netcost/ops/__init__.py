@@ -33,6 +33,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "gelu",
         "softmax",
     ),
+    "arith": ("scale",),
     "attention": ("attention",),
     "conv": ("conv", "conv_transpose"),
     "lenet": ("sparse_conv", "subsample", "rbf"),

@@ -20,7 +20,7 @@ from netcost.counted.receptive import MAX_PROBE, checkpoints, measure, read_regi
 
 SPECS = Path(__file__).parent / "specs"
 SQUEEZENET = SPECS / "squeezenet1_0.yaml"
-IRV2 = SPECS / "inception_resnet_v2.yaml"
+IRV2 = "inception_resnet_v2"  # bundled: timm's, with its valid-padded stem and 40 residual blocks
 VIT = SPECS / "vit_like.yaml"
 
 
@@ -88,16 +88,16 @@ def test_a_deep_multi_branch_stack_verifies():
 
 def test_inception_resnet_v2_fields_are_measured_or_compared_clipped():
     graph = load_graph(IRV2)
-    exact = measure(graph, "mixed_6a.bc3.relu1")  # crashed before: "no input size up to 451"
+    exact = measure(graph, "mixed_6a.branch1.1.bn_act")  # crashed before: "no input size up to 451"
     assert exact.ok and exact.measured == exact.analytic == (399, 399) and exact.note is None
-    wide = measure(graph, "mixed_7a.bc6.relu1")
+    wide = measure(graph, "mixed_7a.branch2.1.bn_act")
     assert wide.analytic == (2367, 2367) and wide.analytic[0] > MAX_PROBE
     assert wide.ok and wide.measured == (299, 299) and "clipped" in wide.note
 
 
 @pytest.mark.slow
 def test_inception_resnet_v2_verifies():
-    report = verify(str(IRV2), memory=False)
+    report = verify(IRV2, memory=False)
     assert report.passed, report.mismatches
     assert [f.node for f in report.fields] == checkpoints(load_graph(IRV2))
 

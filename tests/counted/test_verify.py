@@ -26,6 +26,9 @@ LARGE = {
     "unet",
     "vit_b_16",
     "swin_t",
+    "inception_v4",  # 14 s on 2 cores
+    "inception_resnet_v2",  # 26 s
+    "fcn_resnet50",  # 26 s: 143 G MACs at 520x520
 }
 
 
