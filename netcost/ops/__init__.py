@@ -33,6 +33,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "gelu",
         "softmax",
     ),
+    "channels": ("split", "channel_shuffle"),
     "conv": ("conv", "conv_transpose"),
     "lenet": ("sparse_conv", "subsample", "rbf"),
     "linear": ("linear",),

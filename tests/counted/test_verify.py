@@ -24,6 +24,12 @@ LARGE = {
     "resnet152",
     "regnet",
     "unet",
+    "hourglass",
+    # ShuffleNetV2: x0_5 and x1_0 run by default; the wider ones and the generic body (the
+    # 1.0x network again) only in the slow run
+    "shufflenet_v2",
+    "shufflenet_v2_x1_5",
+    "shufflenet_v2_x2_0",
 }
 
 
