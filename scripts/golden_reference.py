@@ -78,7 +78,7 @@ EFFICIENTNET_EXPECTED_RES = {
 }
 
 # Models that get a full per-leaf-module table.
-PER_MODULE_MODELS = ("resnet18", "mobilenet_v2")
+PER_MODULE_MODELS = ("resnet18", "mobilenet_v2", "mobilenet_v3_small", "shufflenet_v2_x1_0", "squeezenet1_0")
 
 # torchvision RegNet -> timm model built with the pycls (paper) rounding rule.
 REGNETS = {
@@ -178,6 +178,10 @@ def model_specs() -> list[ModelSpec]:
     ]
     specs += [ModelSpec(f"mobilenet_v2@width={w}", tv, "mobilenet_v2", {"width_mult": w}) for w in (0.5, 0.75, 1.4)]
     specs += [ModelSpec(n, tv, n) for n in ("mobilenet_v3_small", "mobilenet_v3_large")]
+    specs.append(ModelSpec("mobilenet_v3_large@width=0.75", tv, "mobilenet_v3_large", {"width_mult": 0.75}))
+    specs.append(ModelSpec("mobilenet_v3_small@width=0.5", tv, "mobilenet_v3_small", {"width_mult": 0.5}))
+    specs.append(ModelSpec("squeezenet1_0", tv, "squeezenet1_0"))
+    specs += [ModelSpec(f"shufflenet_v2_{w}", tv, f"shufflenet_v2_{w}") for w in ("x0_5", "x1_0", "x1_5", "x2_0")]
     specs += [
         ModelSpec(
             f"efficientnet_b{i}",

@@ -18,6 +18,7 @@ VARIANTS = [
     ("mobilenet_v2", {"width": 0.5}, "mobilenet_v2@width=0.5"),
     ("mobilenet_v2", {"width": 0.75}, "mobilenet_v2@width=0.75"),
     ("mobilenet_v2", {"width": 1.4}, "mobilenet_v2@width=1.4"),
+    ("shufflenet_v2", {}, "shufflenet_v2_x1_0"),  # the generic body's defaults are the 1.0x widths
 ]
 CASES = [
     (name, {}, golden_key(spec.reference))
@@ -37,7 +38,7 @@ def test_matches_reference(name, overrides, key):
     assert_matches(name, overrides, key)
 
 
-@pytest.mark.parametrize("key", ["resnet18", "mobilenet_v2"])
+@pytest.mark.parametrize("key", ["resnet18", "mobilenet_v2", "mobilenet_v3_small", "shufflenet_v2_x1_0"])
 def test_per_layer_names_params_and_fvcore_counts(key):
     """Node names are torchvision's module names, and each module's numbers agree."""
     rows = {row["name"]: row for row in analyze(key, convention="fvcore").rows}

@@ -11,6 +11,12 @@ decrease as its position grows (every ``rf_back`` is monotone), so positions wit
 span form runs, found by bisection; the extent is evaluated once per run. A window of
 positions with more than :data:`MAX_RUNS` runs (no bundled spec comes near) is cut there,
 and the size reported is the largest over the runs examined.
+
+The same monotony makes the spans of one pass shareable (:class:`_Spans`): the span of a
+range of positions runs from its first position's start to its last position's end, so a
+unit's span is the hull of its inputs' spans at the two ends of what it reads, and each
+(tensor, position) is worked out once per axis, not once per unit of every layer below it
+(a stacked hourglass, up-sampling in every stack, took minutes without it).
 """
 
 from __future__ import annotations
@@ -30,12 +36,13 @@ MAX_RUNS = 512  # runs of equal spans examined per tensor and axis
 def receptive_fields(graph: Graph) -> dict[str, RF]:
     fields = {INPUT: RF.identity()}
     period = {INPUT: 1}  # positions after which a unit's field repeats (1 = affine: all alike)
+    spans = (_Spans(graph, 0), _Spans(graph, 1))
     for index, node in enumerate(graph.nodes):
         rf = node.op.rf(tuple(fields[i] for i in node.inputs), node.in_shapes, node.shape)
         # nested up-samplings multiply the phases a unit can have
         period[node.name] = lcm(*(period[i] for i in node.inputs)) * max(_factors(node))
         if period[node.name] > 1 and not rf.is_global and rf.spatial and node.shape.is_map:
-            rf = _largest_over_phases(graph, index, rf, period[node.name])
+            rf = _largest_over_phases(graph, index, rf, period[node.name], spans)
         fields[node.name] = rf
     return fields
 
@@ -63,19 +70,50 @@ def unit_span(graph: Graph, name: str, position: tuple[int, int], index: int | N
     return tuple(spans[INPUT])
 
 
-def _largest_over_phases(graph: Graph, index: int, rf: RF, period: int) -> RF:
+class _Spans:
+    """The input span of each unit along one axis, memoized per (tensor, position)."""
+
+    def __init__(self, graph: Graph, axis: int):
+        self.axis = axis
+        self.nodes = {node.name: node for node in graph.nodes}
+        self.memo: dict[tuple[str, int], Span] = {}
+
+    def at(self, tensor: str, position: int) -> Span:
+        memo, todo = self.memo, [(tensor, position)]
+        while todo:  # depth-first without recursion: graphs run thousands of layers deep
+            key = todo[-1]
+            if key in memo:
+                todo.pop()
+                continue
+            name, p = key
+            if name == INPUT:
+                memo[key] = (p, p)
+                todo.pop()
+                continue
+            node = self.nodes[name]
+            reads = node.op.rf_back(self.axis, (p, p), node.in_shapes, node.shape)
+            ends = [(src, end) for src, span in zip(node.inputs, reads, strict=True) for end in span]
+            missing = [end for end in ends if end not in memo]
+            if missing:
+                todo.extend(missing)
+                continue
+            todo.pop()
+            lows = [memo[(src, lo)][0] for src, (lo, _) in zip(node.inputs, reads, strict=True)]
+            highs = [memo[(src, hi)][1] for src, (_, hi) in zip(node.inputs, reads, strict=True)]
+            memo[key] = (min(lows), max(highs))
+        return memo[(tensor, position)]
+
+
+def _largest_over_phases(graph: Graph, index: int, rf: RF, period: int, spans: tuple[_Spans, _Spans]) -> RF:
     node = graph.nodes[index]
     sizes = []
     for axis in range(2):
         n = node.shape.spatial[axis]
         centre = n // 2
         first, last = max(0, centre - period), min(n, centre + period + 1) - 1
-        cache: dict[int, Span] = {}
 
-        def span(p: int, axis: int = axis, cache: dict = cache) -> Span:
-            if p not in cache:
-                cache[p] = unit_span(graph, node.name, _at(axis, p, node.shape), index)[axis]
-            return cache[p]
+        def span(p: int, axis: int = axis) -> Span:
+            return spans[axis].at(node.name, p)
 
         sizes.append(max(_extent(span(p)) for p in _run_starts(span, first, last)))
     axes = tuple(dataclasses.replace(a, size=Fraction(s)) for a, s in zip(rf.axes, sizes, strict=True))

@@ -61,6 +61,40 @@ class Concat(nn.Module):
         return f"crop={self.crop}"
 
 
+class ChannelSplit(nn.Module):
+    """Part ``index`` of the channels: ``x.chunk(parts, 1)`` or ``torch.split(x, sizes, 1)``."""
+
+    def __init__(self, index: int, parts: int | None = None, sizes: tuple[int, ...] | None = None):
+        super().__init__()
+        self.index, self.parts, self.sizes = index, parts, sizes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.sizes is not None:
+            return torch.split(x, list(self.sizes), dim=1)[self.index]
+        return x.chunk(self.parts, dim=1)[self.index]
+
+    def extra_repr(self) -> str:
+        whole = f"parts={self.parts}" if self.sizes is None else f"sizes={list(self.sizes)}"
+        return f"{whole}, index={self.index}"
+
+
+class ChannelShuffle(nn.Module):
+    """torchvision's ``channel_shuffle``: view, transpose, contiguous, view (no arithmetic;
+    the counters see only views and a copy, as in torchvision's ShuffleNetV2)."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.size()
+        x = x.view(n, self.groups, c // self.groups, h, w)
+        return torch.transpose(x, 1, 2).contiguous().view(n, c, h, w)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
+
+
 class Crop(nn.Module):
     def __init__(self, h: int, w: int):
         super().__init__()

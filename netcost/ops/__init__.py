@@ -35,6 +35,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     ),
     "arith": ("scale",),
     "attention": ("attention",),
+    "channels": ("split", "channel_shuffle"),
     "conv": ("conv", "conv_transpose"),
     "lenet": ("sparse_conv", "subsample", "rbf"),
     "linear": ("linear",),

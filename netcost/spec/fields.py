@@ -30,6 +30,8 @@ Evaluate = Callable[[str], Any]
 
 MAX_INT = 2**31 - 1  # any integer field (a size, a count, a stride) fits torch's int32 sizes
 PAIR, PADDING = "pair", "padding"  # shape markers: an int or [h, w]; see netcost.ops.base
+INTS = "ints"  # a list of integers of any length (channel split sizes); a lone int is a list of one
+MAX_ITEMS = 4096  # entries in one INTS list
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ def describe_type(annotation: Any) -> str:
         return f"int or [h, w]{', each' if bound else ''}{bound}"
     if kind == PADDING:
         return "int >= 0, [h, w], [top, bottom, left, right], 'same' or 'valid'"
+    if kind == INTS:
+        return f"list of ints{', each' if bound else ''}{bound}"
     origin = typing.get_origin(annotation)
     if origin is Annotated:
         return describe_type(typing.get_args(annotation)[0]) + bound
@@ -115,6 +119,8 @@ def coerce(annotation: Any, value: Any, evaluate: Evaluate) -> Any:
         return _pair(value, evaluate, domain or ANY_INT)
     if kind == PADDING:
         return _padding(value, evaluate)
+    if kind == INTS:
+        return _int_list(value, evaluate, domain or ANY_INT)
     origin = typing.get_origin(annotation)
     if origin is Annotated:
         result = coerce(typing.get_args(annotation)[0], value, evaluate)
@@ -207,6 +213,19 @@ def _pair(value: Any, evaluate: Evaluate, domain: Domain) -> tuple[int, int]:
     for item in items:
         domain.check(item)
     return (items[0], items[0]) if len(items) == 1 else items
+
+
+def _int_list(value: Any, evaluate: Evaluate, domain: Domain) -> tuple[int, ...]:
+    value = _scalar(value, evaluate)
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if not items:
+        raise FieldError("expected a non-empty list of integers, got []")
+    if len(items) > MAX_ITEMS:
+        raise FieldError(f"a list of {len(items):,} integers is too long (limit {MAX_ITEMS:,})")
+    out = tuple(to_int(_scalar(v, evaluate)) for v in items)
+    for item in out:
+        domain.check(item)
+    return out
 
 
 def _padding(value: Any, evaluate: Evaluate) -> tuple[int, int, int, int] | str:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from netcost import ops
 from netcost.core.shape import LAYOUTS
-from netcost.spec.fields import PADDING, PAIR, _marker, domain_of, op_fields
+from netcost.spec.fields import INTS, PADDING, PAIR, _marker, domain_of, op_fields
 from netcost.spec.schema import BLOCK_KEYS, TOP_LEVEL
 from netcost.spec.variables import TYPES
 
@@ -45,6 +45,8 @@ def _field(annotation: Any) -> dict[str, Any]:
     integer = {"anyOf": [{"type": "integer", **bounds}, EXPR]}
     if kind == PAIR:
         return {"anyOf": [*integer["anyOf"], {"type": "array", "items": integer, "minItems": 2, "maxItems": 2}]}
+    if kind == INTS:
+        return {"anyOf": [*integer["anyOf"], {"type": "array", "items": integer, "minItems": 1}]}
     if kind == PADDING:
         integer = {"anyOf": [{"type": "integer", "minimum": 0}, EXPR]}
         return {"anyOf": [*integer["anyOf"], {"enum": ["same", "valid"]}, {"type": "array", "items": integer}]}

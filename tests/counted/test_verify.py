@@ -29,6 +29,12 @@ LARGE = {
     "inception_v4",  # 14 s on 2 cores
     "inception_resnet_v2",  # 26 s
     "fcn_resnet50",  # 26 s: 143 G MACs at 520x520
+    "hourglass",
+    # ShuffleNetV2: x0_5 and x1_0 run by default; the wider ones and the generic body (the
+    # 1.0x network again) only in the slow run
+    "shufflenet_v2",
+    "shufflenet_v2_x1_5",
+    "shufflenet_v2_x2_0",
 }
 
 

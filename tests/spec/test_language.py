@@ -143,3 +143,60 @@ def test_extends_errors_point_at_the_right_file(spec_file):
         load_graph(loop)
     with pytest.raises(SpecError, match="extends: unknown model 'resnet81'"):
         load_graph(spec_file("extends: resnet81\n", name="bad.yaml"))
+
+
+def test_automatic_names_skip_explicit_ones(spec_file):
+    path = spec_file("input: [3, 8, 8]\nlayers: [conv: {name: conv2, out: 4, k: 1}, conv: {out: 4, k: 1}, relu]\n")
+    assert names(path) == ["conv2", "conv1", "relu1"]
+    path = spec_file("input: [3, 8, 8]\nlayers: [conv: {out: 4, k: 1}, conv: {name: conv1, out: 4, k: 1}]\n")
+    with pytest.raises(SpecError, match="duplicate layer name 'conv1'"):
+        load_graph(path)
+
+
+def test_an_unnamed_seq_is_no_scope(spec_file):
+    """Its layers continue the enclosing numbering, with the seq's own naming (kind unless
+    it says index); the README's "duplicate layer name" case, and the fix: name the group."""
+    stem = "input: [3, 8, 8]\nlayers:\n  - seq:\n      name: features\n      naming: index\n      layers:\n"
+    plain = spec_file(stem + "        - seq: {layers: [conv: {out: 4, k: 1}, relu]}\n        - conv: {out: 4, k: 1}\n")
+    assert names(plain) == ["features.conv1", "features.relu1", "features.0"]
+    index = stem + "        - seq: {naming: index, NAME layers: [conv: {out: 4, k: 1}, relu]}\n"
+    index += "        - conv: {name: '1', out: 4, k: 1}\n"
+    with pytest.raises(SpecError, match=r"duplicate layer name 'features\.1'"):
+        load_graph(spec_file(index.replace("NAME", "")))
+    assert names(spec_file(index.replace("NAME", "name: '0',"))) == ["features.0.0", "features.0.1", "features.1"]
+
+
+def test_an_unnamed_block_is_a_scope_named_by_its_block(spec_file):
+    path = spec_file(
+        """
+        input: [3, 8, 8]
+        blocks:
+          unit: {layers: [conv: {out: 4, k: 1}]}
+        layers:
+          - unit
+          - unit
+          - seq: {name: features, naming: index, layers: [relu, unit]}
+        """
+    )
+    assert names(path) == ["unit1.conv1", "unit2.conv1", "features.0", "features.1.conv1"]
+
+
+def test_computed_names_and_repeat_over_a_variable(spec_file):
+    path = spec_file(
+        """
+        input: [3, 8, 8]
+        vars: {widths: [4, 8, 16]}
+        layers:
+          - seq:
+              name: features
+              layers:
+                - repeat:
+                    n: len(widths)
+                    var: s
+                    layers: [conv: {name: "{2 * s + 1}", out: "widths[s]", k: 1}, relu: {name: "{2 * s + 2}"}]
+          - repeat: {n: 2, layers: [conv: {name: "head{index}", out: 2, k: 1}]}
+        """
+    )
+    graph = load_graph(path)
+    assert [n.name for n in graph.nodes] == [f"features.{i}" for i in range(1, 7)] + ["head0", "head1"]
+    assert [n.shape.c for n in graph.nodes[:6:2]] == [4, 8, 16]
