@@ -161,10 +161,17 @@ def _index(graph: Graph, name: str) -> int:
 
 
 def final_field(graph: Graph, fields: dict[str, RF]) -> RF | None:
-    """The field of the network's last map wider than 1x1 (the features its head reads);
-    None when that map is global (after an SE gate) or there is no such map."""
+    """The field of the network's last tensor with more than one position (a map wider than
+    1x1, channels first or last, or a sequence of several tokens): the features its head
+    reads. None when that tensor is global (after an SE gate, after attention over all
+    tokens) or there is no such tensor."""
     for node in reversed(graph.nodes):
-        if node.shape.is_map and node.shape.h * node.shape.w > 1:
+        shape = node.shape
+        positions = shape.dims[0] if shape.is_tokens else (shape.h * shape.w if shape.layout in MAPS else 1)
+        if positions > 1:
             rf = fields[node.name]
             return None if rf.is_global else rf
     return None
+
+
+MAPS = ("CHW", "HWC")

@@ -104,3 +104,11 @@ def test_fields_after_upsampling_depend_on_the_phase(spec_file):
     assert unit_span(graph, "conv1", (4, 4)) == ((2, 2), (2, 2))
     assert unit_span(graph, "conv1", (5, 5)) == ((2, 3), (2, 3))
     assert analyze(path).rows[-1]["rf_size"] == [2, 2]  # the largest
+
+
+def test_the_final_field_of_a_transformer_is_global():
+    """The head of vit_b_16 reads tokens that attention made global: no finite field, where
+    the patch embedding's 16 pixels would mislead; swin_t's last map keeps a finite one."""
+    assert analyze("vit_b_16").totals["receptive_field"] is None
+    swin = analyze("swin_t")
+    assert swin.totals["receptive_field"] is not None and swin.totals["receptive_field"][0] > 224
