@@ -445,6 +445,8 @@ class _StepSimulation:
 
     def _layer_backward(self, i: int, layer: LayerTrain, g: tuple, out_of_place: bool) -> None:
         live, node, widths = self.live, layer.node, self.widths
+        half = widths.amp and node.op.kind in AMP_HALF_OPS and layer.trainable
+        g_freed = False if half else self._stages(i, layer, g, out_of_place)
         new = []
         for j, tensor in enumerate(node.inputs):
             if not self.needs_grad[tensor]:
@@ -456,16 +458,17 @@ class _StepSimulation:
                 new.append((tensor, live.alloc(("gradients", "input of", i, j), nbytes)))
         # AMP: the layer computes the gradient of its half weight copy; the cast's own backward
         # node makes the fp32 gradient after the layer has released what it kept
-        half = widths.amp and node.op.kind in AMP_HALF_OPS and layer.trainable
         if half:
             for k, n in enumerate(layer.param_tensors):
                 live.alloc(("gradients", "half weights", i, k), n * 2)
         elif layer.trainable:
-            live.alloc(("parameter gradients", i), layer.params * widths.param)
+            made = max((stage.params for stage in layer.backward.stages), default=0)
+            live.alloc(("parameter gradients", i), (layer.params - made) * widths.param)
         live.alloc(("transient", i), layer.backward.transient * widths.tensor[node.name])  # scaled by the batch
         live.check("backward", node.name)
         live.release(("transient", i))
-        live.release(g)
+        if not g_freed:
+            live.release(g)
         for tensor in self.kept_by.get(i, ()):
             self.pending[tensor] -= 1
             if self.pending[tensor] == 0 and tensor != self.held:
@@ -478,6 +481,25 @@ class _StepSimulation:
                 live.release(("gradients", "half weights", i, k))
         for tensor, key in new:
             self._accumulate(i, tensor, key, out_of_place)
+
+    def _stages(self, i: int, layer: LayerTrain, g: tuple, out_of_place: bool) -> bool:
+        """The moments inside the layer's backward (``BackwardCost.stages``), each checked;
+        the parameter gradients they made stay. Whether they freed the output gradient."""
+        live, width, freed, made = self.live, self.widths.tensor[layer.node.name], False, 0
+        for k, stage in enumerate(layer.backward.stages):
+            if stage.frees_grad and not freed:
+                live.release(g)
+                freed = True
+            if stage.frees_saved:
+                live.release(("activations", "private", i))
+            if layer.trainable and stage.params > made:
+                live.alloc(("parameter gradients", i, k), (stage.params - made) * self.widths.param)
+                made = stage.params
+            extra = stage.transient + (stage.out_of_place if out_of_place else 0)
+            live.alloc(("transient", i, k), extra * width)
+            live.check("backward", layer.node.name)
+            live.release(("transient", i, k))
+        return freed
 
     def _accumulate(self, i: int, tensor: str, key: tuple, out_of_place: bool) -> None:
         """torch's InputBuffer: in place into whichever of the two nothing else references;
@@ -512,7 +534,8 @@ class _StepSimulation:
 
 def _parameter_order(graph: Graph, layers: list[LayerTrain]) -> list[int]:
     """Trainable parameter tensor sizes in ``model.parameters()`` order: the compiled
-    module's tree, whose groups appear in the order of their first layer."""
+    module's tree, whose groups appear in the order of their first layer; a module's own
+    tensors first (a one-tensor layer's, registered on its parent), then its children."""
     tree: dict = {}
     for layer in layers:
         branch = tree
@@ -525,12 +548,20 @@ def _parameter_order(graph: Graph, layers: list[LayerTrain]) -> list[int]:
         layer = branch.get(None)
         if layer is not None and layer.trainable:
             order.extend(layer.param_tensors)
-        for key, child in branch.items():
-            if key is not None:
+        children = [child for key, child in branch.items() if key is not None]
+        for child in children:  # parameters of the module itself
+            if _one_tensor(child) and child[None].trainable:
+                order.extend(child[None].param_tensors)
+        for child in children:
+            if not _one_tensor(child):
                 walk(child)
 
     walk(tree)
     return order
+
+
+def _one_tensor(branch: dict) -> bool:
+    return len(branch) == 1 and None in branch and branch[None].node.op.one_tensor
 
 
 def train_report(
