@@ -271,8 +271,10 @@ def _private_bytes(layer: LayerTrain, widths: _Widths, batch: int, device: str) 
     per_sample = (
         saved.temps * width + saved.indices * INDEX_BYTES + saved.mask * mask_width + saved.stats * widths.stats
     )
-    # an input autocast casts is kept as the cast copy, private to the layer
-    per_sample += sum(node.in_shapes[i].numel * widths.compute_input(node, i) for i in _cast_inputs(layer, widths))
+    # an input autocast casts is kept as the cast copy, private to the layer; so is one a
+    # batch over 1 makes torch copy (Saved.batch_copies)
+    copied = _cast_inputs(layer, widths) + _batch_copies(layer, widths, batch)
+    per_sample += sum(node.in_shapes[i].numel * widths.compute_input(node, i) for i in copied)
     private = per_sample * batch + saved.channel_stats * widths.stats + saved.fixed_bytes
     # AMP: a conv keeps its half weight copy always; mm keeps it only for the input's gradient
     half = widths.amp and node.op.kind in AMP_HALF_OPS and layer.param_tensors
@@ -286,12 +288,23 @@ def _cast_inputs(layer: LayerTrain, widths: _Widths) -> tuple[int, ...]:
     return tuple(i for i in layer.saved.inputs if widths.compute_input(node, i) != widths.tensor[node.inputs[i]])
 
 
-def _kept_inputs(layer: LayerTrain, widths: _Widths) -> tuple[int, ...]:
-    """Inputs kept as the graph tensor itself (not a cast copy)."""
+def _batch_copies(layer: LayerTrain, widths: _Widths, batch: int) -> tuple[int, ...]:
+    """Inputs kept as a copy at this batch (Saved.batch_copies), not already a cast copy."""
+    if batch == 1:
+        return ()
+    cast = _cast_inputs(layer, widths)
+    return tuple(i for i in layer.saved.batch_copies if i not in cast)
+
+
+def _kept_inputs(layer: LayerTrain, widths: _Widths, batch: int) -> tuple[int, ...]:
+    """Inputs kept as the graph tensor itself (not a cast copy, nor a batch's copy)."""
     saved, node = layer.saved, layer.node
     if saved is None:
         return ()
-    return tuple(i for i in saved.inputs if widths.compute_input(node, i) == widths.tensor[node.inputs[i]])
+    copies = _batch_copies(layer, widths, batch)
+    return tuple(
+        i for i in saved.inputs if widths.compute_input(node, i) == widths.tensor[node.inputs[i]] and i not in copies
+    )
 
 
 class _Live:
@@ -387,17 +400,24 @@ class _StepSimulation:
         self.size.update({n.name: n.shape.numel * batch * widths.tensor[n.name] for n in graph.nodes})
         self.keepers: dict[str, set[int]] = {}  # storage -> the layers whose backward reads it
         self.private: dict[int, int] = {}  # layer -> bytes of the tensors only it keeps
+        self.batch_copy: dict[int, int] = {}  # layer -> bytes of its inputs' copies (Saved.batch_copies)
         self.cache: dict[int, int] = {}  # AMP: half copies of weights (and biases) the layers do not keep
         for i, layer in enumerate(layers):
             if layer.saved is None:
                 continue
             node = layer.node
-            kept = [node.inputs[j] for j in _kept_inputs(layer, widths)]
+            kept = [node.inputs[j] for j in _kept_inputs(layer, widths, batch)]
             kept += [node.name] if layer.saved.output else []
             for tensor in kept:
                 self.keepers.setdefault(self.owner[tensor], set()).add(i)
             private, copies = _private_bytes(layer, widths, batch, device)
-            self.private[i] = private + copies
+            # a batch's input copy is kept by the layer's first node and freed with it, last
+            batch_copy = sum(
+                node.in_shapes[j].numel * batch * widths.compute_input(node, j)
+                for j in _batch_copies(layer, widths, batch)
+            )
+            self.private[i] = private + copies - batch_copy
+            self.batch_copy[i] = batch_copy
             if widths.amp and node.op.kind in AMP_HALF_OPS and layer.param_tensors:
                 self.cache[i] = sum(layer.param_tensors) * 2 - copies
         self.kept_by: dict[int, list[str]] = {}  # layer -> the storages its backward reads
@@ -418,6 +438,8 @@ class _StepSimulation:
                 live.alloc(("activations", node.name), self.size[node.name])
             if self.private.get(i):
                 live.alloc(("activations", "private", i), self.private[i])
+            if self.batch_copy.get(i):
+                live.alloc(("activations", "batch copy", i), self.batch_copy[i])
             if self.cache.get(i):
                 live.alloc(("activations", "autocast cache", i), self.cache[i])
             live.check("forward", node.name)
@@ -474,6 +496,7 @@ class _StepSimulation:
             if self.pending[tensor] == 0 and tensor != self.held:
                 live.release(("activations", tensor))
         live.release(("activations", "private", i))
+        live.release(("activations", "batch copy", i))
         if half:  # one cast-back per parameter tensor, weight first
             for k, n in enumerate(layer.param_tensors):
                 live.alloc(("parameter gradients", i, k), n * widths.param)
@@ -607,7 +630,7 @@ def _train_report(graph, batch, dtype, optimizer, momentum, amp, frozen, convent
     for layer in layers:
         node = layer.node
         if layer.saved is not None:
-            kept = [node.inputs[j] for j in _kept_inputs(layer, widths)]
+            kept = [node.inputs[j] for j in _kept_inputs(layer, widths, batch)]
             kept += [node.name] if layer.saved.output else []
             kept_storages.update(owner[t] for t in kept)
         row = rows[node.name]

@@ -135,6 +135,11 @@ class Saved:
       layer/group norm's mean and rstd;
     - ``channel_stats``: statistics per batch, not per sample (batchnorm's mean and invstd);
     - ``fixed_bytes``: bytes per batch whatever the dtype (index tensors of a gather).
+
+    ``batch_copies``: those of ``inputs`` kept as a contiguous copy private to the layer,
+    instead of the tensor itself, when the batch is over 1 (nn.MultiheadAttention turns a
+    batch-first input sequence-first, no longer contiguous then, and its in-projection's
+    reshape copies it).
     """
 
     inputs: tuple[int, ...] = ()
@@ -145,3 +150,4 @@ class Saved:
     stats: int = 0
     channel_stats: int = 0
     fixed_bytes: int = 0
+    batch_copies: tuple[int, ...] = ()

@@ -162,10 +162,13 @@ class Attention(Op):
 
     def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
         """Its inputs, the projected Q, K and V, the attention output before the output
-        projection and its per-row softmax statistics (fp32)."""
+        projection and its per-row softmax statistics (fp32). Self-attention at a batch
+        over 1 keeps a copy of its input instead (measured: the in-projection reshapes the
+        sequence-first transpose, no longer contiguous, into a copy)."""
         s = self.sizes(ins)
         temps = 2 * s.length * s.embed + 2 * s.source * s.embed
-        return Saved(inputs=tuple(range(len(ins))), temps=temps, stats=s.heads * s.length)
+        copies = (0,) if len(ins) == 1 else ()
+        return Saved(inputs=tuple(range(len(ins))), temps=temps, stats=s.heads * s.length, batch_copies=copies)
 
     def param_tensors(self, ins: Shapes, out: Shape) -> tuple[int, ...]:
         """nn.MultiheadAttention's order: packed in-projection (or Q, K, V apart when the

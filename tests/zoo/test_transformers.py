@@ -272,6 +272,18 @@ def test_input_override_of_tokens(spec_file):
         analyze(path, input_shape="3x20x16")
 
 
+def test_one_input_size_is_the_sequence_length(spec_file, cli):
+    """One --input size on a token input is its length (channels kept); on an image, square."""
+    tokens = spec_file(TINY.format(input="[10, 16]", layers="attention: {heads: 4}"))
+    rows = analyze(tokens, input_shape="128").rows
+    assert rows[0]["output_shape"] == [1, 128, 16]
+    assert rows[0]["macs"] == 4 * 128 * 16 * 16 + 2 * 128 * 128 * 16  # projections, Q·Kᵀ and A·V
+    ids = spec_file(TOKEN_IDS, "ids.yaml")
+    doc = json.loads(cli("analyze", str(ids), "--input", "128", "-f", "json").stdout)
+    assert doc["input"] == [1, 128] and doc["layers"][0]["output_shape"] == [1, 128, 16]
+    assert analyze("resnet18", input_shape="160").rows[0]["output_shape"] == [1, 64, 80, 80]
+
+
 def test_json_schema_takes_layouts():
     schema = spec_schema()
     (listed, mapping) = schema["properties"]["input"]["anyOf"]
