@@ -34,11 +34,20 @@ class OptionError(NetcostError):
     """An option's value is outside its domain (the CLI exits 2)."""
 
 
+class OneSize(tuple):
+    """An input given as one size ``s``: ``(s, s)``, square, for an image; the sequence
+    length where a spec's input is tokens (layout ``L`` or ``LC``: netcost.spec.expand)."""
+
+    @property
+    def size(self) -> int:
+        return self[0]
+
+
 def parse_shape(value: Any, what: str = "input_shape") -> tuple[int, ...] | None:
     """One sample's input: ``(3, 160, 160)``, ``[160, 160]``, ``160`` or the text
-    ``'3x160x160'`` / ``'160x160'`` / ``'160'`` (a single size is square)."""
-    if value is None:
-        return None
+    ``'3x160x160'`` / ``'160x160'`` / ``'160'`` (a single size: :class:`OneSize`)."""
+    if value is None or isinstance(value, OneSize):
+        return value
     if isinstance(value, str):
         parts = value.strip().lower().replace("×", "x").split("x")
         try:
@@ -53,7 +62,7 @@ def parse_shape(value: Any, what: str = "input_shape") -> tuple[int, ...] | None
         raise OptionError(f"{what}: expected a tuple of ints or text such as '3x224x224', got {_show(value)}")
     if not 1 <= len(dims) <= 3 or any(d < 1 or d > 2**31 for d in dims):
         raise OptionError(f"{what}: {value!r} is not CxHxW, HxW or a single size of positive integers")
-    return dims * 2 if len(dims) == 1 else dims
+    return OneSize(dims * 2) if len(dims) == 1 else dims
 
 
 def check_int(value: Any, what: str, low: int = 1, high: int = MAX_BATCH) -> int:

@@ -356,6 +356,8 @@ def measure(spec: ModelSpec) -> dict[str, Any]:
     }
     if spec.name in TRANSFORMERS:
         record.update(_attention_record(model, x))
+        # every state_dict entry, in order: what a compiled spec must name alike to load weights
+        record["state_dict_shapes"] = {k: list(v.shape) for k, v in model.state_dict().items()}
     if spec.library == "timm":
         record["timm_default_input_size"] = list(model.pretrained_cfg.get("input_size", ()))
     if spec.nested:

@@ -271,8 +271,10 @@ def _private_bytes(layer: LayerTrain, widths: _Widths, batch: int, device: str) 
     per_sample = (
         saved.temps * width + saved.indices * INDEX_BYTES + saved.mask * mask_width + saved.stats * widths.stats
     )
-    # an input autocast casts is kept as the cast copy, private to the layer
-    per_sample += sum(node.in_shapes[i].numel * widths.compute_input(node, i) for i in _cast_inputs(layer, widths))
+    # an input autocast casts is kept as the cast copy, private to the layer; so is one a
+    # batch over 1 makes torch copy (Saved.batch_copies)
+    copied = _cast_inputs(layer, widths) + _batch_copies(layer, widths, batch)
+    per_sample += sum(node.in_shapes[i].numel * widths.compute_input(node, i) for i in copied)
     private = per_sample * batch + saved.channel_stats * widths.stats + saved.fixed_bytes
     # AMP: a conv keeps its half weight copy always; mm keeps it only for the input's gradient
     half = widths.amp and node.op.kind in AMP_HALF_OPS and layer.param_tensors
@@ -286,12 +288,23 @@ def _cast_inputs(layer: LayerTrain, widths: _Widths) -> tuple[int, ...]:
     return tuple(i for i in layer.saved.inputs if widths.compute_input(node, i) != widths.tensor[node.inputs[i]])
 
 
-def _kept_inputs(layer: LayerTrain, widths: _Widths) -> tuple[int, ...]:
-    """Inputs kept as the graph tensor itself (not a cast copy)."""
+def _batch_copies(layer: LayerTrain, widths: _Widths, batch: int) -> tuple[int, ...]:
+    """Inputs kept as a copy at this batch (Saved.batch_copies), not already a cast copy."""
+    if batch == 1:
+        return ()
+    cast = _cast_inputs(layer, widths)
+    return tuple(i for i in layer.saved.batch_copies if i not in cast)
+
+
+def _kept_inputs(layer: LayerTrain, widths: _Widths, batch: int) -> tuple[int, ...]:
+    """Inputs kept as the graph tensor itself (not a cast copy, nor a batch's copy)."""
     saved, node = layer.saved, layer.node
     if saved is None:
         return ()
-    return tuple(i for i in saved.inputs if widths.compute_input(node, i) == widths.tensor[node.inputs[i]])
+    copies = _batch_copies(layer, widths, batch)
+    return tuple(
+        i for i in saved.inputs if widths.compute_input(node, i) == widths.tensor[node.inputs[i]] and i not in copies
+    )
 
 
 class _Live:
@@ -387,17 +400,24 @@ class _StepSimulation:
         self.size.update({n.name: n.shape.numel * batch * widths.tensor[n.name] for n in graph.nodes})
         self.keepers: dict[str, set[int]] = {}  # storage -> the layers whose backward reads it
         self.private: dict[int, int] = {}  # layer -> bytes of the tensors only it keeps
+        self.batch_copy: dict[int, int] = {}  # layer -> bytes of its inputs' copies (Saved.batch_copies)
         self.cache: dict[int, int] = {}  # AMP: half copies of weights (and biases) the layers do not keep
         for i, layer in enumerate(layers):
             if layer.saved is None:
                 continue
             node = layer.node
-            kept = [node.inputs[j] for j in _kept_inputs(layer, widths)]
+            kept = [node.inputs[j] for j in _kept_inputs(layer, widths, batch)]
             kept += [node.name] if layer.saved.output else []
             for tensor in kept:
                 self.keepers.setdefault(self.owner[tensor], set()).add(i)
             private, copies = _private_bytes(layer, widths, batch, device)
-            self.private[i] = private + copies
+            # a batch's input copy is kept by the layer's first node and freed with it, last
+            batch_copy = sum(
+                node.in_shapes[j].numel * batch * widths.compute_input(node, j)
+                for j in _batch_copies(layer, widths, batch)
+            )
+            self.private[i] = private + copies - batch_copy
+            self.batch_copy[i] = batch_copy
             if widths.amp and node.op.kind in AMP_HALF_OPS and layer.param_tensors:
                 self.cache[i] = sum(layer.param_tensors) * 2 - copies
         self.kept_by: dict[int, list[str]] = {}  # layer -> the storages its backward reads
@@ -418,6 +438,8 @@ class _StepSimulation:
                 live.alloc(("activations", node.name), self.size[node.name])
             if self.private.get(i):
                 live.alloc(("activations", "private", i), self.private[i])
+            if self.batch_copy.get(i):
+                live.alloc(("activations", "batch copy", i), self.batch_copy[i])
             if self.cache.get(i):
                 live.alloc(("activations", "autocast cache", i), self.cache[i])
             live.check("forward", node.name)
@@ -445,6 +467,8 @@ class _StepSimulation:
 
     def _layer_backward(self, i: int, layer: LayerTrain, g: tuple, out_of_place: bool) -> None:
         live, node, widths = self.live, layer.node, self.widths
+        half = widths.amp and node.op.kind in AMP_HALF_OPS and layer.trainable
+        g_freed = False if half else self._stages(i, layer, g, out_of_place)
         new = []
         for j, tensor in enumerate(node.inputs):
             if not self.needs_grad[tensor]:
@@ -456,21 +480,23 @@ class _StepSimulation:
                 new.append((tensor, live.alloc(("gradients", "input of", i, j), nbytes)))
         # AMP: the layer computes the gradient of its half weight copy; the cast's own backward
         # node makes the fp32 gradient after the layer has released what it kept
-        half = widths.amp and node.op.kind in AMP_HALF_OPS and layer.trainable
         if half:
             for k, n in enumerate(layer.param_tensors):
                 live.alloc(("gradients", "half weights", i, k), n * 2)
         elif layer.trainable:
-            live.alloc(("parameter gradients", i), layer.params * widths.param)
+            made = max((stage.params for stage in layer.backward.stages), default=0)
+            live.alloc(("parameter gradients", i), (layer.params - made) * widths.param)
         live.alloc(("transient", i), layer.backward.transient * widths.tensor[node.name])  # scaled by the batch
         live.check("backward", node.name)
         live.release(("transient", i))
-        live.release(g)
+        if not g_freed:
+            live.release(g)
         for tensor in self.kept_by.get(i, ()):
             self.pending[tensor] -= 1
             if self.pending[tensor] == 0 and tensor != self.held:
                 live.release(("activations", tensor))
         live.release(("activations", "private", i))
+        live.release(("activations", "batch copy", i))
         if half:  # one cast-back per parameter tensor, weight first
             for k, n in enumerate(layer.param_tensors):
                 live.alloc(("parameter gradients", i, k), n * widths.param)
@@ -478,6 +504,25 @@ class _StepSimulation:
                 live.release(("gradients", "half weights", i, k))
         for tensor, key in new:
             self._accumulate(i, tensor, key, out_of_place)
+
+    def _stages(self, i: int, layer: LayerTrain, g: tuple, out_of_place: bool) -> bool:
+        """The moments inside the layer's backward (``BackwardCost.stages``), each checked;
+        the parameter gradients they made stay. Whether they freed the output gradient."""
+        live, width, freed, made = self.live, self.widths.tensor[layer.node.name], False, 0
+        for k, stage in enumerate(layer.backward.stages):
+            if stage.frees_grad and not freed:
+                live.release(g)
+                freed = True
+            if stage.frees_saved:
+                live.release(("activations", "private", i))
+            if layer.trainable and stage.params > made:
+                live.alloc(("parameter gradients", i, k), (stage.params - made) * self.widths.param)
+                made = stage.params
+            extra = stage.transient + (stage.out_of_place if out_of_place else 0)
+            live.alloc(("transient", i, k), extra * width)
+            live.check("backward", layer.node.name)
+            live.release(("transient", i, k))
+        return freed
 
     def _accumulate(self, i: int, tensor: str, key: tuple, out_of_place: bool) -> None:
         """torch's InputBuffer: in place into whichever of the two nothing else references;
@@ -512,7 +557,8 @@ class _StepSimulation:
 
 def _parameter_order(graph: Graph, layers: list[LayerTrain]) -> list[int]:
     """Trainable parameter tensor sizes in ``model.parameters()`` order: the compiled
-    module's tree, whose groups appear in the order of their first layer."""
+    module's tree, whose groups appear in the order of their first layer; a module's own
+    tensors first (a one-tensor layer's, registered on its parent), then its children."""
     tree: dict = {}
     for layer in layers:
         branch = tree
@@ -525,12 +571,20 @@ def _parameter_order(graph: Graph, layers: list[LayerTrain]) -> list[int]:
         layer = branch.get(None)
         if layer is not None and layer.trainable:
             order.extend(layer.param_tensors)
-        for key, child in branch.items():
-            if key is not None:
+        children = [child for key, child in branch.items() if key is not None]
+        for child in children:  # parameters of the module itself
+            if _one_tensor(child) and child[None].trainable:
+                order.extend(child[None].param_tensors)
+        for child in children:
+            if not _one_tensor(child):
                 walk(child)
 
     walk(tree)
     return order
+
+
+def _one_tensor(branch: dict) -> bool:
+    return len(branch) == 1 and None in branch and branch[None].node.op.one_tensor
 
 
 def train_report(
@@ -576,7 +630,7 @@ def _train_report(graph, batch, dtype, optimizer, momentum, amp, frozen, convent
     for layer in layers:
         node = layer.node
         if layer.saved is not None:
-            kept = [node.inputs[j] for j in _kept_inputs(layer, widths)]
+            kept = [node.inputs[j] for j in _kept_inputs(layer, widths, batch)]
             kept += [node.name] if layer.saved.output else []
             kept_storages.update(owner[t] for t in kept)
         row = rows[node.name]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from netcost.core.cost import Cost
+from netcost.core.cost import BackwardCost, Cost
 
 # Work kinds (elements, per sample) that a convention prices: the keys of ``Cost.work``.
 BN_FOLDED = "bn_folded"  # normalised with running statistics (batchnorm at inference)
@@ -101,6 +101,20 @@ class Convention(str, Enum):
         else:
             missed = gaps.get(ATTENTION_MACS, 0)
         return self.flops(cost) - self.per_mac * missed
+
+    def backward_missed(self, backward: BackwardCost, device: str = "cpu") -> int:
+        """Backward MACs of a layer that the tool itself does not count (negative: counts on
+        top of the real work), for a training step on ``device``. Only FlopCounterMode counts
+        a backward. On CPU it has no formula for
+        ``_scaled_dot_product_flash_attention_for_cpu_backward`` and counts 0 for it; on CUDA
+        its formula for the flash/efficient/cuDNN backward (torch.utils.flop_counter's
+        ``sdpa_backward_flop_count``) adds the recomputed scores Q·Kᵀ, one product of the
+        four the gradients take (``backward.attention`` / 4), to the real work."""
+        if self is not Convention.FLOPCOUNTER or not backward.attention:
+            return 0
+        if device.split(":")[0] == "cpu":
+            return backward.attention
+        return -(backward.attention // 4)
 
 
 _DESCRIPTIONS = {

@@ -8,7 +8,7 @@ are derived under a named convention (netcost.core.conventions), which prices th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,29 @@ class Cost:
 
 
 @dataclass(frozen=True)
+class BackwardStage:
+    """One moment inside a layer's backward where the live memory may peak (an aten op of
+    a layer that is several autograd nodes, such as nn.MultiheadAttention), relative to the
+    layer's start: its output gradient and what it saved are live until the stage that
+    frees them.
+
+    ``transient``: elements in the activation dtype live beside them (gradients in flight);
+    ``out_of_place``: more elements live only when autograd accumulates gradients out of
+    place (under a dispatch mode: the sum is a new tensor); ``params``: the parameter
+    gradient elements made by then (not scaled by the batch).
+    """
+
+    transient: int = 0
+    params: int = 0
+    frees_grad: bool = False
+    frees_saved: bool = False
+    out_of_place: int = 0
+
+    def scaled(self, batch: int) -> BackwardStage:
+        return replace(self, transient=self.transient * batch, out_of_place=self.out_of_place * batch)
+
+
+@dataclass(frozen=True)
 class BackwardCost:
     """The backward pass of one layer, per sample (scale with :meth:`scaled`).
 
@@ -60,6 +83,13 @@ class BackwardCost:
     model: ``alias`` means the input gradients are views of the output gradient (add,
     concat, flatten: nothing new is allocated for them); ``transient`` counts per-sample
     elements the backward allocates and frees beside the input gradients it returns.
+
+    ``stages``, where given, are the moments inside the backward the training-memory model
+    checks before its usual one (:class:`BackwardStage`).
+
+    ``attention`` is the part of ``dgrad_macs`` that scaled-dot-product attention's own
+    backward kernel does (the gradients through Q·Kᵀ and A·V), the part some counters
+    price their own way (netcost.core.conventions: :meth:`Convention.backward_missed`).
     """
 
     dgrad_macs: int = 0
@@ -67,6 +97,8 @@ class BackwardCost:
     elementwise: int = 0
     alias: bool = False
     transient: int = 0
+    attention: int = 0
+    stages: tuple[BackwardStage, ...] = ()
 
     @property
     def macs(self) -> int:
@@ -79,6 +111,8 @@ class BackwardCost:
             self.elementwise * batch,
             self.alias,
             self.transient * batch,
+            self.attention * batch,
+            tuple(stage.scaled(batch) for stage in self.stages),
         )
 
 
@@ -101,6 +135,11 @@ class Saved:
       layer/group norm's mean and rstd;
     - ``channel_stats``: statistics per batch, not per sample (batchnorm's mean and invstd);
     - ``fixed_bytes``: bytes per batch whatever the dtype (index tensors of a gather).
+
+    ``batch_copies``: those of ``inputs`` kept as a contiguous copy private to the layer,
+    instead of the tensor itself, when the batch is over 1 (nn.MultiheadAttention turns a
+    batch-first input sequence-first, no longer contiguous then, and its in-projection's
+    reshape copies it).
     """
 
     inputs: tuple[int, ...] = ()
@@ -111,3 +150,4 @@ class Saved:
     stats: int = 0
     channel_stats: int = 0
     fixed_bytes: int = 0
+    batch_copies: tuple[int, ...] = ()

@@ -64,12 +64,16 @@ def _fvcore(model, graph, x):
     with torch.no_grad():
         analysis = FlopCountAnalysis(model, x).unsupported_ops_warnings(False).uncalled_modules_warnings(False)
         by_module = analysis.by_module()
+        # a one-tensor layer (compile: its tensor is its parent's) is no module fvcore sees: its
+        # cat, add or mul goes to the parent, and is free under fvcore's rules anyway
+        traced = [n.name for n in graph.nodes if n.name in by_module]
         skipped = {}
-        for node in graph.nodes:
-            ops = analysis.unsupported_ops(node.name)
+        for name in traced:
+            ops = analysis.unsupported_ops(name)
             if ops:
-                skipped[node.name] = dict(ops)
-        return {n.name: int(by_module[n.name]) for n in graph.nodes}, int(analysis.total()), skipped, []
+                skipped[name] = dict(ops)
+        counts = {n.name: int(by_module.get(n.name, 0)) for n in graph.nodes}
+        return counts, int(analysis.total()), skipped, []
 
 
 def _flopcounter(model, graph, x):

@@ -158,8 +158,24 @@ class Permute(nn.Module):
         return torch.permute(x, self.dims)
 
 
-class ClassToken(nn.Module):
+class LearnedTensor(nn.Module):
+    """A layer that is one learnable tensor, named by ``TENSOR`` (class token, position
+    embedding, layer scale). Compiled (netcost.counted.compile), the tensor is registered on
+    the parent under the layer's own name, as torchvision registers it (``class_token``,
+    ``encoder.pos_embedding``, ``block.layer_scale``), so that ``state_dict()`` keys are
+    torchvision's; the module itself runs the layer and is held beside the tree."""
+
+    TENSOR = "weight"
+
+    @property
+    def tensor(self) -> nn.Parameter:
+        return self._parameters[self.TENSOR]
+
+
+class ClassToken(LearnedTensor):
     """ViT's class token: a learnable ``(1, 1, C)`` token put in front."""
+
+    TENSOR = "token"
 
     def __init__(self, channels: int):
         super().__init__()
@@ -169,8 +185,10 @@ class ClassToken(nn.Module):
         return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=1)
 
 
-class PosEmbedding(nn.Module):
+class PosEmbedding(LearnedTensor):
     """ViT's learnable position embedding ``(1, L, C)``, added."""
+
+    TENSOR = "embedding"
 
     def __init__(self, length: int, channels: int):
         super().__init__()
@@ -210,8 +228,10 @@ class LayerNorm2d(nn.LayerNorm):
         return x.permute(0, 3, 1, 2)
 
 
-class LayerScale(nn.Module):
+class LayerScale(LearnedTensor):
     """``gamma * x``, ``gamma`` per channel: ``(C, 1, 1)`` on a channels-first map (ConvNeXt)."""
+
+    TENSOR = "scale"
 
     def __init__(self, channels: int, channels_first: bool = True):
         super().__init__()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netcost.core.cost import BackwardCost, Cost, Saved
+from netcost.core.cost import BackwardCost, BackwardStage, Cost, Saved
 from netcost.core.rf import RF
 from netcost.core.shape import Shape
 from netcost.errors import ShapeError
@@ -115,7 +115,8 @@ class Attention(Op):
     def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
         """The projections as linear layers (input and weight gradients); Q·Kᵀ and A·V need
         both operands' gradients (twice their MACs) whenever anything below trains; softmax's
-        backward 4 per score, the bias gradients one add per projected element."""
+        backward 4 per score, the bias gradients one add per projected element. The Q·Kᵀ and
+        A·V gradients run in SDPA's own backward kernel (``BackwardCost.attention``)."""
         s = self.sizes(ins)
         below = any(needs_grad) or trainable
         elementwise = SOFTMAX_BACKWARD_PER_SCORE * s.scores + s.length * s.embed if below else 0
@@ -125,14 +126,49 @@ class Attention(Op):
             dgrad_macs=(s.projections if any(needs_grad) else 0) + (2 * s.products if below else 0),
             wgrad_macs=s.projections if trainable else 0,
             elementwise=elementwise,
+            attention=2 * s.products if below else 0,
+            stages=self.backward_stages(ins) if trainable and any(needs_grad) else (),
+        )
+
+    def backward_stages(self, ins: Shapes) -> tuple[BackwardStage, ...]:
+        """Where torch's CPU backward of self-attention (nn.MultiheadAttention's slow path:
+        the packed in-projection, then SDPA's flash kernel) may peak, measured op by op with
+        train_verify's storage tracker (torch 2.13, fp32, batch 1), ``A = L*C`` elements:
+
+        1. the output projection: its input gradient (A) and weight gradient;
+        2. ``_scaled_dot_product_flash_attention_for_cpu_backward``: dO and dQ, dK, dV (4A);
+           after it the output gradient is gone, and then what SDPA saved;
+        3. dQ and dK put back into the packed ``[3, L, C]`` gradient (``select_backward``, 3A
+           each) while dK and dV live (8A); out of place, their sum is 3A more beside dV (10A);
+        4. the packed gradient and its contiguous copy (6A);
+        5. the in-projection: the copy, its input gradient (4A) and weight gradient.
+
+        Cross-attention runs other kernels (separate or split projections); no stages are
+        given for it (the layer's one check)."""
+        if len(ins) != 1:
+            return ()
+        s = self.sizes(ins)
+        a, c = s.length * s.embed, s.embed
+        out_proj = c * c + (c if self.bias else 0)
+        both = out_proj + 3 * c * c + (3 * c if self.bias else 0)
+        return (
+            BackwardStage(transient=a, params=out_proj),
+            BackwardStage(transient=4 * a, params=out_proj, frees_grad=True),
+            BackwardStage(transient=8 * a, params=out_proj, frees_saved=True),
+            BackwardStage(transient=7 * a, params=out_proj, out_of_place=3 * a),
+            BackwardStage(transient=6 * a, params=out_proj),
+            BackwardStage(transient=4 * a, params=both),
         )
 
     def saved(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> Saved:
         """Its inputs, the projected Q, K and V, the attention output before the output
-        projection and its per-row softmax statistics (fp32)."""
+        projection and its per-row softmax statistics (fp32). Self-attention at a batch
+        over 1 keeps a copy of its input instead (measured: the in-projection reshapes the
+        sequence-first transpose, no longer contiguous, into a copy)."""
         s = self.sizes(ins)
         temps = 2 * s.length * s.embed + 2 * s.source * s.embed
-        return Saved(inputs=tuple(range(len(ins))), temps=temps, stats=s.heads * s.length)
+        copies = (0,) if len(ins) == 1 else ()
+        return Saved(inputs=tuple(range(len(ins))), temps=temps, stats=s.heads * s.length, batch_copies=copies)
 
     def param_tensors(self, ins: Shapes, out: Shape) -> tuple[int, ...]:
         """nn.MultiheadAttention's order: packed in-projection (or Q, K, V apart when the

@@ -48,6 +48,9 @@ class Op:
     arity: ClassVar[tuple[int, int | None]] = (1, 1)  # (min, max) inputs; None = unbounded
     is_view: ClassVar[bool] = False  # output aliases the input's storage (flatten, dropout in eval)
     layouts: ClassVar[tuple[str, ...] | None] = None  # input layouts it takes (core.shape); None: any
+    # the layer is one learnable tensor (class token, layer scale): compiled, the tensor is
+    # registered on the parent under the layer's name, as torchvision does (counted.compile)
+    one_tensor: ClassVar[bool] = False
     EXAMPLES: ClassVar[list[tuple[Shapes, dict[str, Any]]]] = []
 
     def shape(self, ins: Shapes) -> Shape:

@@ -18,6 +18,7 @@ class LayerScale(Op):
     """``gamma * x`` with a learnable ``gamma`` per channel (CaiT, ConvNeXt's ``layer_scale``,
     a ``(C, 1, 1)`` parameter on a channels-first map): ``C`` params, one multiply per element."""
 
+    one_tensor = True
     layouts = ANY_WITH_CHANNELS
 
     def shape(self, ins: Shapes) -> Shape:

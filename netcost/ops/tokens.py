@@ -117,6 +117,7 @@ class ClassToken(Op):
     """A learnable token put in front of the sequence (ViT's ``class_token``): ``C`` params;
     a copy (``torch.cat``), no arithmetic."""
 
+    one_tensor = True
     layouts = ("LC",)
 
     def shape(self, ins: Shapes) -> Shape:
@@ -148,6 +149,7 @@ class PosEmbedding(Op):
     """A learnable ``LxC`` position embedding added to the tokens (ViT's ``pos_embedding``):
     ``L*C`` params and ``L*C`` adds."""
 
+    one_tensor = True
     layouts = ("LC",)
 
     def shape(self, ins: Shapes) -> Shape:

@@ -103,15 +103,17 @@ def check_lines(doc: dict[str, Any]) -> list[tuple[bool | None, str]]:
         )
     ref = doc["against"]
     if ref:
-        diff = ref["first_shape_difference"]
+        diff, named, missed = ref["first_shape_difference"], ref["named_tensors"], ref["macs"]["missed"]
         lines.append(
             (
                 ref["ok"],
                 f"against {outside(ref['reference'])}: params {grouped(ref['params']['analytic'])} vs "
                 f"{grouped(ref['params']['reference'])}, MACs {grouped(ref['macs']['analytic'])} vs "
-                f"{grouped(ref['macs']['reference'])}, parameter tensors {ref['param_tensors']['analytic']} vs "
-                f"{ref['param_tensors']['reference']}"
-                + (f"; first shape difference at #{diff['index']}" if diff else ""),
+                f"{grouped(ref['macs']['reference'])}"
+                + (f" (+{grouped(missed)} FlopCounterMode misses)" if missed else "")
+                + f", parameter tensors {ref['param_tensors']['analytic']} vs {ref['param_tensors']['reference']}"
+                + ("; same names and shapes" if named["equal"] else "; names differ")
+                + (f"; first shape difference at #{diff['index']}" if diff and not named["equal"] else ""),
             )
         )
     return lines

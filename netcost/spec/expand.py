@@ -38,6 +38,7 @@ from netcost import ops
 from netcost.core.shape import DEFAULT_LAYOUT, Shape
 from netcost.errors import Location, ShapeError, SpecError
 from netcost.graph import INPUT, Graph, Node
+from netcost.options import OneSize
 from netcost.spec import expr, setvalue
 from netcost.spec.fields import Domain, FieldError, coerce, describe_type, op_fields, show_value, to_bool, to_int
 from netcost.spec.load import LocDict, LocList
@@ -174,11 +175,16 @@ def _default(var: Variable, raw: Any, earlier: Mapping[str, Any]) -> Any:
     return _value(raw, _evaluator(earlier))
 
 
+TOKEN_LAYOUTS = ("L", "LC")  # where one --input size is the sequence length
+
+
 def _input_shape(spec: Spec, variables: dict[str, Any], override: tuple[int, ...] | None) -> Shape:
     at = spec.where(spec.raw, "input", "input")
     with _located(at):
         dims = [to_int(_value(v, _evaluator(variables))) for v in spec.input]
     layout = spec.input_layout or DEFAULT_LAYOUT[len(dims)]
+    if isinstance(override, OneSize) and layout in TOKEN_LAYOUTS:  # one size: the sequence length
+        override = (override.size, *dims[1:])
     if override and layout != "CHW" and len(override) != len(dims):
         raise SpecError(
             f"--input {'x'.join(map(str, override))}: this spec's input is {'x'.join(map(str, dims))} ({layout})",

@@ -183,3 +183,49 @@ class Matmuls(nn.Module):
         y = self.fc(x)
         a = y @ y.transpose(-1, -2)
         return torch.einsum("bij,bjk->bik", a, y)
+
+
+class _EncoderBlock(nn.Module):
+    """torchvision's vision_transformer.EncoderBlock (dropout 0), its names."""
+
+    def __init__(self, width: int, heads: int, mlp: int):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(width, eps=1e-6)
+        self.self_attention = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.ln_2 = nn.LayerNorm(width, eps=1e-6)
+        self.mlp = nn.Sequential(nn.Linear(width, mlp), nn.GELU(), nn.Dropout(0.0), nn.Linear(mlp, width))
+
+    def forward(self, x):
+        y = self.ln_1(x)
+        y, _ = self.self_attention(y, y, y, need_weights=False)
+        x = x + y
+        return x + self.mlp(self.ln_2(x))
+
+
+class TinyViT(nn.Module):
+    """torchvision's VisionTransformer written out at toy size, its state_dict names:
+    ``class_token`` and ``encoder.pos_embedding`` are parameters of their modules."""
+
+    def __init__(self, image: int = 32, patch: int = 16, width: int = 16, heads: int = 2, mlp: int = 32):
+        super().__init__()
+        tokens = (image // patch) ** 2 + 1
+        self.conv_proj = nn.Conv2d(3, width, patch, stride=patch)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, width))
+        self.encoder = nn.Module()
+        self.encoder.pos_embedding = nn.Parameter(torch.zeros(1, tokens, width))
+        self.encoder.layers = nn.Sequential()
+        self.encoder.layers.add_module("encoder_layer_0", _EncoderBlock(width, heads, mlp))
+        self.encoder.ln = nn.LayerNorm(width, eps=1e-6)
+        self.heads = nn.Sequential()
+        self.heads.add_module("head", nn.Linear(width, 5))
+
+    def forward(self, x):
+        x = self.conv_proj(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+        x = self.encoder.ln(self.encoder.layers(x + self.encoder.pos_embedding))
+        return self.heads(x[:, 0])
+
+
+def tiny_vit() -> nn.Module:
+    """vit_b_16's spec with ``--set image_size=32 layers=1 heads=2 hidden=16 mlp=32 classes=5``."""
+    return TinyViT()

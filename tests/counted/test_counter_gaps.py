@@ -10,7 +10,7 @@ from torch import nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from netcost.core.conventions import Convention  # noqa: E402
-from netcost.core.cost import Cost  # noqa: E402
+from netcost.core.cost import BackwardCost, Cost  # noqa: E402
 from netcost.counted.torchcount import count_model  # noqa: E402
 from tests.counted import refnets  # noqa: E402
 
@@ -127,3 +127,27 @@ def test_tool_flops_rules(no_grad, device, missed, fv_missed):
     assert Convention.FLOPCOUNTER.tool_flops(cost, no_grad=no_grad, device=device) == 2 * (100 - missed)
     assert Convention.FVCORE.tool_flops(cost, no_grad=no_grad, device=device) == 100 - fv_missed
     assert Convention.PYCLS.tool_flops(cost) == Convention.PYCLS.flops(cost) == 100
+
+
+def test_flopcounter_counts_nothing_of_the_cpu_attention_backward():
+    """The backward of SDPA's CPU flash kernel has no FlopCounterMode formula: the 4 gradient
+    products of Q·Kᵀ and A·V (dQ, dK from the scores' gradient, dA and dV) count 0."""
+    q, k, v = (torch.randn(BATCH, HEADS, TOKENS, DIM // HEADS, requires_grad=True) for _ in range(3))
+    mode = FlopCounterMode(display=False)
+    with mode:
+        out = nn.functional.scaled_dot_product_attention(q, k, v)
+        forward = mode.get_total_flops()
+        out.backward(torch.randn_like(out))
+    assert forward == 0 and mode.get_total_flops() == 0
+    backward = BackwardCost(dgrad_macs=2 * ATTENTION, attention=2 * ATTENTION)
+    assert Convention.FLOPCOUNTER.backward_missed(backward, "cpu") == 2 * ATTENTION
+
+
+def test_backward_missed_rules():
+    """On CUDA FlopCounterMode's SDPA backward formula counts 5 products where the gradients
+    take 4 (it adds the recomputed scores): one product, a quarter, on top."""
+    backward = BackwardCost(dgrad_macs=100, attention=40)
+    assert Convention.FLOPCOUNTER.backward_missed(backward, "cpu") == 40
+    assert Convention.FLOPCOUNTER.backward_missed(backward, "cuda:0") == -10
+    assert Convention.NETCOST.backward_missed(backward) == Convention.FVCORE.backward_missed(backward) == 0
+    assert Convention.FLOPCOUNTER.backward_missed(BackwardCost(dgrad_macs=100)) == 0

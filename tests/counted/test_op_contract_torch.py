@@ -9,6 +9,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import netcost.ops as ops  # noqa: E402
 from netcost.core.conventions import Convention  # noqa: E402
+from netcost.counted.modules import LearnedTensor  # noqa: E402
 from netcost.report.ops_doc import build_example  # noqa: E402
 
 CASES = [(kind, i) for kind, cls in sorted(ops.REGISTRY.items()) for i in range(len(cls.EXAMPLES))]
@@ -31,6 +32,11 @@ def test_example_against_torch(kind, index):
         y = module(*xs)
     assert tuple(y.shape) == (BATCH, *out.dims)
     assert mode.get_total_flops() == Convention.FLOPCOUNTER.tool_flops(cost.scaled(BATCH), no_grad=True)
+    # a one-tensor op builds a LearnedTensor holding its one parameter (compile registers it on
+    # the parent under the layer's name)
+    assert isinstance(module, LearnedTensor) == op.one_tensor
+    if op.one_tensor:
+        assert [p for _, p in module.named_parameters()] == [module.tensor]
 
 
 def example_input(shape):

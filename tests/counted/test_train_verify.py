@@ -160,3 +160,42 @@ def test_verify_train_refuses_a_fully_frozen_model():
 
     with pytest.raises(NetcostError, match="every layer is frozen"):
         verify_train(load_graph("resnet18"), "sgd", frozen=("*",))
+
+
+ATTENTION_BLOCK = """
+    input: [16, 32]
+    layers:
+      - linear: {{name: embed, out: 32}}
+      - parallel:
+          name: block
+          merge: add
+          branches:
+            - - layernorm: {{name: ln}}
+              - attention: {{name: attn, heads: 4{extra}}}
+            - []
+      - linear: {{name: fc, out: 10}}
+    """
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("extra", ["", ", bias: false", ", causal: true"], ids=["bias", "no_bias", "causal"])
+def test_verify_train_self_attention(spec_file, extra, batch):
+    """Self-attention (nn.MultiheadAttention, CPU flash SDPA): FlopCounterMode's backward
+    misses the 4 gradient products of Q·Kᵀ and A·V, and says so; the peak of the step is the
+    measured one exactly (the backward's stages), and so are the saved tensors of the layer."""
+    report = verify_train(load_graph(spec_file(ATTENTION_BLOCK.format(extra=extra))), batch=batch)
+    length, c = 16, 32
+    products = 4 * length * length * c  # dQ, dK, dA, dV: L x S x d x heads each
+    projections = 4 * length * c * c  # q, k, v, out
+    row = next(r for r in report.rows if r["name"] == "block.attn")
+    flops = row["backward_flops"]
+    assert flops["analytic"] == 2 * batch * (2 * projections + products)  # dgrad + wgrad + products
+    assert flops["counted"] == flops["analytic"] - 2 * batch * products
+    assert flops["ok"] and "CPU flash attention backward" in flops["note"]
+    assert report.check("backward FLOPs (FlopCounterMode)")["ok"]
+    peak = report.check("peak training memory")
+    assert peak["analytic"] == peak["measured"]
+    assert report.check("saved activation bytes")["ok"]
+    assert all(r["saved"]["ok"] for r in report.rows if r["name"] in ("block.ln", "block.attn"))
+    if batch == 1:
+        assert report.passed, report.mismatches

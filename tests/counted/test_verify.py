@@ -114,3 +114,31 @@ def test_cuda_requested_without_gpu(cli):
         pytest.skip("a GPU is present")
     result = cli("verify", "resnet18", "--device", "cuda")
     assert result.exit_code == 2 and "no CUDA device" in result.stderr
+
+
+def test_against_compares_named_tensors(cli):
+    """vit_b_16 at toy size against torchvision's VisionTransformer written out (refnets):
+    the same state_dict names and shapes, and the MACs FlopCounterMode counts of it under
+    no_grad: all but nn.MultiheadAttention's fast path (hand count below)."""
+    sets = ["-s", "image_size=32", "-s", "layers=1", "-s", "heads=2", "-s", "hidden=16", "-s", "mlp=32"]
+    result = cli(
+        "verify",
+        "vit_b_16",
+        *sets,
+        "-s",
+        "classes=5",
+        "--against",
+        "tests.counted.refnets:tiny_vit",
+        "--no-fields",
+        "-f",
+        "json",
+    )
+    doc = json.loads(result.stdout)
+    against = doc["against"]
+    assert doc["passed"] and against["ok"]
+    assert against["named_tensors"] == {"equal": True, "missing": [], "unexpected": [], "shape_differs": []}
+    # 5 tokens of 16: the projections 4 x 5 x 16², Q·Kᵀ and A·V 2 x 5² x 16
+    attention = 4 * 5 * 16 * 16 + 2 * 5 * 5 * 16
+    assert against["macs"]["missed"] == attention
+    patch, mlp, head = 4 * 16 * 3 * 16 * 16, 2 * 5 * 16 * 32, 16 * 5
+    assert against["macs"]["reference"] == patch + mlp + head

@@ -272,6 +272,18 @@ def test_input_override_of_tokens(spec_file):
         analyze(path, input_shape="3x20x16")
 
 
+def test_one_input_size_is_the_sequence_length(spec_file, cli):
+    """One --input size on a token input is its length (channels kept); on an image, square."""
+    tokens = spec_file(TINY.format(input="[10, 16]", layers="attention: {heads: 4}"))
+    rows = analyze(tokens, input_shape="128").rows
+    assert rows[0]["output_shape"] == [1, 128, 16]
+    assert rows[0]["macs"] == 4 * 128 * 16 * 16 + 2 * 128 * 128 * 16  # projections, Q·Kᵀ and A·V
+    ids = spec_file(TOKEN_IDS, "ids.yaml")
+    doc = json.loads(cli("analyze", str(ids), "--input", "128", "-f", "json").stdout)
+    assert doc["input"] == [1, 128] and doc["layers"][0]["output_shape"] == [1, 128, 16]
+    assert analyze("resnet18", input_shape="160").rows[0]["output_shape"] == [1, 64, 80, 80]
+
+
 def test_json_schema_takes_layouts():
     schema = spec_schema()
     (listed, mapping) = schema["properties"]["input"]["anyOf"]
@@ -418,3 +430,51 @@ def test_token_and_channels_last_models_verify(spec_file, text):
 
     report = verify(spec_file(text), fields=False)
     assert report.passed, report.mismatches
+
+
+@pytest.mark.parametrize("name", ["vit_b_16", "convnext_tiny", "swin_t"])
+def test_state_dict_is_torchvisions(name):
+    """Keys and shapes of the compiled model's state_dict() are torchvision's (the golden row's
+    ``state_dict_shapes``): class_token, encoder.pos_embedding and layer_scale are tensors of
+    their parent module, not modules. (Swin's PatchMerging registers reduction before norm,
+    so its order differs there; loading is by key.)"""
+    pytest.importorskip("torch")
+    from netcost.counted.compile import build
+
+    model = build(load_graph(name))
+    assert {k: list(v.shape) for k, v in model.state_dict().items()} == reference()[name]["state_dict_shapes"]
+
+
+def test_one_tensor_layers_are_parameters_of_their_parent(spec_file):
+    """The layer's module is still found by its name (hooks, --freeze), and follows .to(),
+    load_state_dict(assign=True) and freezing, since it is handed the parent's tensor."""
+    torch = pytest.importorskip("torch")
+    from netcost.counted.compile import build
+
+    text = """
+        input: [3, 4, 4]
+        layers:
+          - conv: {name: conv, out: 8, k: 3, pad: 1}
+          - to_tokens
+          - class_token: {name: class_token}
+          - pos_embedding: {name: pos}
+          - select_token
+          - linear: {out: 4}
+        """
+    from netcost.analysis.training import _parameter_order, layer_facts
+
+    graph = load_graph(spec_file(text))
+    model = build(graph)
+    # a module's own tensors come first: the training model's optimizer order follows
+    assert list(dict(model.named_parameters()))[:3] == ["class_token", "pos", "conv.weight"]
+    assert [p.numel() for p in model.parameters()] == _parameter_order(graph, layer_facts(graph, 1))
+    assert dict(model.named_parameters())["pos"].shape == (1, 17, 8)
+    assert "class_token" in dict(model.named_parameters())
+    assert not any(n.startswith("class_token.") for n, _ in model.named_parameters())
+    token = torch.ones_like(model.class_token)
+    model.load_state_dict({**model.state_dict(), "class_token": token}, assign=True)
+    assert model.get_submodule("class_token").token is model.class_token
+    out = model(torch.randn(2, 3, 4, 4))
+    assert out.shape == (2, 4)
+    model.get_submodule("class_token").requires_grad_(False)
+    assert not model.class_token.requires_grad
