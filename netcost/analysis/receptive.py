@@ -27,6 +27,7 @@ from math import lcm
 
 from netcost.core.rf import RF, Span
 from netcost.graph import INPUT, Graph
+from netcost.ops.base import Op
 
 RESAMPLING = ("conv_transpose", "upsample")
 SMALL_WINDOW = 64  # positions evaluated one by one
@@ -71,15 +72,23 @@ def unit_span(graph: Graph, name: str, position: tuple[int, int], index: int | N
 
 
 class _Spans:
-    """The input span of each unit along one axis, memoized per (tensor, position)."""
+    """The input span of each unit along one axis, memoized per (tensor, position). A layer
+    that reads the same positions of its one input (norms, activations) shares its input's
+    spans: ``alias`` maps it to the first tensor up its chain that moves positions."""
 
     def __init__(self, graph: Graph, axis: int):
         self.axis = axis
         self.nodes = {node.name: node for node in graph.nodes}
+        self.alias: dict[str, str] = {}
+        for node in graph.nodes:
+            if len(node.inputs) == 1 and type(node.op).rf_back is Op.rf_back:
+                self.alias[node.name] = self.alias.get(node.inputs[0], node.inputs[0])
         self.memo: dict[tuple[str, int], Span] = {}
 
     def at(self, tensor: str, position: int) -> Span:
-        memo, todo = self.memo, [(tensor, position)]
+        memo, alias, axis = self.memo, self.alias, self.axis
+        first = (alias.get(tensor, tensor), position)
+        todo, reads = [first], {}
         while todo:  # depth-first without recursion: graphs run thousands of layers deep
             key = todo[-1]
             if key in memo:
@@ -90,18 +99,18 @@ class _Spans:
                 memo[key] = (p, p)
                 todo.pop()
                 continue
-            node = self.nodes[name]
-            reads = node.op.rf_back(self.axis, (p, p), node.in_shapes, node.shape)
-            ends = [(src, end) for src, span in zip(node.inputs, reads, strict=True) for end in span]
-            missing = [end for end in ends if end not in memo]
-            if missing:
-                todo.extend(missing)
+            if key not in reads:  # first visit: what it reads, at each input's two ends
+                node = self.nodes[name]
+                back = node.op.rf_back(axis, (p, p), node.in_shapes, node.shape)
+                sources = [alias.get(src, src) for src in node.inputs]
+                ends = [((src, lo), (src, hi)) for src, (lo, hi) in zip(sources, back, strict=True)]
+                reads[key] = ends
+                todo.extend(end for pair in ends for end in pair if end not in memo)
                 continue
             todo.pop()
-            lows = [memo[(src, lo)][0] for src, (lo, _) in zip(node.inputs, reads, strict=True)]
-            highs = [memo[(src, hi)][1] for src, (_, hi) in zip(node.inputs, reads, strict=True)]
-            memo[key] = (min(lows), max(highs))
-        return memo[(tensor, position)]
+            ends = reads.pop(key)
+            memo[key] = (min(memo[lo][0] for lo, _ in ends), max(memo[hi][1] for _, hi in ends))
+        return memo[first]
 
 
 def _largest_over_phases(graph: Graph, index: int, rf: RF, period: int, spans: tuple[_Spans, _Spans]) -> RF:

@@ -19,6 +19,7 @@ from netcost.graph import INPUT
 from netcost.zoo import bundled
 
 ZOO = sorted(bundled())
+DEEPEST = {"hourglass"}  # 1,312 layers: the quadratic reference simulation takes ~20 s
 
 
 @functools.cache
@@ -103,7 +104,7 @@ def step(graph, options):
     return train["peak_train_bytes"], peak["phase"], peak["at"], list(peak["breakdown"].items()), train, rows
 
 
-@pytest.mark.parametrize("name", ZOO)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in DEEPEST else n for n in ZOO])
 def test_training_step_peak_matches_the_previous_simulation(name, monkeypatch):
     g = graph(name)
     new = [step(g, options) for options in TRAIN_OPTIONS]
