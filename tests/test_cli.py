@@ -139,3 +139,16 @@ def test_every_bundled_spec_validates_against_the_json_schema(cli):
         assert errors == [], (name, errors[0].message)
     bad = {"input": [3, 8, 8], "layers": [{"conv": {"out": 8, "kk": 3}}]}
     assert list(validator.iter_errors(bad))  # an unknown argument is caught by editors too
+
+
+def test_the_readme_names_every_bundled_spec():
+    """The README's family table lists every bundled spec (netcost zoo has the figures)."""
+    from pathlib import Path
+
+    from netcost.zoo import bundled
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Bundled specs") : readme.index("### The seeds' tables")]
+    effnets = {f"efficientnet_b{i}" for i in range(1, 7)}  # written efficientnet_b0 … efficientnet_b7
+    missing = [name for name in bundled() if f"`{name}`" not in section and name not in effnets]
+    assert missing == []
