@@ -61,7 +61,8 @@ def _field(annotation: Any) -> dict[str, Any]:
         (inner,) = [a for a in typing.get_args(annotation) if a is not type(None)]
         return {"anyOf": [{"type": "null"}, _field(inner)]}
     simple = {int: "integer", float: "number", bool: "boolean", str: "string"}
-    return {"type": [simple.get(annotation, "string"), "string"]}
+    kind = simple.get(annotation, "string")
+    return {"type": "string"} if kind == "string" else {"type": [kind, "string"]}  # a value or an expression
 
 
 def spec_schema() -> dict[str, Any]:

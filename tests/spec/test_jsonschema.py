@@ -47,3 +47,22 @@ def test_variable_declarations():
     assert not valid(spec("relu", vars={"width": {"min": 0}}))  # no default
     assert not valid(spec("relu", vars={"width": {"default": 1, "minimum": 0}}))
     assert not valid(spec("relu", vars={"width": {"default": 1, "type": "integer"}}))
+
+
+def test_the_schema_is_valid_by_its_meta_schema():
+    jsonschema.Draft202012Validator.check_schema(spec_schema())
+
+
+def test_every_bundled_spec_passes_the_schema():
+    """The bundled specs, as YAML gives them, are valid documents of the schema."""
+    import yaml
+
+    from netcost.zoo import bundled
+
+    validator = jsonschema.Draft202012Validator(spec_schema())
+    bad = {}
+    for name, path in bundled().items():
+        errors = list(validator.iter_errors(yaml.safe_load(path.read_text())))
+        if errors:
+            bad[name] = errors[0].message
+    assert bad == {}
