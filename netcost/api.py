@@ -63,9 +63,16 @@ def _model_text(model: Any) -> str | Path:
     return model
 
 
-def _graph(model: Any, options: AnalyzeOptions) -> Graph:
+def _graph(model: Any, options: AnalyzeOptions, command: str | None = None) -> Graph:
+    """The Graph of a spec; a ``command`` that needs one says so for a torch model."""
     if isinstance(model, Graph):
         return model
+    if command is not None and _is_torch_model(model):
+        raise NetcostError(
+            f"{command} checks a spec's formulas against the module it compiles to; {model} is a torch "
+            "model without a spec",
+            hint="`netcost analyze` counts it and `netcost profile` times it",
+        )
     return load_graph(model, options.overrides, options.input_shape)
 
 
@@ -270,7 +277,7 @@ def verify(
     _need_torch("verify")
     from netcost.counted.verify import verify_graph
 
-    return verify_graph(_graph(model, options), options.batch, device, fields, memory, against)
+    return verify_graph(_graph(model, options, "verify"), options.batch, device, fields, memory, against)
 
 
 def profile(
@@ -353,5 +360,13 @@ def verify_train(
 
     t = options.train
     return run(
-        _graph(model, options), t.optimizer, options.batch, t.momentum, device, t.freeze, t.foreach, memory, t.amp
+        _graph(model, options, "verify --train"),
+        t.optimizer,
+        options.batch,
+        t.momentum,
+        device,
+        t.freeze,
+        t.foreach,
+        memory,
+        t.amp,
     )

@@ -41,6 +41,7 @@ from netcost.cli_options import (
     Optimizer,
     OptimizerOpt,
     SetOpt,
+    SpecArg,
     TrainDeviceOpt,
     TrainOpt,
     format_option,
@@ -204,7 +205,7 @@ def _format(format):
 @app.command()
 @functools.partial(with_training_options, device=False)
 def verify(
-    model: ModelArg,
+    model: SpecArg,
     input: InputOpt = None,
     batch: BatchOpt = 1,
     set_: SetOpt = None,

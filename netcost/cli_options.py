@@ -56,6 +56,15 @@ ModelArg = Annotated[
         autocompletion=complete_model,
     ),
 ]
+SpecArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="MODEL",
+        help="A spec: a bundled name (see `netcost zoo`), a path to a YAML spec, or an inline spec such as "
+        "'conv(64,k=3) > relu' (a torch model has no formulas to check: analyze and profile take it).",
+        autocompletion=complete_model,
+    ),
+]
 InputOpt = Annotated[
     str | None, typer.Option("--input", "-i", help="Input of one sample: CxHxW, HxW or a size (e.g. 3x160x160).")
 ]

@@ -28,3 +28,14 @@ def test_flags_take_no_value_and_options_show_their_name(cli, monkeypatch):
     assert re.search(r"--input\s+-i\s+INPUT\s", out) and re.search(r"--write-baseline\s+FILE\s", out)
     assert "[tool.netcost]" in out  # not eaten as markup
     assert re.search(r"--convention\s+-c\s+netcost\|flopcounter\|fvcore\|pycls", out)
+
+
+def test_verify_says_it_needs_a_spec(cli, monkeypatch):
+    """verify's help does not offer torch models, and one given gets a reason and a hint."""
+    monkeypatch.setenv("COLUMNS", "200")
+    assert "package.module:callable" not in " ".join(cli("verify", "--help").stdout.split()).replace(
+        "a torch model has no formulas to check", ""
+    )
+    for args in (("verify", "tests.counted.refnets:tiny"), ("verify", "tests.counted.refnets:tiny", "--train")):
+        out = cli(*args)
+        assert out.exit_code == 2 and "a torch model without a spec" in out.stderr and "netcost analyze" in out.stderr
