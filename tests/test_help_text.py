@@ -33,9 +33,9 @@ def test_flags_take_no_value_and_options_show_their_name(cli, monkeypatch):
 def test_verify_says_it_needs_a_spec(cli, monkeypatch):
     """verify's help does not offer torch models, and one given gets a reason and a hint."""
     monkeypatch.setenv("COLUMNS", "200")
-    assert "package.module:callable" not in " ".join(cli("verify", "--help").stdout.split()).replace(
-        "a torch model has no formulas to check", ""
-    )
+    text = " ".join(cli("verify", "--help").stdout.split())
+    assert "MODEL A spec: a bundled name" in text.replace("│", "").replace("  ", " ")
+    assert "or a torch model as package.module:callable" not in text
     for args in (("verify", "tests.counted.refnets:tiny"), ("verify", "tests.counted.refnets:tiny", "--train")):
         out = cli(*args)
         assert out.exit_code == 2 and "a torch model without a spec" in out.stderr and "netcost analyze" in out.stderr
