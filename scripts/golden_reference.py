@@ -260,20 +260,7 @@ def _per_module(model: nn.Module, x: torch.Tensor, fca: FlopCountAnalysis) -> di
     """Leaf module name -> params, fvcore count and output shape."""
     by_module = fca.by_module()
     leaves = {n: m for n, m in model.named_modules() if n and not list(m.children())}
-    calls: dict[str, list[Any]] = {n: [] for n in leaves}
-    handles = []
-    for name, module in leaves.items():
-
-        def hook(_m: nn.Module, _inp: Any, out: Any, name: str = name) -> None:
-            calls[name].append(_shape(out))
-
-        handles.append(module.register_forward_hook(hook))
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    calls = _output_shapes(model, x, leaves)
     table = {}
     for name, module in leaves.items():
         shapes = calls[name]
@@ -294,12 +281,21 @@ def _nested(model: nn.Module, x: torch.Tensor) -> dict[str, Any]:
     """Each module two levels down (``repeat.0``, ``backbone.layer1``): params and the
     output shape of its first call; None for one that is never called."""
     modules = {n: m for n, m in model.named_modules() if n.count(".") == 1}
-    shapes: dict[str, Any] = {}
+    calls = _output_shapes(model, x, modules)
+    return {
+        n: {"params": sum(p.numel() for p in m.parameters()), "output_shape": calls[n][0] if calls[n] else None}
+        for n, m in modules.items()
+    }
+
+
+def _output_shapes(model: nn.Module, x: torch.Tensor, modules: dict[str, nn.Module]) -> dict[str, list[Any]]:
+    """The output shape of every call of each of ``modules`` during one no-grad forward."""
+    calls: dict[str, list[Any]] = {n: [] for n in modules}
     handles = []
     for name, module in modules.items():
 
         def hook(_m: nn.Module, _inp: Any, out: Any, name: str = name) -> None:
-            shapes.setdefault(name, _shape(out))
+            calls[name].append(_shape(out))
 
         handles.append(module.register_forward_hook(hook))
     try:
@@ -308,9 +304,7 @@ def _nested(model: nn.Module, x: torch.Tensor) -> dict[str, Any]:
     finally:
         for h in handles:
             h.remove()
-    return {
-        n: {"params": sum(p.numel() for p in m.parameters()), "output_shape": shapes.get(n)} for n, m in modules.items()
-    }
+    return calls
 
 
 def measure(spec: ModelSpec) -> dict[str, Any]:
