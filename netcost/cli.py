@@ -281,7 +281,8 @@ def check(
         list[str] | None,
         typer.Argument(
             metavar="MODEL",
-            help="Models to check; none: read \\[tool.netcost] in pyproject.toml.",
+            help="Models to check: bundled names, spec files, inline specs or package.module:callable; "
+            "none: read \\[tool.netcost] in pyproject.toml.",
             autocompletion=complete_model,
         ),
     ] = None,
