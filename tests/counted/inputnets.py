@@ -58,3 +58,19 @@ def bert():
         vocab_size=1000, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128
     )
     return BertModel(config, add_pooling_layer=False)
+
+
+class Lstm(nn.Module):
+    """A two-layer LSTM over a sequence of 128-wide steps, a head on the last step."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(128, 256, num_layers=2, batch_first=True)
+        self.head = nn.Linear(256, CLASSES)
+
+    def forward(self, x):
+        return self.head(self.lstm(x)[0][:, -1])
+
+
+def lstm():
+    return Lstm()

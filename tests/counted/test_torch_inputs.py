@@ -176,3 +176,13 @@ def test_hugging_face_recipe(cli):
     hidden, inner, layers, seq = 64, 128, 2, 32
     per_layer = seq * hidden * 4 * hidden + 2 * seq * seq * hidden + 2 * seq * hidden * inner
     assert doc["totals"]["macs"] == layers * per_layer
+
+
+def test_an_lstm_takes_a_sequence_input():
+    """``--input 50x128`` is 50 steps of 128 features (before, an image shape: a 4-D
+    input the LSTM refused). Per step, layer 1: 4 gates x 256 x (128 + 256); layer 2:
+    4 x 256 x (256 + 256); the head: 256 x 10 on the last step. (Counted on meta; the
+    CPU kernel's rule and the split's zero cost belong to the counting rules.)"""
+    report = netcost.analyze("tests.counted.inputnets:lstm", inputs=["50x128"])
+    assert report.totals["macs"] == 50 * (4 * 256 * (128 + 256) + 4 * 256 * (256 + 256)) + 256 * CLASSES
+    assert report.input == [1, 50, 128]
