@@ -15,7 +15,17 @@ from typing import Any
 from netcost.core.conventions import Convention
 from netcost.errors import NetcostError
 from netcost.graph import Graph
-from netcost.options import AnalyzeOptions, OptionError, TrainOptions, check_bool, check_int
+from netcost.options import (
+    AnalyzeOptions,
+    OneSize,
+    OptionError,
+    TorchInput,
+    TrainOptions,
+    check_bool,
+    check_int,
+    parse_torch_inputs,
+    spec_shape,
+)
 from netcost.report.model import Report
 from netcost.spec.expand import expand
 from netcost.spec.schema import Spec, parse_spec
@@ -65,6 +75,12 @@ def _model_text(model: Any) -> str | Path:
 
 def _graph(model: Any, options: AnalyzeOptions, command: str | None = None) -> Graph:
     """The Graph of a spec; a ``command`` that needs one says so for a torch model."""
+    if options.device is not None:
+        raise OptionError(
+            f"--device {options.device}: a spec is analysed from its formulas, on no device",
+            hint="--device says where a torch model (package.module:callable) is built and run; "
+            "verify and profile have their own --device, --train-device models a training step's device",
+        )
     if isinstance(model, Graph):
         return model
     if command is not None and _is_torch_model(model):
@@ -73,7 +89,7 @@ def _graph(model: Any, options: AnalyzeOptions, command: str | None = None) -> G
             "model without a spec",
             hint="`netcost analyze` counts it and `netcost profile` times it",
         )
-    return load_graph(model, options.overrides, options.input_shape)
+    return load_graph(model, options.overrides, spec_shape(options))
 
 
 def _is_torch_model(model: Any) -> bool:
@@ -90,9 +106,20 @@ def analyze(
     convention: Convention | str = Convention.NETCOST,
     train: TrainOptions | bool | None = None,
     formulas: bool = False,
+    inputs: list[TorchInput | str] | None = None,
+    device: str | None = None,
+    mode: str = "eval",
 ) -> Report:
     """The cost Report of a model (per layer and totals): analytic for a spec, counted for a
     ``package.module:callable`` torch model.
+
+    For a torch model: ``inputs``, the forward's inputs, each one sample (the batch is
+    prepended): TorchInputs or text, ``["128:int64"]``, ``["input_ids=128:int64",
+    "attention_mask=128:int64"]``, ``["50x128"]`` (a shape of any rank; ``:DTYPE`` one of
+    float32, float16, bfloat16, float64, int64, int32, bool; ``NAME=`` a keyword
+    argument). None: the example inputs the factory returns, ``(model, args[, kwargs])``,
+    used as given. ``device``: where it is built and run, meta (default: nothing
+    allocated), cpu (measures peak memory) or cuda; ``mode``: eval.
 
     ``overrides``: the spec's variables, ``{"width": 0.5, "depths": [3, 4, 6, 3]}``;
     ``input_shape``: one sample, ``(3, 160, 160)`` or ``"3x160x160"``; ``batch``: totals
@@ -105,7 +132,15 @@ def analyze(
     elif train is False:
         train = None
     options = AnalyzeOptions(
-        input_shape=input_shape, overrides=overrides, batch=batch, dtype=dtype, convention=convention, train=train
+        input_shape=input_shape,
+        overrides=overrides,
+        batch=batch,
+        dtype=dtype,
+        convention=convention,
+        train=train,
+        inputs=inputs or (),
+        device=device,
+        mode=mode,
     )
     return analyze_options(model, options, formulas=check_bool(formulas, "formulas"))
 
@@ -185,6 +220,9 @@ def check(
     max_increase: float | str | None = None,
     write_baseline: str | Path | None = None,
     config: str | Path | None = None,
+    inputs: list[TorchInput | str] | None = None,
+    device: str | None = None,
+    mode: str = "eval",
 ):
     """The budget gate: a CheckResult (``.passed``, ``.rows``, ``.to_dict()``).
 
@@ -193,7 +231,9 @@ def check(
     ``models``, the models, budgets and baseline of ``[tool.netcost]`` in ``config`` (a
     pyproject.toml) are checked, ``budgets`` overriding theirs. ``baseline``: a saved
     analyze/compare/check JSON; a total may grow by at most ``max_increase`` percent.
-    ``write_baseline``: write the totals there afterwards (atomically), as a baseline."""
+    ``write_baseline``: write the totals there afterwards (atomically), as a baseline.
+    ``inputs``, ``device``, ``mode``: a torch model's inputs, device and mode, as in
+    :func:`analyze`."""
     from netcost.budget import Target
     from netcost.budget import check as gate
 
@@ -204,7 +244,15 @@ def check(
     check_bool(allow_partial, "allow_partial")
     budgets = dict(budgets or {})
     options = AnalyzeOptions(  # checked even where [tool.netcost] gives each model its own
-        input_shape=input_shape, overrides=overrides, batch=batch, dtype=dtype, convention=convention, train=train
+        input_shape=input_shape,
+        overrides=overrides,
+        batch=batch,
+        dtype=dtype,
+        convention=convention,
+        train=train,
+        inputs=inputs or (),
+        device=device,
+        mode=mode,
     )
     if models:
         names = [models] if isinstance(models, str) else list(models)
@@ -231,10 +279,28 @@ def count_callable(model: str, options: AnalyzeOptions) -> Report:
     _need_torch(f"counting {model}")
     from netcost.counted.torchcount import count_model
 
-    shape = tuple(options.input_shape or (3, 224, 224))
-    if len(shape) == 2:
-        shape = (3, *shape)
-    return count_model(model, shape, options.batch, options.dtype, options.convention)
+    # options.mode is "eval" only (netcost.options.counting_modes) until count_model takes
+    # mode=: then pass it on here
+    return count_model(
+        model,
+        None,
+        options.batch,
+        options.dtype,
+        options.convention,
+        options.device or "meta",
+        inputs=torch_inputs(options) or None,
+    )
+
+
+def torch_inputs(options: AnalyzeOptions) -> tuple[TorchInput, ...]:
+    """A torch model's inputs: ``inputs``, else ``input_shape`` taken literally (one
+    positional input of that shape; a single size is a 1-D input)."""
+    if options.inputs:
+        return options.inputs
+    shape = options.input_shape
+    if shape is None:
+        return ()
+    return (TorchInput(None, (shape.size,) if isinstance(shape, OneSize) else tuple(shape)),)
 
 
 def _need_torch(feature: str) -> None:
@@ -295,9 +361,12 @@ def profile(
     min_run_time: float = 1.0,
     recalibrate: bool = False,
     progress=None,
+    inputs: list[TorchInput | str] | None = None,
 ):
-    """Measured latency next to the analytic work (a ProfileReport; ``.to_dict()``)."""
-    options = AnalyzeOptions(input_shape=input_shape, overrides=overrides)
+    """Measured latency next to the analytic work (a ProfileReport; ``.to_dict()``).
+    ``inputs``: a torch model's input, one sample, as in :func:`analyze` (profile times
+    one positional floating-point input)."""
+    options = AnalyzeOptions(input_shape=input_shape, overrides=overrides, inputs=parse_torch_inputs(inputs))
     for b in batches:
         check_int(b, "batch")
     if threads is not None:
@@ -317,7 +386,7 @@ def profile(
     if _is_torch_model(model):
         if options.overrides:
             raise NetcostError(f"--set applies to specs; {model} is a torch model (it takes no variables)")
-        shape = tuple(options.input_shape or (3, 224, 224))
+        shape = _profiled_shape(model, torch_inputs(options))
         return profile_module(model, shape, batches, dtypes, device, amp, channels_last, min_run_time, progress)
     return profile_graph(
         _graph(model, options),
@@ -331,6 +400,17 @@ def profile(
         roofline=rl,
         progress=progress,
     )
+
+
+def _profiled_shape(model: str, inputs: tuple[TorchInput, ...]) -> tuple[int, ...]:
+    if not inputs:
+        raise OptionError(f"{model} needs an input: netcost does not guess one", hint="e.g. --input 3x224x224")
+    if len(inputs) > 1 or inputs[0].name or inputs[0].dtype not in (None, "float32"):
+        raise OptionError(
+            f"profile times a torch model on one positional float input; got {' '.join(map(str, inputs))}",
+            hint="`netcost analyze` counts a model with several, named or integer inputs",
+        )
+    return inputs[0].shape
 
 
 def calibrate(device: str = "cpu", dtype: str = "fp32", recalibrate: bool = False):

@@ -33,10 +33,13 @@ from netcost.cli_options import (
     BatchOpt,
     ConventionOpt,
     DepthOpt,
+    DeviceOpt,
     DtypeOpt,
     FreezeOpt,
     InputOpt,
+    InputsOpt,
     ModelArg,
+    ModeOpt,
     MomentumOpt,
     Optimizer,
     OptimizerOpt,
@@ -46,6 +49,7 @@ from netcost.cli_options import (
     TrainOpt,
     format_option,
     parse_input,
+    parse_inputs,
     parse_sets,
 )
 from netcost.completion import COMPLETE_VAR, answer, complete_model
@@ -141,17 +145,28 @@ def main_options(
     """What a neural network costs: parameters, MACs/FLOPs, receptive field, memory."""
 
 
-def _options(input: str | None, batch: int, set_, dtype: str, convention, training: TrainOptions | None):
+def _options(
+    input: list[str] | None,
+    batch: int,
+    set_,
+    dtype: str,
+    convention,
+    training: TrainOptions | None,
+    device: str | None = None,
+    mode: str = "eval",
+):
     """The AnalyzeOptions of the shared options (bad values: exit 2 naming the option)."""
     from netcost.options import AnalyzeOptions
 
     return AnalyzeOptions(
-        input_shape=parse_input(input),
+        inputs=parse_inputs(input),
         overrides=parse_sets(set_),
         batch=batch,
         dtype=dtype,
         convention=getattr(convention, "value", convention),
         train=training,
+        device=device,
+        mode=mode,
     )
 
 
@@ -165,7 +180,7 @@ def _report(model: str, options, formulas: bool = False):
 @with_training_options
 def analyze(
     model: ModelArg,
-    input: InputOpt = None,
+    input: InputsOpt = None,
     batch: BatchOpt = 1,
     set_: SetOpt = None,
     dtype: DtypeOpt = "fp32",
@@ -173,6 +188,8 @@ def analyze(
     convention: ConventionOpt = Convention.NETCOST,
     depth: DepthOpt = None,
     formulas: Annotated[bool, typer.Option("--formulas", help="Show each layer's formula with its numbers.")] = False,
+    device: DeviceOpt = None,
+    mode: ModeOpt = "eval",
     training: TrainOptions | None = None,
 ) -> None:
     """Per-layer costs and totals of a model, computed from its spec (no torch).
@@ -180,7 +197,7 @@ def analyze(
     With --train: backward FLOPs per layer and the memory of one training step, itemised
     (parameters, gradients, optimizer state, saved activations, the step's peak).
     """
-    report = _report(model, _options(input, batch, set_, dtype, convention, training), formulas)
+    report = _report(model, _options(input, batch, set_, dtype, convention, training, device, mode), formulas)
     if depth:
         report = report.folded(depth)
     render(report, format, formulas)
@@ -252,13 +269,15 @@ def compare(
             autocompletion=complete_model,
         ),
     ],
-    input: InputOpt = None,
+    input: InputsOpt = None,
     batch: BatchOpt = 1,
     set_: SetOpt = None,
     dtype: DtypeOpt = "fp32",
     convention: ConventionOpt = Convention.NETCOST,
     depth: DepthOpt = None,
     format: CompareFormat = "table",
+    device: DeviceOpt = None,
+    mode: ModeOpt = "eval",
     training: TrainOptions | None = None,
 ) -> None:
     """Models side by side: every total with its ratio to the first model."""
@@ -267,7 +286,7 @@ def compare(
 
     if len(models) < 2:
         raise typer.BadParameter("give at least two models to compare", param_hint="MODEL...")
-    options = _options(input, batch, set_, dtype, convention, training)
+    options = _options(input, batch, set_, dtype, convention, training, device, mode)
     reports = [_report(m, options) for m in models]
     doc = comparison(reports, depth)
     render_compare(doc, _format(format))
@@ -286,11 +305,13 @@ def check(
             autocompletion=complete_model,
         ),
     ] = None,
-    input: InputOpt = None,
+    input: InputsOpt = None,
     batch: BatchOpt = 1,
     set_: SetOpt = None,
     dtype: DtypeOpt = "fp32",
     convention: ConventionOpt = Convention.NETCOST,
+    device: DeviceOpt = None,
+    mode: ModeOpt = "eval",
     allow_partial: Annotated[
         bool, typer.Option("--allow-partial", help="Let partially counted totals pass (torch models).")
     ] = False,
@@ -328,10 +349,12 @@ def check(
         models or None,
         budgets=limits,
         overrides=parse_sets(set_),
-        input_shape=parse_input(input),
+        inputs=parse_inputs(input),
         batch=batch,
         dtype=dtype,
         convention=convention.value,
+        device=device,
+        mode=mode,
         train=training,
         allow_partial=allow_partial,
         baseline=baseline,
@@ -374,7 +397,7 @@ app.command("check")(_with_budget_options(with_training_options(check)))
 @app.command()
 def profile(
     model: ModelArg,
-    input: InputOpt = None,
+    input: InputsOpt = None,
     batch: Annotated[str, typer.Option("--batch", "-b", help="Batch sizes, comma-separated: 1,8,32.")] = "1",
     set_: SetOpt = None,
     device: Annotated[str, typer.Option("--device", help="cpu or cuda (cuda:N).")] = "cpu",
@@ -403,7 +426,7 @@ def profile(
         report = run_profile(
             model,
             parse_sets(set_),
-            input_shape=parse_input(input),
+            inputs=parse_inputs(input),
             batches=batches,
             dtypes=dtypes,
             device=device,

@@ -10,7 +10,7 @@ import typer
 from netcost.completion import complete_model
 from netcost.core.conventions import Convention
 from netcost.errors import NetcostError
-from netcost.options import OPTIMIZER_NAMES, parse_shape
+from netcost.options import INPUT_SYNTAX, OPTIMIZER_NAMES, TorchInput, counting_modes, parse_shape, parse_torch_inputs
 
 
 def parse_input(text: str | None) -> tuple[int, ...] | None:
@@ -19,6 +19,15 @@ def parse_input(text: str | None) -> tuple[int, ...] | None:
         return parse_shape(text, "--input")
     except NetcostError as exc:
         raise typer.BadParameter(exc.message.removeprefix("--input: "), param_hint="--input") from None
+
+
+def parse_inputs(texts: list[str] | None) -> tuple[TorchInput, ...]:
+    """Every ``--input`` as given (a spec reads one its own way: netcost.options.spec_shape)."""
+    try:
+        return parse_torch_inputs(list(texts or ()))
+    except NetcostError as exc:
+        hint = f" ({exc.hint})" if exc.hint else ""
+        raise typer.BadParameter(exc.message.removeprefix("--input ") + hint, param_hint="--input") from None
 
 
 def format_option(name: str, formats: tuple[str, ...]):
@@ -68,6 +77,27 @@ SpecArg = Annotated[
 InputOpt = Annotated[
     str | None, typer.Option("--input", "-i", help="Input of one sample: CxHxW, HxW or a size (e.g. 3x160x160).")
 ]
+InputsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input",
+        "-i",
+        help="A spec: one sample's CxHxW, HxW or size (e.g. 3x160x160). A torch model: each input of its "
+        f"forward, one sample, literal, the batch prepended: {INPUT_SYNTAX} (repeatable).",
+    ),
+]
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--device",
+        help="Where a torch model is built and run: meta (default; nothing allocated), cpu (also measures "
+        "peak memory) or cuda. Not --train-device, which models a training step's device.",
+    ),
+]
+ModeOpt = Annotated[
+    str,
+    typer.Option("--mode", help=f"A torch model's mode while counted: {', '.join(counting_modes())}."),
+]
 BatchOpt = Annotated[int, typer.Option("--batch", "-b", min=1, help="Batch size; totals cover the whole batch.")]
 SetOpt = Annotated[
     list[str] | None, typer.Option("--set", "-s", help="Override a spec variable: name=value (repeatable).")
@@ -98,5 +128,10 @@ FreezeOpt = Annotated[
     list[str] | None, typer.Option("--freeze", help="Layers that do not train: a name or glob (repeatable).")
 ]
 TrainDeviceOpt = Annotated[
-    str, typer.Option("--train-device", help="Device whose autograd/optimizer behaviour is modelled: cuda or cpu.")
+    str,
+    typer.Option(
+        "--train-device",
+        help="With --train: the device whose autograd/optimizer behaviour is modelled, cuda or cpu "
+        "(nothing runs there; --device says where a torch model runs).",
+    ),
 ]

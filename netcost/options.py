@@ -27,6 +27,28 @@ OPTIMIZER_NAMES = (
     "amsgrad",
 )
 TRAIN_DEVICES = ("cuda", "cpu")
+# where a torch model is built and run (--device; distinct from --train-device)
+MODEL_DEVICES = ("meta", "cpu", "cuda")
+# the element types a torch model's input may be given in (``128:int64``), torch's names
+INPUT_DTYPES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "float": "float32",
+    "float16": "float16",
+    "fp16": "float16",
+    "half": "float16",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "float64": "float64",
+    "fp64": "float64",
+    "int64": "int64",
+    "long": "int64",
+    "int32": "int32",
+    "int": "int32",
+    "bool": "bool",
+}
+MAX_INPUT_RANK = 8
+INPUT_SYNTAX = "SHAPE[:DTYPE] or NAME=SHAPE[:DTYPE], e.g. 50x128, 128:int64, attention_mask=128:int64"
 MAX_BATCH = 2**31
 
 
@@ -63,6 +85,117 @@ def parse_shape(value: Any, what: str = "input_shape") -> tuple[int, ...] | None
     if not 1 <= len(dims) <= 3 or any(d < 1 or d > 2**31 for d in dims):
         raise OptionError(f"{what}: {value!r} is not CxHxW, HxW or a single size of positive integers")
     return OneSize(dims * 2) if len(dims) == 1 else dims
+
+
+@dataclass(frozen=True)
+class TorchInput:
+    """One input of a torch model: one sample's ``shape`` (any rank; the batch is
+    prepended), its element type (torch's name; None: the model's float type, or int64
+    token ids where the model starts with an embedding), and ``name`` where it binds a
+    keyword argument of ``forward`` (None: the next positional one)."""
+
+    name: str | None
+    shape: tuple[int, ...]
+    dtype: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.name is not None and not (isinstance(self.name, str) and self.name.isidentifier()):
+            raise OptionError(f"input name {_show(self.name)} is not a Python identifier")
+        if not isinstance(self.shape, Sequence) or not all(
+            isinstance(d, int) and not isinstance(d, bool) for d in self.shape
+        ):
+            raise OptionError(f"input shape: expected a tuple of ints, got {_show(self.shape)}")
+        if len(self.shape) > MAX_INPUT_RANK or any(d < 1 or d > MAX_BATCH for d in self.shape):
+            raise OptionError(f"input shape {tuple(self.shape)}: up to {MAX_INPUT_RANK} positive sizes")
+        object.__setattr__(self, "shape", tuple(self.shape))
+        if self.dtype is not None:
+            dtype = INPUT_DTYPES.get(self.dtype) if isinstance(self.dtype, str) else None
+            if dtype is None:
+                raise OptionError(
+                    f"input dtype {_show(self.dtype)} is not one of {', '.join(sorted(set(INPUT_DTYPES.values())))}"
+                )
+            object.__setattr__(self, "dtype", dtype)
+
+    def __str__(self) -> str:
+        text = "x".join(map(str, self.shape)) + (f":{self.dtype}" if self.dtype else "")
+        return f"{self.name}={text}" if self.name else text
+
+
+def parse_torch_input(value: Any, what: str = "--input") -> TorchInput:
+    """``'50x128'``, ``'128:int64'``, ``'attention_mask=128:int64'``, a TorchInput, or a
+    tuple of ints (a positional input of that shape)."""
+    if isinstance(value, TorchInput):
+        return value
+    if not isinstance(value, str):
+        if isinstance(value, (int, Sequence)) and not isinstance(value, bool):
+            return TorchInput(None, (value,) if isinstance(value, int) else tuple(value))
+        raise OptionError(f"{what}: expected text such as '128:int64' or a TorchInput, got {_show(value)}")
+    from netcost.text import printable
+
+    text = value.strip()
+    shown = printable(value)
+    name, sep, rest = text.partition("=")
+    if not sep:
+        name, rest = None, text
+    elif not name.strip().isidentifier():
+        raise OptionError(f"{what} {shown!r}: {name.strip()!r} is not an argument name", hint=INPUT_SYNTAX)
+    shape_text, sep, dtype = rest.partition(":")
+    if sep and not dtype.strip():
+        raise OptionError(f"{what} {shown!r}: nothing after ':' (a dtype such as int64)", hint=INPUT_SYNTAX)
+    parts = shape_text.strip().lower().replace("×", "x").split("x")
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        wrong = shape_text.strip()
+        raise OptionError(
+            f"{what} {shown!r}: {wrong!r} is not CxHxW, HxW or a size (a spec), nor a shape of sizes (a torch model)",
+            hint=INPUT_SYNTAX,
+        ) from None
+    try:
+        return TorchInput(name.strip() if name else None, shape, dtype.strip().lower() if sep else None)
+    except OptionError as exc:
+        raise OptionError(f"{what} {shown!r}: {exc.message}", hint=INPUT_SYNTAX) from None
+
+
+def parse_torch_inputs(values: Any, what: str = "--input") -> tuple[TorchInput, ...]:
+    """Several inputs (one text or TorchInput, or a list of them); a keyword named twice,
+    or a positional one after a keyword, is an error."""
+    if values is None:
+        return ()
+    if isinstance(values, (str, TorchInput)):
+        values = [values]
+    if not isinstance(values, Sequence):
+        raise OptionError(f"{what}: expected a list of inputs, got {_show(values)}")
+    inputs = tuple(parse_torch_input(v, what) for v in values)
+    names = [i.name for i in inputs if i.name]
+    for i, item in enumerate(inputs):
+        if item.name is None and any(earlier.name for earlier in inputs[:i]):
+            raise OptionError(f"{what} {item}: a positional input after a keyword one", hint=INPUT_SYNTAX)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise OptionError(f"{what}: {', '.join(twice)} given twice")
+    return inputs
+
+
+def counting_modes() -> tuple[str, ...]:
+    """The modes a torch model can be counted in (--mode). Eval only until the counting
+    pass takes a mode (``count_model(mode=...)``): then ``("eval", "train")``."""
+    return ("eval",)
+
+
+def spec_shape(options: AnalyzeOptions) -> tuple[int, ...] | None:
+    """The input a spec takes from the options: ``input_shape``, else the one ``--input``
+    read the spec's way (CxHxW, HxW or one size); names, dtypes and several inputs are
+    for torch models."""
+    if options.input_shape is not None or not options.inputs:
+        return options.input_shape
+    if len(options.inputs) > 1 or options.inputs[0].name or options.inputs[0].dtype:
+        given = " ".join(f"--input {i}" for i in options.inputs)
+        raise OptionError(
+            f"{given}: a spec takes one --input, CxHxW, HxW or a size",
+            hint="several inputs, NAME= and :DTYPE are for torch models (package.module:callable)",
+        )
+    return parse_shape(options.inputs[0].shape, "--input")
 
 
 def check_int(value: Any, what: str, low: int = 1, high: int = MAX_BATCH) -> int:
@@ -143,9 +276,17 @@ class AnalyzeOptions:
     dtype: str = "fp32"
     convention: Convention = Convention.NETCOST
     train: TrainOptions | None = None
+    inputs: tuple[TorchInput, ...] = ()  # a torch model's inputs (the CLI's --input, literal)
+    device: str | None = None  # where a torch model is built and run (None: meta)
+    mode: str = "eval"  # a torch model's mode while counted
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_shape", parse_shape(self.input_shape))
+        object.__setattr__(self, "inputs", parse_torch_inputs(self.inputs))
+        if self.device is not None:
+            base = self.device.split(":")[0] if isinstance(self.device, str) else self.device
+            check_choice(base, MODEL_DEVICES, "device")
+        check_choice(self.mode, counting_modes(), "mode")
         overrides = {} if self.overrides is None else self.overrides
         if not isinstance(overrides, Mapping) or not all(isinstance(k, str) for k in overrides):
             raise OptionError(f"overrides: expected a mapping of variable names to values, got {_show(overrides)}")

@@ -185,6 +185,7 @@ def load_callable(reference: str):
     if not sep or not module_name or not attr:
         raise NetcostError(f"{one_line(reference)!r} is not package.module:callable (e.g. torchvision.models:resnet18)")
     shown = one_line(module_name)
+    _importable_here()
     try:
         with user_code(reference, IMPORT, f"import {shown}"):
             try:
@@ -205,6 +206,15 @@ def load_callable(reference: str):
     return target
 
 
+def _importable_here() -> None:
+    """The current directory is importable, as under ``python -m`` and pytest: a model in
+    ``./mymodel.py`` is ``mymodel:build`` without setting PYTHONPATH. It goes last, so an
+    installed package of the same name still wins."""
+    here = os.getcwd()
+    if not any(os.path.abspath(p or os.curdir) == here for p in sys.path):
+        sys.path.append(here)
+
+
 class _Missing(Exception):
     """Not the user's code failing: the module or the name is not there."""
 
@@ -217,6 +227,6 @@ class _Missing(Exception):
             name = one_line(self.cause.name)
             return NetcostError(
                 f"cannot import {name!r}: {one_line(self.cause)}",
-                hint="is it installed, or on PYTHONPATH?",
+                hint="is it installed, in the current directory, or on PYTHONPATH?",
             )
         return NetcostError(str(self.cause))

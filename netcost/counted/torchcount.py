@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
+from torch.utils._pytree import tree_leaves, tree_map
 
 from netcost import __version__
 from netcost.analysis.counts import DTYPE_BYTES
@@ -38,6 +39,7 @@ from netcost.counted.aten_rules import ADAPTIVE_AVG, ALIASING, NOTHING, ZERO_COS
 from netcost.counted.device import check_device
 from netcost.counted.memory import StorageTracker
 from netcost.errors import NetcostError, UserCodeError
+from netcost.options import TorchInput, parse_torch_inputs
 from netcost.report.model import SUMMED, Report
 from netcost.text import one_line
 from netcost.usercode import FACTORY, FORWARD, describe, load_callable, ordinary, user_code
@@ -278,6 +280,7 @@ class _Result:
     peak_at: str | None
     input_dtype: torch.dtype
     run_width: int  # bytes per element of the model's floating tensors as run
+    input_shape: list[int]  # the first input's shape, batch included
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -298,6 +301,8 @@ def _input_dtype(model: nn.Module) -> torch.dtype:
 
 
 def _make_input(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """An input of ``shape``: integers and booleans are zeros (a valid id for any
+    embedding; ``False``, nothing masked), floats the same seeded noise every time."""
     if not dtype.is_floating_point:
         return torch.zeros(shape, dtype=dtype, device=device)
     if device.type == "meta":
@@ -306,10 +311,47 @@ def _make_input(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device
     return torch.randn(shape, dtype=dtype, generator=gen, device=device)
 
 
-def _run(model: nn.Module, shape: tuple[int, ...], batch: int, width: int, label: str) -> _Result:
+@dataclass(frozen=True)
+class _Example:
+    """Inputs the factory returned with the model (``(model, args)`` or ``(model, args,
+    kwargs)``): used as given, batch dimension included."""
+
+    args: tuple
+    kwargs: dict
+
+
+def _inputs(model: nn.Module, inputs, batch: int, device: torch.device) -> tuple[tuple, dict, torch.dtype]:
+    """The forward's arguments: ``inputs`` (TorchInputs, the batch prepended to each) or
+    an :class:`_Example`'s tensors (moved to the model's device)."""
+    if isinstance(inputs, _Example):
+        moved = tree_map(lambda v: v.to(device) if isinstance(v, torch.Tensor) else v, (inputs.args, inputs.kwargs))
+        first = _first_tensor(moved)
+        return moved[0], moved[1], first.dtype if first is not None else _float_dtype(model)
+    args, kwargs, dtypes = [], {}, []
+    for item in inputs:
+        dtype = getattr(torch, item.dtype) if item.dtype else _input_dtype(model)
+        tensor = _make_input((batch, *item.shape), dtype, device)
+        dtypes.append(dtype)
+        if item.name:
+            kwargs[item.name] = tensor
+        else:
+            args.append(tensor)
+    return tuple(args), kwargs, dtypes[0]
+
+
+def _described(inputs, batch: int) -> str:
+    if isinstance(inputs, _Example):
+        shapes = [list(t.shape) for t in tree_leaves((inputs.args, inputs.kwargs)) if isinstance(t, torch.Tensor)]
+        return f"the forward pass on the factory's example inputs {shapes}"
+    shown = ", ".join(
+        f"{i.name + '=' if i.name else ''}{[batch, *i.shape]}{' ' + i.dtype if i.dtype else ''}" for i in inputs
+    )
+    return f"the forward pass on {'an input' if len(inputs) == 1 else 'inputs'} of shape {shown}"
+
+
+def _run(model: nn.Module, inputs, batch: int, width: int, label: str) -> _Result:
     """Count one forward pass of ``model`` (the user's code: run inside the boundary)."""
     device = _model_device(model)
-    dtype = _input_dtype(model)
     tracker = None
     if device.type != "meta":  # real storages: the peak of live activations can be measured
         known = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())}
@@ -317,51 +359,86 @@ def _run(model: nn.Module, shape: tuple[int, ...], batch: int, width: int, label
     run = _Run(model, batch, width, tracker)
     try:
         with _instrumented(model, run), torch.no_grad(), tracker or contextlib.nullcontext():
-            x = _make_input((batch, *shape), dtype, device)
-            detail = f"the forward pass on an input of shape {[batch, *shape]}"
+            args, kwargs, dtype = _inputs(model, inputs, batch, device)
+            first = _first_tensor((args, kwargs))
+            first_shape = list(first.shape) if first is not None else []
+            del first
+            detail = _described(inputs, batch)
             with user_code(label, FORWARD, detail, FORWARD_HINT), _Functions(run), _Counter(run):
-                out = model(x)
-            del out, x
+                out = model(*args, **kwargs)
+            del out, args, kwargs
     finally:
         run.finish()
     run_width = torch.empty((), dtype=_float_dtype(model)).element_size()
     peak = peak_at = None
     if tracker is not None:
         peak, peak_at = tracker.peak * width // run_width, tracker.peak_at
-    return _Result(run, str(device), peak, peak_at, dtype, run_width)
+    return _Result(run, str(device), peak, peak_at, dtype, run_width, first_shape)
 
 
-def _construct(reference: str, device: str) -> nn.Module:
-    """``reference()`` built under ``torch.device(device)``, as user code."""
+def _construct(reference: str, device: str) -> tuple[nn.Module, _Example | None]:
+    """``reference()`` built under ``torch.device(device)``, as user code: the model, and
+    the example inputs where the factory returned ``(model, args[, kwargs])``."""
     factory = load_callable(reference)
     with user_code(reference, FACTORY, f"{one_line(reference)}() on {device}"), torch.device(device):
-        model = factory()
-    if not isinstance(model, nn.Module):
-        raise NetcostError(f"{one_line(reference)}() returned {type(model).__name__}, not a torch.nn.Module")
-    return model
+        made = factory()
+    example = None
+    if isinstance(made, tuple) and made and isinstance(made[0], nn.Module):
+        if (
+            len(made) not in (2, 3)
+            or not isinstance(made[1], (tuple, list))
+            or (len(made) == 3 and not isinstance(made[2], dict))
+        ):
+            raise NetcostError(
+                f"{one_line(reference)}() returned a tuple that is not (model, args) or (model, args, kwargs)",
+                hint="args: a tuple of the forward's positional inputs; kwargs: a dict of its keyword inputs",
+            )
+        made, example = made[0], _Example(tuple(made[1]), dict(made[2]) if len(made) == 3 else {})
+    if not isinstance(made, nn.Module):
+        raise NetcostError(f"{one_line(reference)}() returned {type(made).__name__}, not a torch.nn.Module")
+    return made, example
 
 
-def _count_reference(reference: str, shape, batch, width, device: str, notes: list[str]) -> _Result:
+def _example_batch(example: _Example) -> int:
+    first = _first_tensor((example.args, example.kwargs))
+    return int(first.shape[0]) if first is not None and first.dim() else 1
+
+
+def _build_and_run(reference: str, inputs, batch, width, device: str, notes: list[str]) -> tuple[_Result, int]:
+    model, example = _construct(reference, device)
+    if inputs is None:
+        if example is None:
+            raise NetcostError(
+                f"{one_line(reference)} needs an input: netcost does not guess one",
+                hint="give one sample's shape: --input 3x224x224, --input 128:int64, "
+                "--input input_ids=128:int64 (repeat for several), or return (model, args) from the factory",
+            )
+        inputs, batch = example, _example_batch(example)
+        notes.append(f"inputs: the factory's example inputs, used as given (batch {batch}, their first dimension)")
+    return _run(model, inputs, batch, width, reference), batch
+
+
+def _count_reference(reference: str, inputs, batch, width, device: str, notes: list[str]) -> tuple[_Result, int]:
+    """Count ``reference()``; ``inputs`` None: the factory's own example inputs. On meta,
+    what cannot run there is counted on CPU instead (with a note)."""
     if device == "meta":
-        step = "building it"
         try:
-            model = _construct(reference, "meta")
-            step = "the forward pass"
-            return _run(model, shape, batch, width, reference)
+            return _build_and_run(reference, inputs, batch, width, "meta", notes)
         except UserCodeError as exc:  # data-dependent ops (.item(), .tolist()) need real storage
             if not ordinary(exc):  # an exit or an interrupt: no second try
                 raise
+            step = "building it" if exc.stage == FACTORY else "the forward pass"
             notes.append(f"{step} on the meta device failed ({describe(exc.original)}); counted on CPU instead")
             device = "cpu"
-    return _run(_construct(reference, device), shape, batch, width, reference)
+    return _build_and_run(reference, inputs, batch, width, device, notes)
 
 
-def _count_module(model: nn.Module, shape, batch, width, notes: list[str]) -> _Result:
+def _count_module(model: nn.Module, inputs, batch, width, notes: list[str]) -> _Result:
     label = type(model).__name__
     if _model_device(model).type != "meta":
-        return _run(model, shape, batch, width, label)
+        return _run(model, inputs, batch, width, label)
     try:
-        return _run(model, shape, batch, width, label)
+        return _run(model, inputs, batch, width, label)
     except UserCodeError as exc:
         if not ordinary(exc):
             raise
@@ -369,7 +446,7 @@ def _count_module(model: nn.Module, shape, batch, width, notes: list[str]) -> _R
             f"the forward pass on the meta device failed ({describe(exc.original)}); "
             "counted an uninitialised CPU copy instead"
         )
-    return _run(copy.deepcopy(model).to_empty(device="cpu"), shape, batch, width, label)
+    return _run(copy.deepcopy(model).to_empty(device="cpu"), inputs, batch, width, label)
 
 
 # --- the report ------------------------------------------------------------------------
@@ -447,9 +524,13 @@ def _rows(run: _Run, convention: Convention, notes: list[str]) -> list[dict[str,
 def _notes(result: _Result, width: int, dtype: str) -> list[str]:
     notes = []
     if not result.input_dtype.is_floating_point:
-        notes.append("input: int64 token ids (zeros), as the model starts with an embedding")
+        kind = str(result.input_dtype).removeprefix("torch.")
+        notes.append(f"input: {kind} zeros (valid token ids for any embedding)")
     if result.peak is None:
-        notes.append("peak activation memory is measured on real storages: not on the meta device (use device='cpu')")
+        notes.append(
+            "peak activation memory is measured on real storages, not on the meta device: "
+            "use --device cpu (device='cpu')"
+        )
     elif width != result.run_width:
         notes.append(f"peak activation memory measured on {8 * result.run_width}-bit storages, scaled to {dtype}")
     for slot in result.run.slots.values():
@@ -466,21 +547,36 @@ def count_model(
     dtype: str = "fp32",
     convention: Convention = Convention.NETCOST,
     device: str = "meta",
+    *,
+    inputs: Sequence[TorchInput | str] | None = None,
 ) -> Report:
     """The counted Report of a torch model: an ``nn.Module`` (counted on its own device,
     left exactly as it was) or a ``package.module:callable`` built with no arguments (on
-    ``device``, by default ``meta``: shapes only, nothing allocated)."""
+    ``device``, by default ``meta``: shapes only, nothing allocated).
+
+    ``inputs``: the forward's inputs (TorchInputs or text such as ``'128:int64'``,
+    ``'attention_mask=128:int64'``), each one sample, ``batch`` prepended; they replace
+    ``input_shape`` (one positional input). ``input_shape=None`` with no ``inputs``: the
+    example inputs the factory returned with the model, used as given."""
     if batch < 1:
         raise ValueError("batch must be at least 1")
     if dtype not in DTYPE_BYTES:
         raise NetcostError(f"unknown dtype {dtype!r}; one of {', '.join(DTYPE_BYTES)}")
     convention = Convention(convention)
-    width, shape, notes = DTYPE_BYTES[dtype], tuple(int(d) for d in input_shape), []
+    width, notes = DTYPE_BYTES[dtype], []
+    if inputs is not None:
+        given = parse_torch_inputs(list(inputs), "inputs")
+    elif input_shape is not None:
+        given = (TorchInput(None, tuple(int(d) for d in input_shape)),)
+    else:
+        given = None
     if isinstance(model, str):
         device = check_device(device, "device", meta=True)
-        result = _count_reference(model, shape, batch, width, device, notes)
+        result, batch = _count_reference(model, given, batch, width, device, notes)
     else:
-        result = _count_module(model, shape, batch, width, notes)
+        if given is None:
+            raise NetcostError("count_model: an nn.Module needs input_shape or inputs")
+        result = _count_module(model, given, batch, width, notes)
     run = result.run
     rows = _rows(run, convention, notes)
     notes += _notes(result, width, dtype)
@@ -508,7 +604,7 @@ def count_model(
     return Report(
         model=model if isinstance(model, str) else type(model).__name__,
         convention=convention.value,
-        input=[batch, *shape],
+        input=result.input_shape,
         vars={},
         dtype=dtype,
         rows=rows,
