@@ -64,7 +64,9 @@ ZERO_COST = _names(
     """
     view _unsafe_view reshape _reshape_alias view_as permute transpose t expand expand_as squeeze
     unsqueeze flatten unflatten slice select narrow as_strided alias detach detach_ unfold split
-    split_with_sizes unbind chunk diagonal movedim view_as_real view_as_complex _conj _neg_view
+    split_with_sizes unsafe_split unsafe_split_with_sizes unbind chunk unsafe_chunk tensor_split
+    hsplit vsplit dsplit split_copy split_with_sizes_copy unbind_copy diagonal movedim view_as_real
+    view_as_complex _conj _neg_view
     resolve_conj resolve_neg lift_fresh lift_fresh_copy clone contiguous copy copy_ _to_copy
     _copy_from _copy_from_and_resize cat stack constant_pad_nd reflection_pad1d reflection_pad2d
     reflection_pad3d replication_pad1d replication_pad2d replication_pad3d repeat roll flip
@@ -264,6 +266,104 @@ def _upsample(name: str) -> Callable:
     return lambda a, out, run: Work(elementwise=taps * out.numel(), kinds={kind: out.numel()} if kind else {})
 
 
+# --- recurrent layers ------------------------------------------------------------------
+# Per step and batch row, for each layer and direction, with H the hidden size: MACs are
+# the gates' two matmuls, gates·H·(I + H) (LSTM 4 gates, GRU 3, RNN 1). Elementwise work
+# is counted as torch's composite path runs it (the path on meta), so that every device
+# gives the same count:
+#   LSTM 13H: 4H adding the two matmuls, 3H sigmoid and 1H tanh on the gates,
+#             3H c' = f·c + i·g, 1H tanh(c'), 1H h' = o·tanh(c')
+#   GRU  10H: 2H adding r's and z's two halves, 2H sigmoid, 3H n = tanh(i_n + r·h_n),
+#             3H h' = n + z·(h - n)
+#   RNN   2H: 1H adding the two matmuls, 1H tanh or relu
+# and with biases one add per gate element of each matmul: 2·gates·H more.
+RNN_GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
+RNN_ELEMENTWISE = {"lstm": 13, "gru": 10, "rnn_tanh": 2, "rnn_relu": 2}  # per H, biases apart
+CUDNN_MODES = {0: "rnn_relu", 1: "rnn_tanh", 2: "lstm", 3: "gru"}  # the kernels' mode argument
+
+
+def _rnn_work(kind: str, steps: int, rows: int, pairs, biased: bool, run) -> Work:
+    """``steps`` time steps over ``rows`` batch rows of each (w_ih, w_hh) pair (one pair per
+    layer and direction); the bias field as the composite path's addmm counts it."""
+    work = Work()
+    for w_ih, w_hh in pairs:
+        gates_h = w_ih.shape[0]  # gates·H
+        hidden = gates_h // RNN_GATES[kind]
+        work.macs += steps * rows * gates_h * (w_ih.shape[1] + w_hh.shape[1])
+        work.elementwise += steps * rows * hidden * RNN_ELEMENTWISE[kind]
+        if biased:
+            work.elementwise += steps * rows * 2 * gates_h
+            work.bias += steps * 2 * gates_h * run.batch
+    return work
+
+
+def _steps_rows(x, batch_first: bool, batch_sizes=None) -> tuple[int, int]:
+    """(steps, rows) of a sequence input: (T, N, I), (N, T, I), unbatched (T, I), or packed
+    (sum of batch sizes, I), counted as that many single-row steps."""
+    if (batch_sizes is not None and len(batch_sizes)) or x.dim() == 2:
+        return x.shape[0], 1
+    return (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
+
+
+def _pairs(params, stride: int) -> list[tuple[Any, Any]]:
+    return [(params[i], params[i + 1]) for i in range(0, len(params), stride)]
+
+
+def _mkldnn_rnn_layer(a, out, run) -> Work:
+    """One layer and direction of oneDNN's RNN (what nn.LSTM runs on CPU)."""
+    kind = CUDNN_MODES[a["mode"]]
+    steps, rows = _steps_rows(a["input"], a["batch_first"], a["batch_sizes"])
+    biased = a["has_biases"] and a["weight2"].numel() > 0
+    return _rnn_work(kind, steps, rows, [(a["weight0"], a["weight1"])], biased, run)
+
+
+def _cudnn_rnn(a, out, run) -> Work:
+    kind = CUDNN_MODES[a["mode"]]
+    steps, rows = _steps_rows(a["input"], a["batch_first"], a["batch_sizes"])
+    stride = a["weight_stride0"]
+    return _rnn_work(kind, steps, rows, _pairs(a["weight"], stride), stride >= 4, run)
+
+
+def _rnn_full(kind: str) -> Rule:
+    """aten.lstm / gru / rnn_tanh / rnn_relu, whole (batched or packed): every layer and direction."""
+
+    def rule(a, out, run) -> Work:
+        packed = "data" in a
+        x = a["data"] if packed else a["input"]
+        steps, rows = _steps_rows(x, not packed and a["batch_first"], a.get("batch_sizes"))
+        biased = a["has_biases"]
+        return _rnn_work(kind, steps, rows, _pairs(a["params"], 4 if biased else 2), biased, run)
+
+    return rule
+
+
+def _rnn_cell(kind: str) -> Rule:
+    """aten.lstm_cell / gru_cell / rnn_tanh_cell / rnn_relu_cell: one step."""
+
+    def rule(a, out, run) -> Work:
+        x = a["input"]
+        rows = x.shape[0] if x.dim() == 2 else 1
+        return _rnn_work(kind, 1, rows, [(a["w_ih"], a["w_hh"])], a.get("b_ih") is not None, run)
+
+    return rule
+
+
+def _fused_cell(kind: str) -> Rule:
+    """_thnn_fused_lstm_cell / _thnn_fused_gru_cell (CUDA): the gates' matmuls ran before
+    (as mm, counted there); the cell adds the biases and does the elementwise work."""
+
+    def rule(a, out, run) -> Work:
+        gates = a["input_gates"]
+        rows, gates_h = (gates.shape[0], gates.shape[1]) if gates.dim() == 2 else (1, gates.shape[0])
+        work = Work(elementwise=rows * gates_h // RNN_GATES[kind] * RNN_ELEMENTWISE[kind])
+        if a.get("input_bias") is not None:
+            work.elementwise += rows * 2 * gates_h
+            work.bias = 2 * gates_h * run.batch
+        return work
+
+    return rule
+
+
 RULES: dict[str, Rule] = {
     "convolution": _conv,
     "_convolution": _conv,
@@ -322,6 +422,16 @@ RULES: dict[str, Rule] = {
         )
     },
 }
+RULES.update(
+    {
+        "mkldnn_rnn_layer": _mkldnn_rnn_layer,
+        "_cudnn_rnn": _cudnn_rnn,
+        "_thnn_fused_lstm_cell": _fused_cell("lstm"),
+        "_thnn_fused_gru_cell": _fused_cell("gru"),
+        **{kind: _rnn_full(kind) for kind in RNN_GATES},
+        **{f"{kind}_cell": _rnn_cell(kind) for kind in RNN_GATES},
+    }
+)
 RULES["_batch_norm_with_update"] = lambda a, out, run: _batch_norm({**a, "training": True}, out, run)
 
 
