@@ -435,6 +435,22 @@ RULES.update(
 RULES["_batch_norm_with_update"] = lambda a, out, run: _batch_norm({**a, "training": True}, out, run)
 
 
+def no_arithmetic(func: Any) -> bool:
+    """Whether an op, by its schema, can do no arithmetic on tensors: the profiler's markers
+    (``record_function``), an op that returns nothing and writes to no argument (assertions,
+    prints), one that returns only views of its inputs, or one outside aten that returns no
+    tensor (a handle)."""
+    schema = func._schema
+    if func.namespace == "profiler":
+        return True
+    if any(a.alias_info is not None and a.alias_info.is_write for a in schema.arguments):
+        return False  # in place: add_, _foreach_add_
+    returns = schema.returns
+    if not returns or all(r.alias_info is not None for r in returns):
+        return True
+    return func.namespace != "aten" and not any("Tensor" in str(r.type) for r in returns)
+
+
 def rule_for(name: str) -> Rule | None:
     """The rule of an aten op; an in-place variant (``add_``) has its out-of-place op's rule."""
     rule = RULES.get(name)

@@ -34,7 +34,17 @@ from torch.utils._pytree import tree_leaves
 from netcost import __version__
 from netcost.analysis.counts import DTYPE_BYTES
 from netcost.core.conventions import Convention, gap_notes, tool_gaps
-from netcost.counted.aten_rules import ADAPTIVE_AVG, ALIASING, NOTHING, ZERO_COST, Work, numel, rule_for
+from netcost.counted.aten_rules import (
+    ADAPTIVE_AVG,
+    ALIASING,
+    NOTHING,
+    ZERO_COST,
+    Rule,
+    Work,
+    no_arithmetic,
+    numel,
+    rule_for,
+)
 from netcost.counted.device import check_device
 from netcost.counted.memory import StorageTracker
 from netcost.errors import NetcostError, UserCodeError
@@ -42,6 +52,7 @@ from netcost.report.model import SUMMED, Report
 from netcost.text import one_line
 from netcost.usercode import FACTORY, FORWARD, describe, load_callable, ordinary, user_code
 
+_FREE: Rule = lambda a, out, run: NOTHING  # noqa: E731  # an op with no arithmetic
 ROOT = "(root)"  # the row name of work done in the top-level module's own forward
 FORWARD_HINT = "--input gives one sample's shape (e.g. 3x224x224); the model must take one tensor"
 
@@ -114,6 +125,7 @@ class _Run:
         self._pinned: list[torch.Tensor] = []  # views of weights, kept alive so their ids stay theirs
         self.max_io, self.max_io_at = 0, None
         self.adaptive_pooling = 0  # > 0 inside F.adaptive_avg_pool*d (seen by _Functions)
+        self._kinds: dict[Any, tuple[str, Rule | None, bool]] = {}
 
     def tick(self) -> int:
         self.clock += 1
@@ -174,12 +186,25 @@ class _Run:
         self._pinned.clear()
 
     # every aten op
-    def op(self, func, args: tuple, kwargs: dict, out: Any) -> None:
-        frame = self.frame()
+    def _kind(self, func) -> tuple[str, Rule | None, bool]:
+        """(name, rule or None if unsupported, is a view) of an op, found once per op."""
         name = func._schema.name.partition("::")[2]
         aten = func.namespace == "aten"
-        rule = rule_for(name) if aten else None
+        view = func.is_view or name in ALIASING
         if aten and (name in ZERO_COST or (name.endswith("_") and name[:-1] in ZERO_COST)):
+            rule = _FREE
+        else:
+            rule = rule_for(name) if aten else None
+            if rule is None and no_arithmetic(func):
+                rule = _FREE
+                view = view or not aten  # a marker or handle: no activation of its own
+        kind = self._kinds[func] = (name, rule, view)
+        return kind
+
+    def op(self, func, args: tuple, kwargs: dict, out: Any) -> None:
+        frame = self.frame()
+        name, rule, view = self._kinds.get(func) or self._kind(func)
+        if rule is _FREE:
             work = NOTHING
         elif rule is not None:
             work = rule(_bind(func, args, kwargs), _first_tensor(out), self)
@@ -189,7 +214,6 @@ class _Run:
             frame.slot.unsupported[label] += 1
             return
         frame.slot.work += work
-        view = func.is_view or name in ALIASING
         if view and any(id(t) in self.weights for t in tree_leaves(args) if isinstance(t, torch.Tensor)):
             self.weights.add(id(out))  # a weight's transpose (linear) is a weight, not an activation
             self._pinned.append(out)

@@ -121,3 +121,43 @@ def test_whole_rnn_and_cell_rules_that_cpu_and_meta_decompose():
     fused = (gates, gates, torch.empty(2, H, device=m), b[0], b[1])
     work = rule_for("_thnn_fused_lstm_cell")(_bound(torch.ops.aten._thnn_fused_lstm_cell.default, fused), None, _Run())
     assert (work.macs, work.elementwise) == (0, 2 * (13 * H + 8 * H))
+
+
+def test_no_arithmetic_ops_outside_aten_are_free():
+    """Profiler markers (record_function, nn.DataParallel's), assertions: zero, not unsupported."""
+
+    class Marked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 4)
+
+        def forward(self, x):
+            with torch.profiler.record_function("marked"):
+                torch._assert_async(torch.tensor(True))
+                return self.fc(x)
+
+    for model in (Marked(), nn.DataParallel(Marked())):
+        report = count_model(model, (8,), batch=2)
+        assert report.meta["unsupported_ops"] == {}
+        assert report.totals["macs"] == 2 * 8 * 4
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_a_data_parallel_lstm_counts_complete(device):
+    model = nn.DataParallel(rnnmodels.lstm()).to(device)
+    report = count_model(model, (T, IN))
+    assert not report.meta["partial"]
+    assert report.totals["macs"] == LSTM_MACS
+
+
+def test_the_no_arithmetic_rule_by_schema():
+    from netcost.counted.aten_rules import no_arithmetic
+
+    ops = torch.ops
+    assert no_arithmetic(ops.profiler._record_function_enter_new.default)
+    assert no_arithmetic(ops.profiler._record_function_exit._RecordFunction)
+    assert no_arithmetic(ops.aten._assert_async.default)  # returns nothing, writes nothing
+    assert no_arithmetic(ops.aten.t.default)  # returns a view
+    assert not no_arithmetic(ops.aten._foreach_add_.List)  # returns nothing but writes
+    assert not no_arithmetic(ops.aten.add_.Tensor)
+    assert not no_arithmetic(ops.aten.equal.default)  # an aten scalar result can be arithmetic
