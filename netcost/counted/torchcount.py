@@ -54,6 +54,11 @@ from netcost.usercode import FACTORY, FORWARD, describe, load_callable, ordinary
 
 _FREE: Rule = lambda a, out, run: NOTHING  # noqa: E731  # an op with no arithmetic
 ROOT = "(root)"  # the row name of work done in the top-level module's own forward
+MODES = {  # the mode a model is counted in, as the report's notes say it
+    "eval": "mode: eval (model.eval(): BatchNorm on its running statistics, dropout off)",
+    "train": "mode: train (model.train() under no_grad: BatchNorm on the batch's statistics, dropout on)",
+}
+PATH_NOTE = "counted along the path of the example input (data-dependent control flow may take others)"
 FORWARD_HINT = "--input gives one sample's shape (e.g. 3x224x224); the model must take one tensor"
 
 
@@ -258,19 +263,24 @@ class _Functions(TorchFunctionMode):
 
 
 @contextlib.contextmanager
-def _instrumented(model: nn.Module, run: _Run):
-    """Eval mode and forward hooks for the duration of the count; afterwards every module's
-    training flag is as it was and no hook remains."""
+def _instrumented(model: nn.Module, run: _Run, mode: str):
+    """``mode`` (eval or train) and forward hooks for the duration of the count; afterwards
+    every module's training flag and buffers (train mode updates BatchNorm's running
+    statistics) are as they were and no hook remains."""
     training = [(m, m.training) for m in model.modules()]
+    saved = [(b, b.clone()) for b in model.buffers() if b.device.type != "meta"] if mode == "train" else []
     handles = []
     try:
         for slot in run.slots.values():
             m = slot.module
             handles.append(m.register_forward_pre_hook(_pre(run), prepend=True, with_kwargs=True))
             handles.append(m.register_forward_hook(_post(run), always_call=True))
-        model.eval()
+        model.train(mode == "train")
         yield
     finally:
+        with torch.no_grad():
+            for buffer, value in saved:
+                buffer.copy_(value)
         for handle in handles:
             handle.remove()
         for m, mode in training:
@@ -330,7 +340,7 @@ def _make_input(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device
     return torch.randn(shape, dtype=dtype, generator=gen, device=device)
 
 
-def _run(model: nn.Module, shape: tuple[int, ...], batch: int, width: int, label: str) -> _Result:
+def _run(model: nn.Module, shape: tuple[int, ...], batch: int, width: int, label: str, *, mode: str) -> _Result:
     """Count one forward pass of ``model`` (the user's code: run inside the boundary)."""
     device = _model_device(model)
     dtype = _input_dtype(model)
@@ -340,7 +350,7 @@ def _run(model: nn.Module, shape: tuple[int, ...], batch: int, width: int, label
         tracker = StorageTracker(known)
     run = _Run(model, batch, width, tracker)
     try:
-        with _instrumented(model, run), torch.no_grad(), tracker or contextlib.nullcontext():
+        with _instrumented(model, run, mode), torch.no_grad(), tracker or contextlib.nullcontext():
             x = _make_input((batch, *shape), dtype, device)
             detail = f"the forward pass on an input of shape {[batch, *shape]}"
             with user_code(label, FORWARD, detail, FORWARD_HINT), _Functions(run), _Counter(run):
@@ -365,27 +375,27 @@ def _construct(reference: str, device: str) -> nn.Module:
     return model
 
 
-def _count_reference(reference: str, shape, batch, width, device: str, notes: list[str]) -> _Result:
+def _count_reference(reference: str, shape, batch, width, device: str, notes: list[str], *, mode: str) -> _Result:
     if device == "meta":
         step = "building it"
         try:
             model = _construct(reference, "meta")
             step = "the forward pass"
-            return _run(model, shape, batch, width, reference)
+            return _run(model, shape, batch, width, reference, mode=mode)
         except UserCodeError as exc:  # data-dependent ops (.item(), .tolist()) need real storage
             if not ordinary(exc):  # an exit or an interrupt: no second try
                 raise
             notes.append(f"{step} on the meta device failed ({describe(exc.original)}); counted on CPU instead")
             device = "cpu"
-    return _run(_construct(reference, device), shape, batch, width, reference)
+    return _run(_construct(reference, device), shape, batch, width, reference, mode=mode)
 
 
-def _count_module(model: nn.Module, shape, batch, width, notes: list[str]) -> _Result:
+def _count_module(model: nn.Module, shape, batch, width, notes: list[str], *, mode: str) -> _Result:
     label = type(model).__name__
     if _model_device(model).type != "meta":
-        return _run(model, shape, batch, width, label)
+        return _run(model, shape, batch, width, label, mode=mode)
     try:
-        return _run(model, shape, batch, width, label)
+        return _run(model, shape, batch, width, label, mode=mode)
     except UserCodeError as exc:
         if not ordinary(exc):
             raise
@@ -393,7 +403,7 @@ def _count_module(model: nn.Module, shape, batch, width, notes: list[str]) -> _R
             f"the forward pass on the meta device failed ({describe(exc.original)}); "
             "counted an uninitialised CPU copy instead"
         )
-    return _run(copy.deepcopy(model).to_empty(device="cpu"), shape, batch, width, label)
+    return _run(copy.deepcopy(model).to_empty(device="cpu"), shape, batch, width, label, mode=mode)
 
 
 # --- the report ------------------------------------------------------------------------
@@ -490,21 +500,27 @@ def count_model(
     dtype: str = "fp32",
     convention: Convention = Convention.NETCOST,
     device: str = "meta",
+    mode: str = "eval",
 ) -> Report:
     """The counted Report of a torch model: an ``nn.Module`` (counted on its own device,
     left exactly as it was) or a ``package.module:callable`` built with no arguments (on
-    ``device``, by default ``meta``: shapes only, nothing allocated)."""
+    ``device``, by default ``meta``: shapes only, nothing allocated). ``mode``: ``eval``
+    (BatchNorm on its running statistics, dropout off) or ``train`` (BatchNorm on the
+    batch's statistics, dropout on; still no gradients)."""
     if batch < 1:
         raise ValueError("batch must be at least 1")
+    if mode not in MODES:
+        raise NetcostError(f"unknown mode {mode!r}; one of {', '.join(MODES)}")
     if dtype not in DTYPE_BYTES:
         raise NetcostError(f"unknown dtype {dtype!r}; one of {', '.join(DTYPE_BYTES)}")
     convention = Convention(convention)
-    width, shape, notes = DTYPE_BYTES[dtype], tuple(int(d) for d in input_shape), []
+    width, shape = DTYPE_BYTES[dtype], tuple(int(d) for d in input_shape)
+    notes = [MODES[mode], PATH_NOTE]
     if isinstance(model, str):
         device = check_device(device, "device", meta=True)
-        result = _count_reference(model, shape, batch, width, device, notes)
+        result = _count_reference(model, shape, batch, width, device, notes, mode=mode)
     else:
-        result = _count_module(model, shape, batch, width, notes)
+        result = _count_module(model, shape, batch, width, notes, mode=mode)
     run = result.run
     rows = _rows(run, convention, notes)
     notes += _notes(result, width, dtype)
@@ -543,6 +559,7 @@ def count_model(
             "reference": model if isinstance(model, str) else None,
             "source": "counted",
             "device": result.device,
+            "mode": mode,
             "peak_at": result.peak_at,
             "max_op_io_at": run.max_io_at,
             "unsupported_ops": dict(sorted(run.unsupported.items())),

@@ -161,3 +161,36 @@ def test_the_no_arithmetic_rule_by_schema():
     assert not no_arithmetic(ops.aten._foreach_add_.List)  # returns nothing but writes
     assert not no_arithmetic(ops.aten.add_.Tensor)
     assert not no_arithmetic(ops.aten.equal.default)  # an aten scalar result can be arithmetic
+
+
+def test_train_mode_batch_norm_is_fvcore_s_own_test():
+    """fvcore's test_flop_count: a train-mode BatchNorm2d(10, affine=False) on 10x10x5x5 is
+    10,000 (4 per element: mean, subtract, variance, divide); eval mode folds it to 1."""
+    from netcost.core.conventions import Convention
+
+    bn = nn.BatchNorm2d(10, affine=False)
+    before = bn.running_mean.clone(), bn.num_batches_tracked.clone()
+    train = count_model(bn, (10, 5, 5), batch=10, convention=Convention.FVCORE, mode="train")
+    assert train.totals["flops"] == 10_000
+    assert train.meta["mode"] == "train"
+    assert bn.training  # as it was
+    assert torch.equal(bn.running_mean, before[0]) and torch.equal(bn.num_batches_tracked, before[1])
+    evaluated = count_model(bn, (10, 5, 5), batch=10, convention=Convention.FVCORE)
+    assert evaluated.totals["flops"] == 2_500
+    assert evaluated.meta["mode"] == "eval"
+    assert any(n.startswith("mode: eval") for n in evaluated.meta["notes"])
+
+
+def test_train_mode_keeps_dropout():
+    class Drop(nn.Module):
+        def forward(self, x):
+            return nn.functional.dropout(x, 0.5, self.training) * 2  # a mul of 8: 8 elementwise
+
+    assert count_model(Drop(), (8,), mode="train").totals["elementwise_flops"] >= 8
+    with pytest.raises(Exception, match="unknown mode"):
+        count_model(Drop(), (8,), mode="training")
+
+
+def test_every_counted_report_says_it_followed_the_example_input():
+    report = count_model("tests.counted.rnnmodels:lstm", (T, IN))
+    assert any("counted along the path of the example input" in n for n in report.meta["notes"])
