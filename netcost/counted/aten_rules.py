@@ -256,6 +256,12 @@ def _max_min(a, out, run) -> Work:
     return Work(elementwise=_inp(a).numel())
 
 
+def _vector_norm(a, out, run) -> Work:
+    """linalg_vector_norm (``F.normalize``, ``x.norm()``): per input element a power (|x|,
+    x², …) and an add; per output element the root."""
+    return Work(elementwise=2 * _inp(a).numel() + out.numel())
+
+
 def _per_output(per: int) -> Callable:
     return lambda a, out, run: Work(elementwise=per * out.numel())
 
@@ -392,6 +398,8 @@ RULES: dict[str, Rule] = {
     "adaptive_max_pool2d": _per_input,
     "adaptive_max_pool3d": _per_input,
     "mean": _mean,
+    "linalg_vector_norm": _vector_norm,
+    "norm": _vector_norm,
     "max": _max_min,
     "min": _max_min,
     **{name: _per_input for name in REDUCTIONS - {"mean"}},

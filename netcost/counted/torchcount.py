@@ -29,7 +29,6 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
 
 from netcost import __version__
 from netcost.analysis.counts import DTYPE_BYTES
@@ -75,8 +74,28 @@ def _bind(func, args: tuple, kwargs: dict) -> dict[str, Any]:
     return bound
 
 
+def _tensors(value: Any, found: list | None = None) -> list[torch.Tensor]:
+    """The tensors in an op's arguments or outputs (tensors in tuples, lists and dicts), in
+    order: what pytree's leaves would give, without its cost on every op."""
+    found = [] if found is None else found
+    if isinstance(value, torch.Tensor):
+        found.append(value)
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            if isinstance(item, torch.Tensor):
+                found.append(item)
+            elif isinstance(item, (tuple, list, dict)):
+                _tensors(item, found)
+    elif isinstance(value, dict):
+        _tensors(tuple(value.values()), found)
+    return found
+
+
 def _first_tensor(value: Any) -> torch.Tensor | None:
-    return next((t for t in tree_leaves(value) if isinstance(t, torch.Tensor)), None)
+    if isinstance(value, torch.Tensor):
+        return value
+    tensors = _tensors(value)
+    return tensors[0] if tensors else None
 
 
 # --- one counting run ------------------------------------------------------------------
@@ -141,7 +160,7 @@ class _Run:
 
     def _bytes(self, values: Any) -> int:
         """Bytes at the report's dtype of the distinct non-weight tensors in ``values``."""
-        seen = {id(t): t for t in tree_leaves(values) if isinstance(t, torch.Tensor) and id(t) not in self.weights}
+        seen = {id(t): t for t in _tensors(values) if id(t) not in self.weights}
         return sum(t.numel() for t in seen.values()) * self.width
 
     def _io(self, slot: _Slot, nbytes: int) -> None:
@@ -209,17 +228,19 @@ class _Run:
     def op(self, func, args: tuple, kwargs: dict, out: Any) -> None:
         frame = self.frame()
         name, rule, view = self._kinds.get(func) or self._kind(func)
+        first = out if isinstance(out, torch.Tensor) else _first_tensor(out)
         if rule is _FREE:
             work = NOTHING
         elif rule is not None:
-            work = rule(_bind(func, args, kwargs), _first_tensor(out), self)
+            work = rule(_bind(func, args, kwargs), first, self)
         else:
             label = str(func.overloadpacket)
             self.unsupported[label] += 1
             frame.slot.unsupported[label] += 1
             return
-        frame.slot.work += work
-        if view and any(id(t) in self.weights for t in tree_leaves(args) if isinstance(t, torch.Tensor)):
+        if work is not NOTHING:
+            frame.slot.work += work
+        if view and any(id(t) in self.weights for t in _tensors(args)):
             self.weights.add(id(out))  # a weight's transpose (linear) is a weight, not an activation
             self._pinned.append(out)
         if view:
@@ -228,7 +249,7 @@ class _Run:
             frame.first_op = self.tick()
         if work is not NOTHING:
             frame.ops[name] = None
-        out_bytes = numel(_first_tensor(out)) * self.width
+        out_bytes = numel(first) * self.width
         frame.op_bytes += out_bytes
         frame.io = max(frame.io, self._bytes((args, kwargs)) + out_bytes)
 

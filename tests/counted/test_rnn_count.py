@@ -194,3 +194,16 @@ def test_train_mode_keeps_dropout():
 def test_every_counted_report_says_it_followed_the_example_input():
     report = count_model("tests.counted.rnnmodels:lstm", (T, IN))
     assert any("counted along the path of the example input" in n for n in report.meta["notes"])
+
+
+def test_vector_norm_of_f_normalize():
+    """F.normalize on 4x8 (swin_v2's cosine attention): the norm 2·32 + 4 (square and add
+    per element, a root per row), clamp_min 4, the divide 32."""
+
+    class Normalize(nn.Module):
+        def forward(self, x):
+            return nn.functional.normalize(x, dim=-1)
+
+    report = count_model(Normalize(), (8,), batch=4)
+    assert not report.meta["partial"]
+    assert report.totals["elementwise_flops"] == 2 * 32 + 4 + 4 + 32
