@@ -207,3 +207,23 @@ def test_vector_norm_of_f_normalize():
     report = count_model(Normalize(), (8,), batch=4)
     assert not report.meta["partial"]
     assert report.totals["elementwise_flops"] == 2 * 32 + 4 + 4 + 32
+
+
+def test_cudnn_and_packed_rnn_rules():
+    """_cudnn_rnn (CUDA's nn.GRU/LSTM) and a packed lstm: the same hand counts."""
+    from netcost.counted.aten_rules import rule_for
+
+    m = torch.device("meta")
+    w = [torch.empty(3 * H, IN, device=m), torch.empty(3 * H, H, device=m)]
+    b = [torch.empty(3 * H, device=m)] * 2
+    x, hx = torch.empty(T, 2, IN, device=m), torch.empty(1, 2, H, device=m)
+    args = (x, [*w, *b], 4, None, hx, None, 3, H, 0, 1, False, 0.0, False, False, [], None)
+    work = rule_for("_cudnn_rnn")(_bound(torch.ops.aten._cudnn_rnn.default, args), None, _Run())
+    assert (work.macs, work.elementwise) == (T * 2 * 3 * H * (IN + H), T * 2 * (10 * H + 6 * H))
+
+    lw = [torch.empty(4 * H, IN, device=m), torch.empty(4 * H, H, device=m)]
+    sizes = torch.tensor([2, 2, 1])  # 5 rows over 3 steps
+    data = torch.empty(5, IN, device=m)
+    packed = (data, sizes, [hx, hx], lw, False, 1, 0.0, False, False)
+    work = rule_for("lstm")(_bound(torch.ops.aten.lstm.data, packed), None, _Run())
+    assert (work.macs, work.elementwise) == (5 * 4 * H * (IN + H), 5 * 13 * H)
