@@ -303,12 +303,14 @@ def _rnn_work(kind: str, steps: int, rows: int, pairs, biased: bool, run) -> Wor
     return work
 
 
-def _steps_rows(x, batch_first: bool, batch_sizes=None) -> tuple[int, int]:
-    """(steps, rows) of a sequence input: (T, N, I), (N, T, I), unbatched (T, I), or packed
-    (sum of batch sizes, I), counted as that many single-row steps."""
-    if (batch_sizes is not None and len(batch_sizes)) or x.dim() == 2:
+def _steps_rows(x, hidden, batch_sizes=None) -> tuple[int, int]:
+    """(steps, rows) of a sequence input, the rows (batch) read off the hidden state (the
+    kernels get (T, N, I) whatever ``batch_first`` says); a packed input (sum of batch
+    sizes, I) is counted as that many single-row steps."""
+    if batch_sizes is not None and len(batch_sizes):
         return x.shape[0], 1
-    return (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
+    rows = hidden.shape[-2] if hidden.dim() >= 2 else 1
+    return x.numel() // x.shape[-1] // rows, rows
 
 
 def _pairs(params, stride: int) -> list[tuple[Any, Any]]:
@@ -318,14 +320,14 @@ def _pairs(params, stride: int) -> list[tuple[Any, Any]]:
 def _mkldnn_rnn_layer(a, out, run) -> Work:
     """One layer and direction of oneDNN's RNN (what nn.LSTM runs on CPU)."""
     kind = CUDNN_MODES[a["mode"]]
-    steps, rows = _steps_rows(a["input"], a["batch_first"], a["batch_sizes"])
+    steps, rows = _steps_rows(a["input"], a["hx_"], a["batch_sizes"])
     biased = a["has_biases"] and a["weight2"].numel() > 0
     return _rnn_work(kind, steps, rows, [(a["weight0"], a["weight1"])], biased, run)
 
 
 def _cudnn_rnn(a, out, run) -> Work:
     kind = CUDNN_MODES[a["mode"]]
-    steps, rows = _steps_rows(a["input"], a["batch_first"], a["batch_sizes"])
+    steps, rows = _steps_rows(a["input"], a["hx"], a["batch_sizes"])
     stride = a["weight_stride0"]
     return _rnn_work(kind, steps, rows, _pairs(a["weight"], stride), stride >= 4, run)
 
@@ -336,7 +338,8 @@ def _rnn_full(kind: str) -> Rule:
     def rule(a, out, run) -> Work:
         packed = "data" in a
         x = a["data"] if packed else a["input"]
-        steps, rows = _steps_rows(x, not packed and a["batch_first"], a.get("batch_sizes"))
+        hx = a["hx"][0] if isinstance(a["hx"], (list, tuple)) else a["hx"]
+        steps, rows = _steps_rows(x, hx, a.get("batch_sizes"))
         biased = a["has_biases"]
         return _rnn_work(kind, steps, rows, _pairs(a["params"], 4 if biased else 2), biased, run)
 

@@ -227,3 +227,15 @@ def test_cudnn_and_packed_rnn_rules():
     packed = (data, sizes, [hx, hx], lw, False, 1, 0.0, False, False)
     work = rule_for("lstm")(_bound(torch.ops.aten.lstm.data, packed), None, _Run())
     assert (work.macs, work.elementwise) == (5 * 4 * H * (IN + H), 5 * 13 * H)
+
+
+@pytest.mark.parametrize("name", ["lstm", "bilstm"])
+def test_every_convention_counts_an_lstm_the_same_on_meta_and_cpu(name):
+    from netcost.core.conventions import Convention
+
+    for convention in Convention:
+        meta, cpu = (
+            count_model(f"tests.counted.rnnmodels:{name}", (T, IN), device=d, convention=convention)
+            for d in ("meta", "cpu")
+        )
+        assert meta.totals["flops"] == cpu.totals["flops"], convention
