@@ -51,7 +51,6 @@ from netcost.report.model import SUMMED, Report
 from netcost.text import one_line
 from netcost.usercode import FACTORY, FORWARD, describe, load_callable, ordinary, user_code
 
-_FREE: Rule = lambda a, out, run: NOTHING  # noqa: E731  # an op with no arithmetic
 ROOT = "(root)"  # the row name of work done in the top-level module's own forward
 MODES = {  # the mode a model is counted in, as the report's notes say it
     "eval": "mode: eval (model.eval(): BatchNorm on its running statistics, dropout off)",
@@ -59,6 +58,11 @@ MODES = {  # the mode a model is counted in, as the report's notes say it
 }
 PATH_NOTE = "counted along the path of the example input (data-dependent control flow may take others)"
 FORWARD_HINT = "--input gives one sample's shape (e.g. 3x224x224); the model must take one tensor"
+
+
+def _free(a, out, run) -> Work:
+    """The rule of an op that does no arithmetic."""
+    return NOTHING
 
 
 def _bind(func, args: tuple, kwargs: dict) -> dict[str, Any]:
@@ -216,11 +220,11 @@ class _Run:
         aten = func.namespace == "aten"
         view = func.is_view or name in ALIASING
         if aten and (name in ZERO_COST or (name.endswith("_") and name[:-1] in ZERO_COST)):
-            rule = _FREE
+            rule = _free
         else:
             rule = rule_for(name) if aten else None
             if rule is None and no_arithmetic(func):
-                rule = _FREE
+                rule = _free
                 view = view or not aten  # a marker or handle: no activation of its own
         kind = self._kinds[func] = (name, rule, view)
         return kind
@@ -229,7 +233,7 @@ class _Run:
         frame = self.frame()
         name, rule, view = self._kinds.get(func) or self._kind(func)
         first = out if isinstance(out, torch.Tensor) else _first_tensor(out)
-        if rule is _FREE:
+        if rule is _free:
             work = NOTHING
         elif rule is not None:
             work = rule(_bind(func, args, kwargs), first, self)
