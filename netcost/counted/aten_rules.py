@@ -43,6 +43,10 @@ class Work:
             self.kinds[kind] = self.kinds.get(kind, 0) + n
         return self
 
+    def is_nothing(self) -> bool:
+        """Whether no work was done (``== NOTHING``, without comparing field by field)."""
+        return not (self.macs or self.elementwise or self.bias or any(self.kinds.values()))
+
     def as_cost(self) -> Cost:
         work = tuple((k, n) for k, n in self.kinds.items() if n)
         return Cost(0, 0, self.macs, self.elementwise, self.bias, self.attention, self.mha_projections, work)

@@ -441,7 +441,7 @@ def _ordered(run: _Run) -> list[_Slot]:
     buffers (so that the rows add up to the totals)."""
     called, uncalled = [], []
     for slot in run.slots.values():
-        did = slot.first_op is not None or slot.work != NOTHING or slot.unsupported
+        did = slot.first_op is not None or not slot.work.is_nothing() or slot.unsupported
         if slot.calls == 0 and slot.owns_tensors():
             uncalled.append(slot)
         elif slot.calls and (slot.leaf_calls or did or slot.owns_tensors()):
