@@ -279,8 +279,6 @@ def count_callable(model: str, options: AnalyzeOptions) -> Report:
     _need_torch(f"counting {model}")
     from netcost.counted.torchcount import count_model
 
-    # options.mode is "eval" only (netcost.options.counting_modes) until count_model takes
-    # mode=: then pass it on here
     return count_model(
         model,
         None,
@@ -289,6 +287,7 @@ def count_callable(model: str, options: AnalyzeOptions) -> Report:
         options.convention,
         options.device or "meta",
         inputs=torch_inputs(options) or None,
+        mode=options.mode,
     )
 
 

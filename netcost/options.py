@@ -178,9 +178,9 @@ def parse_torch_inputs(values: Any, what: str = "--input") -> tuple[TorchInput, 
 
 
 def counting_modes() -> tuple[str, ...]:
-    """The modes a torch model can be counted in (--mode). Eval only until the counting
-    pass takes a mode (``count_model(mode=...)``): then ``("eval", "train")``."""
-    return ("eval",)
+    """The modes a torch model can be counted in (``--mode``; netcost.counted.torchcount.MODES
+    says what each means): eval (the default) and train."""
+    return ("eval", "train")
 
 
 def spec_shape(options: AnalyzeOptions) -> tuple[int, ...] | None:

@@ -43,6 +43,10 @@ class Work:
             self.kinds[kind] = self.kinds.get(kind, 0) + n
         return self
 
+    def is_nothing(self) -> bool:
+        """Whether no work was done (``== NOTHING``, without comparing field by field)."""
+        return not (self.macs or self.elementwise or self.bias or any(self.kinds.values()))
+
     def as_cost(self) -> Cost:
         work = tuple((k, n) for k, n in self.kinds.items() if n)
         return Cost(0, 0, self.macs, self.elementwise, self.bias, self.attention, self.mha_projections, work)
@@ -64,7 +68,9 @@ ZERO_COST = _names(
     """
     view _unsafe_view reshape _reshape_alias view_as permute transpose t expand expand_as squeeze
     unsqueeze flatten unflatten slice select narrow as_strided alias detach detach_ unfold split
-    split_with_sizes unbind chunk diagonal movedim view_as_real view_as_complex _conj _neg_view
+    split_with_sizes unsafe_split unsafe_split_with_sizes unbind chunk unsafe_chunk tensor_split
+    hsplit vsplit dsplit split_copy split_with_sizes_copy unbind_copy diagonal movedim view_as_real
+    view_as_complex _conj _neg_view
     resolve_conj resolve_neg lift_fresh lift_fresh_copy clone contiguous copy copy_ _to_copy
     _copy_from _copy_from_and_resize cat stack constant_pad_nd reflection_pad1d reflection_pad2d
     reflection_pad3d replication_pad1d replication_pad2d replication_pad3d repeat roll flip
@@ -254,6 +260,12 @@ def _max_min(a, out, run) -> Work:
     return Work(elementwise=_inp(a).numel())
 
 
+def _vector_norm(a, out, run) -> Work:
+    """linalg_vector_norm (``F.normalize``, ``x.norm()``): per input element a power (|x|,
+    x², …) and an add; per output element the root."""
+    return Work(elementwise=2 * _inp(a).numel() + out.numel())
+
+
 def _per_output(per: int) -> Callable:
     return lambda a, out, run: Work(elementwise=per * out.numel())
 
@@ -262,6 +274,107 @@ def _upsample(name: str) -> Callable:
     mode = next(m for m in ("trilinear", "bilinear", "bicubic", "linear", "nearest") if m in name)
     taps, kind = UPSAMPLE_TAPS[mode], UPSAMPLE_KIND.get(name)  # fvcore has handles for the 2-D ones only
     return lambda a, out, run: Work(elementwise=taps * out.numel(), kinds={kind: out.numel()} if kind else {})
+
+
+# --- recurrent layers ------------------------------------------------------------------
+# Per step and batch row, for each layer and direction, with H the hidden size: MACs are
+# the gates' two matmuls, gates·H·(I + H) (LSTM 4 gates, GRU 3, RNN 1). Elementwise work
+# is counted as torch's composite path runs it (the path on meta), so that every device
+# gives the same count:
+#   LSTM 13H: 4H adding the two matmuls, 3H sigmoid and 1H tanh on the gates,
+#             3H c' = f·c + i·g, 1H tanh(c'), 1H h' = o·tanh(c')
+#   GRU  10H: 2H adding r's and z's two halves, 2H sigmoid, 3H n = tanh(i_n + r·h_n),
+#             3H h' = n + z·(h - n)
+#   RNN   2H: 1H adding the two matmuls, 1H tanh or relu
+# and with biases one add per gate element of each matmul: 2·gates·H more.
+RNN_GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
+RNN_ELEMENTWISE = {"lstm": 13, "gru": 10, "rnn_tanh": 2, "rnn_relu": 2}  # per H, biases apart
+CUDNN_MODES = {0: "rnn_relu", 1: "rnn_tanh", 2: "lstm", 3: "gru"}  # the kernels' mode argument
+
+
+def _rnn_work(kind: str, steps: int, rows: int, pairs, biased: bool, run) -> Work:
+    """``steps`` time steps over ``rows`` batch rows of each (w_ih, w_hh) pair (one pair per
+    layer and direction); the bias field as the composite path's addmm counts it."""
+    work = Work()
+    for w_ih, w_hh in pairs:
+        gates_h = w_ih.shape[0]  # gates·H
+        hidden = gates_h // RNN_GATES[kind]
+        work.macs += steps * rows * gates_h * (w_ih.shape[1] + w_hh.shape[1])
+        work.elementwise += steps * rows * hidden * RNN_ELEMENTWISE[kind]
+        if biased:
+            work.elementwise += steps * rows * 2 * gates_h
+            work.bias += steps * 2 * gates_h * run.batch
+    return work
+
+
+def _steps_rows(x, hidden, batch_sizes=None) -> tuple[int, int]:
+    """(steps, rows) of a sequence input, the rows (batch) read off the hidden state (the
+    kernels get (T, N, I) whatever ``batch_first`` says); a packed input (sum of batch
+    sizes, I) is counted as that many single-row steps."""
+    if batch_sizes is not None and len(batch_sizes):
+        return x.shape[0], 1
+    rows = hidden.shape[-2] if hidden.dim() >= 2 else 1
+    return x.numel() // x.shape[-1] // rows, rows
+
+
+def _pairs(params, stride: int) -> list[tuple[Any, Any]]:
+    return [(params[i], params[i + 1]) for i in range(0, len(params), stride)]
+
+
+def _mkldnn_rnn_layer(a, out, run) -> Work:
+    """One layer and direction of oneDNN's RNN (what nn.LSTM runs on CPU)."""
+    kind = CUDNN_MODES[a["mode"]]
+    steps, rows = _steps_rows(a["input"], a["hx_"], a["batch_sizes"])
+    biased = a["has_biases"] and a["weight2"].numel() > 0
+    return _rnn_work(kind, steps, rows, [(a["weight0"], a["weight1"])], biased, run)
+
+
+def _cudnn_rnn(a, out, run) -> Work:
+    kind = CUDNN_MODES[a["mode"]]
+    steps, rows = _steps_rows(a["input"], a["hx"], a["batch_sizes"])
+    stride = a["weight_stride0"]
+    return _rnn_work(kind, steps, rows, _pairs(a["weight"], stride), stride >= 4, run)
+
+
+def _rnn_full(kind: str) -> Rule:
+    """aten.lstm / gru / rnn_tanh / rnn_relu, whole (batched or packed): every layer and direction."""
+
+    def rule(a, out, run) -> Work:
+        packed = "data" in a
+        x = a["data"] if packed else a["input"]
+        hx = a["hx"][0] if isinstance(a["hx"], (list, tuple)) else a["hx"]
+        steps, rows = _steps_rows(x, hx, a.get("batch_sizes"))
+        biased = a["has_biases"]
+        return _rnn_work(kind, steps, rows, _pairs(a["params"], 4 if biased else 2), biased, run)
+
+    return rule
+
+
+def _rnn_cell(kind: str) -> Rule:
+    """aten.lstm_cell / gru_cell / rnn_tanh_cell / rnn_relu_cell: one step."""
+
+    def rule(a, out, run) -> Work:
+        x = a["input"]
+        rows = x.shape[0] if x.dim() == 2 else 1
+        return _rnn_work(kind, 1, rows, [(a["w_ih"], a["w_hh"])], a.get("b_ih") is not None, run)
+
+    return rule
+
+
+def _fused_cell(kind: str) -> Rule:
+    """_thnn_fused_lstm_cell / _thnn_fused_gru_cell (CUDA): the gates' matmuls ran before
+    (as mm, counted there); the cell adds the biases and does the elementwise work."""
+
+    def rule(a, out, run) -> Work:
+        gates = a["input_gates"]
+        rows, gates_h = (gates.shape[0], gates.shape[1]) if gates.dim() == 2 else (1, gates.shape[0])
+        work = Work(elementwise=rows * gates_h // RNN_GATES[kind] * RNN_ELEMENTWISE[kind])
+        if a.get("input_bias") is not None:
+            work.elementwise += rows * 2 * gates_h
+            work.bias = 2 * gates_h * run.batch
+        return work
+
+    return rule
 
 
 RULES: dict[str, Rule] = {
@@ -292,6 +405,8 @@ RULES: dict[str, Rule] = {
     "adaptive_max_pool2d": _per_input,
     "adaptive_max_pool3d": _per_input,
     "mean": _mean,
+    "linalg_vector_norm": _vector_norm,
+    "norm": _vector_norm,
     "max": _max_min,
     "min": _max_min,
     **{name: _per_input for name in REDUCTIONS - {"mean"}},
@@ -322,7 +437,33 @@ RULES: dict[str, Rule] = {
         )
     },
 }
+RULES.update(
+    {
+        "mkldnn_rnn_layer": _mkldnn_rnn_layer,
+        "_cudnn_rnn": _cudnn_rnn,
+        "_thnn_fused_lstm_cell": _fused_cell("lstm"),
+        "_thnn_fused_gru_cell": _fused_cell("gru"),
+        **{kind: _rnn_full(kind) for kind in RNN_GATES},
+        **{f"{kind}_cell": _rnn_cell(kind) for kind in RNN_GATES},
+    }
+)
 RULES["_batch_norm_with_update"] = lambda a, out, run: _batch_norm({**a, "training": True}, out, run)
+
+
+def no_arithmetic(func: Any) -> bool:
+    """Whether an op, by its schema, can do no arithmetic on tensors: the profiler's markers
+    (``record_function``), an op that returns nothing and writes to no argument (assertions,
+    prints), one that returns only views of its inputs, or one outside aten that returns no
+    tensor (a handle)."""
+    schema = func._schema
+    if func.namespace == "profiler":
+        return True
+    if any(a.alias_info is not None and a.alias_info.is_write for a in schema.arguments):
+        return False  # in place: add_, _foreach_add_
+    returns = schema.returns
+    if not returns or all(r.alias_info is not None for r in returns):
+        return True
+    return func.namespace != "aten" and not any("Tensor" in str(r.type) for r in returns)
 
 
 def rule_for(name: str) -> Rule | None:

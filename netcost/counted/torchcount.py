@@ -35,7 +35,17 @@ from torch.utils._pytree import tree_leaves, tree_map
 from netcost import __version__
 from netcost.analysis.counts import DTYPE_BYTES
 from netcost.core.conventions import Convention, gap_notes, tool_gaps
-from netcost.counted.aten_rules import ADAPTIVE_AVG, ALIASING, NOTHING, ZERO_COST, Work, numel, rule_for
+from netcost.counted.aten_rules import (
+    ADAPTIVE_AVG,
+    ALIASING,
+    NOTHING,
+    ZERO_COST,
+    Rule,
+    Work,
+    no_arithmetic,
+    numel,
+    rule_for,
+)
 from netcost.counted.device import check_device
 from netcost.counted.memory import StorageTracker
 from netcost.errors import NetcostError, UserCodeError
@@ -45,7 +55,17 @@ from netcost.text import one_line
 from netcost.usercode import FACTORY, FORWARD, describe, load_callable, ordinary, user_code
 
 ROOT = "(root)"  # the row name of work done in the top-level module's own forward
+MODES = {  # the mode a model is counted in, as the report's notes say it
+    "eval": "mode: eval (model.eval(): BatchNorm on its running statistics, dropout off)",
+    "train": "mode: train (model.train() under no_grad: BatchNorm on the batch's statistics, dropout on)",
+}
+PATH_NOTE = "counted along the path of the example input (data-dependent control flow may take others)"
 FORWARD_HINT = "--input gives one sample's shape (e.g. 3x224x224); the model must take one tensor"
+
+
+def _free(a, out, run) -> Work:
+    """The rule of an op that does no arithmetic."""
+    return NOTHING
 
 
 def _bind(func, args: tuple, kwargs: dict) -> dict[str, Any]:
@@ -61,8 +81,28 @@ def _bind(func, args: tuple, kwargs: dict) -> dict[str, Any]:
     return bound
 
 
+def _tensors(value: Any, found: list | None = None) -> list[torch.Tensor]:
+    """The tensors in an op's arguments or outputs (tensors in tuples, lists and dicts), in
+    order: what pytree's leaves would give, without its cost on every op."""
+    found = [] if found is None else found
+    if isinstance(value, torch.Tensor):
+        found.append(value)
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            if isinstance(item, torch.Tensor):
+                found.append(item)
+            elif isinstance(item, (tuple, list, dict)):
+                _tensors(item, found)
+    elif isinstance(value, dict):
+        _tensors(tuple(value.values()), found)
+    return found
+
+
 def _first_tensor(value: Any) -> torch.Tensor | None:
-    return next((t for t in tree_leaves(value) if isinstance(t, torch.Tensor)), None)
+    if isinstance(value, torch.Tensor):
+        return value
+    tensors = _tensors(value)
+    return tensors[0] if tensors else None
 
 
 # --- one counting run ------------------------------------------------------------------
@@ -116,6 +156,7 @@ class _Run:
         self._pinned: list[torch.Tensor] = []  # views of weights, kept alive so their ids stay theirs
         self.max_io, self.max_io_at = 0, None
         self.adaptive_pooling = 0  # > 0 inside F.adaptive_avg_pool*d (seen by _Functions)
+        self._kinds: dict[Any, tuple[str, Rule | None, bool]] = {}
 
     def tick(self) -> int:
         self.clock += 1
@@ -126,7 +167,7 @@ class _Run:
 
     def _bytes(self, values: Any) -> int:
         """Bytes at the report's dtype of the distinct non-weight tensors in ``values``."""
-        seen = {id(t): t for t in tree_leaves(values) if isinstance(t, torch.Tensor) and id(t) not in self.weights}
+        seen = {id(t): t for t in _tensors(values) if id(t) not in self.weights}
         return sum(t.numel() for t in seen.values()) * self.width
 
     def _io(self, slot: _Slot, nbytes: int) -> None:
@@ -176,23 +217,37 @@ class _Run:
         self._pinned.clear()
 
     # every aten op
-    def op(self, func, args: tuple, kwargs: dict, out: Any) -> None:
-        frame = self.frame()
+    def _kind(self, func) -> tuple[str, Rule | None, bool]:
+        """(name, rule or None if unsupported, is a view) of an op, found once per op."""
         name = func._schema.name.partition("::")[2]
         aten = func.namespace == "aten"
-        rule = rule_for(name) if aten else None
+        view = func.is_view or name in ALIASING
         if aten and (name in ZERO_COST or (name.endswith("_") and name[:-1] in ZERO_COST)):
+            rule = _free
+        else:
+            rule = rule_for(name) if aten else None
+            if rule is None and no_arithmetic(func):
+                rule = _free
+                view = view or not aten  # a marker or handle: no activation of its own
+        kind = self._kinds[func] = (name, rule, view)
+        return kind
+
+    def op(self, func, args: tuple, kwargs: dict, out: Any) -> None:
+        frame = self.frame()
+        name, rule, view = self._kinds.get(func) or self._kind(func)
+        first = out if isinstance(out, torch.Tensor) else _first_tensor(out)
+        if rule is _free:
             work = NOTHING
         elif rule is not None:
-            work = rule(_bind(func, args, kwargs), _first_tensor(out), self)
+            work = rule(_bind(func, args, kwargs), first, self)
         else:
             label = str(func.overloadpacket)
             self.unsupported[label] += 1
             frame.slot.unsupported[label] += 1
             return
-        frame.slot.work += work
-        view = func.is_view or name in ALIASING
-        if view and any(id(t) in self.weights for t in tree_leaves(args) if isinstance(t, torch.Tensor)):
+        if work is not NOTHING:
+            frame.slot.work += work
+        if view and any(id(t) in self.weights for t in _tensors(args)):
             self.weights.add(id(out))  # a weight's transpose (linear) is a weight, not an activation
             self._pinned.append(out)
         if view:
@@ -201,7 +256,7 @@ class _Run:
             frame.first_op = self.tick()
         if work is not NOTHING:
             frame.ops[name] = None
-        out_bytes = numel(_first_tensor(out)) * self.width
+        out_bytes = numel(first) * self.width
         frame.op_bytes += out_bytes
         frame.io = max(frame.io, self._bytes((args, kwargs)) + out_bytes)
 
@@ -236,19 +291,24 @@ class _Functions(TorchFunctionMode):
 
 
 @contextlib.contextmanager
-def _instrumented(model: nn.Module, run: _Run):
-    """Eval mode and forward hooks for the duration of the count; afterwards every module's
-    training flag is as it was and no hook remains."""
+def _instrumented(model: nn.Module, run: _Run, mode: str):
+    """``mode`` (eval or train) and forward hooks for the duration of the count; afterwards
+    every module's training flag and buffers (train mode updates BatchNorm's running
+    statistics) are as they were and no hook remains."""
     training = [(m, m.training) for m in model.modules()]
+    saved = [(b, b.clone()) for b in model.buffers() if b.device.type != "meta"] if mode == "train" else []
     handles = []
     try:
         for slot in run.slots.values():
             m = slot.module
             handles.append(m.register_forward_pre_hook(_pre(run), prepend=True, with_kwargs=True))
             handles.append(m.register_forward_hook(_post(run), always_call=True))
-        model.eval()
+        model.train(mode == "train")
         yield
     finally:
+        with torch.no_grad():
+            for buffer, value in saved:
+                buffer.copy_(value)
         for handle in handles:
             handle.remove()
         for m, mode in training:
@@ -349,7 +409,7 @@ def _described(inputs, batch: int) -> str:
     return f"the forward pass on {'an input' if len(inputs) == 1 else 'inputs'} of shape {shown}"
 
 
-def _run(model: nn.Module, inputs, batch: int, width: int, label: str) -> _Result:
+def _run(model: nn.Module, inputs, batch: int, width: int, label: str, *, mode: str) -> _Result:
     """Count one forward pass of ``model`` (the user's code: run inside the boundary)."""
     device = _model_device(model)
     tracker = None
@@ -358,7 +418,7 @@ def _run(model: nn.Module, inputs, batch: int, width: int, label: str) -> _Resul
         tracker = StorageTracker(known)
     run = _Run(model, batch, width, tracker)
     try:
-        with _instrumented(model, run), torch.no_grad(), tracker or contextlib.nullcontext():
+        with _instrumented(model, run, mode), torch.no_grad(), tracker or contextlib.nullcontext():
             args, kwargs, dtype = _inputs(model, inputs, batch, device)
             first = _first_tensor((args, kwargs))
             first_shape = list(first.shape) if first is not None else []
@@ -404,7 +464,9 @@ def _example_batch(example: _Example) -> int:
     return int(first.shape[0]) if first is not None and first.dim() else 1
 
 
-def _build_and_run(reference: str, inputs, batch, width, device: str, notes: list[str]) -> tuple[_Result, int]:
+def _build_and_run(
+    reference: str, inputs, batch, width, device: str, notes: list[str], *, mode: str
+) -> tuple[_Result, int]:
     model, example = _construct(reference, device)
     if inputs is None:
         if example is None:
@@ -415,30 +477,32 @@ def _build_and_run(reference: str, inputs, batch, width, device: str, notes: lis
             )
         inputs, batch = example, _example_batch(example)
         notes.append(f"inputs: the factory's example inputs, used as given (batch {batch}, their first dimension)")
-    return _run(model, inputs, batch, width, reference), batch
+    return _run(model, inputs, batch, width, reference, mode=mode), batch
 
 
-def _count_reference(reference: str, inputs, batch, width, device: str, notes: list[str]) -> tuple[_Result, int]:
+def _count_reference(
+    reference: str, inputs, batch, width, device: str, notes: list[str], *, mode: str
+) -> tuple[_Result, int]:
     """Count ``reference()``; ``inputs`` None: the factory's own example inputs. On meta,
     what cannot run there is counted on CPU instead (with a note)."""
     if device == "meta":
         try:
-            return _build_and_run(reference, inputs, batch, width, "meta", notes)
+            return _build_and_run(reference, inputs, batch, width, "meta", notes, mode=mode)
         except UserCodeError as exc:  # data-dependent ops (.item(), .tolist()) need real storage
             if not ordinary(exc):  # an exit or an interrupt: no second try
                 raise
             step = "building it" if exc.stage == FACTORY else "the forward pass"
             notes.append(f"{step} on the meta device failed ({describe(exc.original)}); counted on CPU instead")
             device = "cpu"
-    return _build_and_run(reference, inputs, batch, width, device, notes)
+    return _build_and_run(reference, inputs, batch, width, device, notes, mode=mode)
 
 
-def _count_module(model: nn.Module, inputs, batch, width, notes: list[str]) -> _Result:
+def _count_module(model: nn.Module, inputs, batch, width, notes: list[str], *, mode: str) -> _Result:
     label = type(model).__name__
     if _model_device(model).type != "meta":
-        return _run(model, inputs, batch, width, label)
+        return _run(model, inputs, batch, width, label, mode=mode)
     try:
-        return _run(model, inputs, batch, width, label)
+        return _run(model, inputs, batch, width, label, mode=mode)
     except UserCodeError as exc:
         if not ordinary(exc):
             raise
@@ -446,7 +510,7 @@ def _count_module(model: nn.Module, inputs, batch, width, notes: list[str]) -> _
             f"the forward pass on the meta device failed ({describe(exc.original)}); "
             "counted an uninitialised CPU copy instead"
         )
-    return _run(copy.deepcopy(model).to_empty(device="cpu"), inputs, batch, width, label)
+    return _run(copy.deepcopy(model).to_empty(device="cpu"), inputs, batch, width, label, mode=mode)
 
 
 # --- the report ------------------------------------------------------------------------
@@ -459,7 +523,7 @@ def _ordered(run: _Run) -> list[_Slot]:
     buffers (so that the rows add up to the totals)."""
     called, uncalled = [], []
     for slot in run.slots.values():
-        did = slot.first_op is not None or slot.work != NOTHING or slot.unsupported
+        did = slot.first_op is not None or not slot.work.is_nothing() or slot.unsupported
         if slot.calls == 0 and slot.owns_tensors():
             uncalled.append(slot)
         elif slot.calls and (slot.leaf_calls or did or slot.owns_tensors()):
@@ -549,6 +613,7 @@ def count_model(
     device: str = "meta",
     *,
     inputs: Sequence[TorchInput | str] | None = None,
+    mode: str = "eval",
 ) -> Report:
     """The counted Report of a torch model: an ``nn.Module`` (counted on its own device,
     left exactly as it was) or a ``package.module:callable`` built with no arguments (on
@@ -557,13 +622,17 @@ def count_model(
     ``inputs``: the forward's inputs (TorchInputs or text such as ``'128:int64'``,
     ``'attention_mask=128:int64'``), each one sample, ``batch`` prepended; they replace
     ``input_shape`` (one positional input). ``input_shape=None`` with no ``inputs``: the
-    example inputs the factory returned with the model, used as given."""
+    example inputs the factory returned with the model, used as given. ``mode``: ``eval``
+    (BatchNorm on its running statistics, dropout off) or ``train`` (BatchNorm on the
+    batch's statistics, dropout on; still no gradients)."""
     if batch < 1:
         raise ValueError("batch must be at least 1")
+    if mode not in MODES:
+        raise NetcostError(f"unknown mode {mode!r}; one of {', '.join(MODES)}")
     if dtype not in DTYPE_BYTES:
         raise NetcostError(f"unknown dtype {dtype!r}; one of {', '.join(DTYPE_BYTES)}")
     convention = Convention(convention)
-    width, notes = DTYPE_BYTES[dtype], []
+    width, notes = DTYPE_BYTES[dtype], [MODES[mode], PATH_NOTE]
     if inputs is not None:
         given = parse_torch_inputs(list(inputs), "inputs")
     elif input_shape is not None:
@@ -572,11 +641,11 @@ def count_model(
         given = None
     if isinstance(model, str):
         device = check_device(device, "device", meta=True)
-        result, batch = _count_reference(model, given, batch, width, device, notes)
+        result, batch = _count_reference(model, given, batch, width, device, notes, mode=mode)
     else:
         if given is None:
             raise NetcostError("count_model: an nn.Module needs input_shape or inputs")
-        result = _count_module(model, given, batch, width, notes)
+        result = _count_module(model, given, batch, width, notes, mode=mode)
     run = result.run
     rows = _rows(run, convention, notes)
     notes += _notes(result, width, dtype)
@@ -615,6 +684,7 @@ def count_model(
             "reference": model if isinstance(model, str) else None,
             "source": "counted",
             "device": result.device,
+            "mode": mode,
             "peak_at": result.peak_at,
             "max_op_io_at": run.max_io_at,
             "unsupported_ops": dict(sorted(run.unsupported.items())),

@@ -74,3 +74,8 @@ class Lstm(nn.Module):
 
 def lstm():
     return Lstm()
+
+
+def bn10():
+    """fvcore's own train-mode BatchNorm test: BatchNorm2d(10, affine=False)."""
+    return nn.BatchNorm2d(10, affine=False)

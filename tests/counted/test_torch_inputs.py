@@ -153,7 +153,17 @@ def test_set_on_a_torch_model_is_exit_2(cli, args):
     assert result.exit_code == 2 and "--set applies to specs" in result.output, result.output
 
 
-def test_mode_is_eval_for_now(cli):
+def test_mode_train_counts_batchnorm_on_batch_statistics(cli):
+    """fvcore's test: a train-mode BatchNorm2d(10, affine=False) on a 10x10x5x5 input is
+    10,000 in its convention (4 per element: mean, subtract, variance, divide); in eval
+    fvcore counts 1 per element (2,500)."""
+    args = ("tests.counted.inputnets:bn10", "-i", "10x5x5", "-b", "10", "-c", "fvcore")
+    train = analyze_doc(cli, *args, "--mode", "train")
+    assert train["totals"]["flops"] == 10_000 and any("mode: train" in n for n in train["notes"])
+    assert analyze_doc(cli, *args)["totals"]["flops"] == 2_500
+
+
+def test_mode_is_eval_by_default(cli):
     assert analyze_doc(cli, ENCODER, "-i", "16:int64", "--mode", "eval")["totals"]["macs"] == ENCODER_MACS
     result = cli("analyze", ENCODER, "-i", "16:int64", "--mode", "sideways")
     assert result.exit_code == 2 and "unknown mode" in result.output
