@@ -127,22 +127,27 @@ def analyze(
     FLOPs are counted (netcost, flopcounter, fvcore, pycls); ``train``: a TrainOptions (or
     True for plain SGD) adds the cost of one training step (``report.train``);
     ``formulas``: each layer's formula with its numbers."""
-    if train is True:
-        train = TrainOptions()
-    elif train is False:
-        train = None
-    options = AnalyzeOptions(
+    options = _options(
         input_shape=input_shape,
         overrides=overrides,
         batch=batch,
         dtype=dtype,
         convention=convention,
         train=train,
-        inputs=inputs or (),
+        inputs=inputs,
         device=device,
         mode=mode,
     )
     return analyze_options(model, options, formulas=check_bool(formulas, "formulas"))
+
+
+def _options(*, train: TrainOptions | bool | None, inputs, **given: Any) -> AnalyzeOptions:
+    """The keywords of analyze and check as one validated record (``train=True``: plain SGD)."""
+    if train is True:
+        train = TrainOptions()
+    elif train is False:
+        train = None
+    return AnalyzeOptions(train=train, inputs=inputs or (), **given)
 
 
 def analyze_options(model: str | Path | Spec | Graph, options: AnalyzeOptions, *, formulas: bool = False) -> Report:
@@ -237,20 +242,16 @@ def check(
     from netcost.budget import Target
     from netcost.budget import check as gate
 
-    if train is True:
-        train = TrainOptions()
-    elif train is False:
-        train = None
     check_bool(allow_partial, "allow_partial")
     budgets = dict(budgets or {})
-    options = AnalyzeOptions(  # checked even where [tool.netcost] gives each model its own
+    options = _options(  # checked even where [tool.netcost] gives each model its own
         input_shape=input_shape,
         overrides=overrides,
         batch=batch,
         dtype=dtype,
         convention=convention,
         train=train,
-        inputs=inputs or (),
+        inputs=inputs,
         device=device,
         mode=mode,
     )
