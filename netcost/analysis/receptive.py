@@ -169,6 +169,9 @@ def _index(graph: Graph, name: str) -> int:
     return next(i for i, n in enumerate(graph.nodes) if n.name == name)
 
 
+MAPS = ("CHW", "HWC")  # layouts whose positions lie on a grid
+
+
 def final_field(graph: Graph, fields: dict[str, RF]) -> RF | None:
     """The field of the network's last tensor with more than one position (a map wider than
     1x1, channels first or last, or a sequence of several tokens): the features its head
@@ -181,6 +184,3 @@ def final_field(graph: Graph, fields: dict[str, RF]) -> RF | None:
             rf = fields[node.name]
             return None if rf.is_global else rf
     return None
-
-
-MAPS = ("CHW", "HWC")

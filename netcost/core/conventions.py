@@ -97,7 +97,7 @@ class Convention(str, Enum):
         if no_grad and MHA_FAST_PATH_MACS in gaps:  # the fused fast path: nothing of the module
             missed = gaps[MHA_FAST_PATH_MACS]
         elif self is Convention.FLOPCOUNTER:  # its flash kernel without a formula is the CPU one
-            missed = gaps.get(ATTENTION_MACS, 0) if device.split(":")[0] == "cpu" else 0
+            missed = gaps.get(ATTENTION_MACS, 0) if _on_cpu(device) else 0
         else:
             missed = gaps.get(ATTENTION_MACS, 0)
         return self.flops(cost) - self.per_mac * missed
@@ -112,9 +112,13 @@ class Convention(str, Enum):
         four the gradients take (``backward.attention`` / 4), to the real work."""
         if self is not Convention.FLOPCOUNTER or not backward.attention:
             return 0
-        if device.split(":")[0] == "cpu":
+        if _on_cpu(device):
             return backward.attention
         return -(backward.attention // 4)
+
+
+def _on_cpu(device: str) -> bool:
+    return device.split(":")[0] == "cpu"
 
 
 _DESCRIPTIONS = {

@@ -188,8 +188,7 @@ def _tool_cell(convention: Convention, cost: Cost, device: str, counted: int | N
 
 
 def _tool_total(convention: Convention, whole: Cost, device: str, counted: int) -> dict[str, Any]:
-    tool = "fvcore" if convention is Convention.FVCORE else "flopcounter"
-    total = _total(f"{tool} FLOPs", convention.tool_flops(whole, no_grad=True, device=device), counted)
+    total = _total(f"{convention.value} FLOPs", convention.tool_flops(whole, no_grad=True, device=device), counted)
     true = convention.flops(whole)
     if true != total["analytic"]:
         total["true"] = true
