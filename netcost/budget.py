@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from netcost.compare import METRICS
+from netcost.comparison import METRICS
 from netcost.errors import NetcostError
 from netcost.options import AnalyzeOptions, TrainOptions
 from netcost.report.model import Report

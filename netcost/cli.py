@@ -281,7 +281,7 @@ def compare(
     training: TrainOptions | None = None,
 ) -> None:
     """Models side by side: every total with its ratio to the first model."""
-    from netcost.compare import comparison
+    from netcost.comparison import comparison
     from netcost.report.compare_render import render_compare
 
     if len(models) < 2:
