@@ -9,13 +9,14 @@ Public API (the model first, its variable overrides second, everything else by k
     graph = netcost.load_graph("specs/my.yaml", {"width": 0.5})
     model = netcost.build("resnet18")        # a torch.nn.Module named like the spec's layers
     result = netcost.verify("resnet18")      # analytic vs counted, per layer (result.passed)
+    netcost.report(["resnet18", "resnet50"], output="report.html")  # one self-contained HTML page
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from netcost.api import analyze, build, check, load_graph, load_spec, profile, verify
+from netcost.api import analyze, build, check, load_graph, load_spec, profile, report, verify
 from netcost.options import AnalyzeOptions, TrainOptions
 
 __all__ = [
@@ -28,5 +29,6 @@ __all__ = [
     "load_graph",
     "load_spec",
     "profile",
+    "report",
     "verify",
 ]
