@@ -317,7 +317,7 @@ def report_options(
     output: str | Path | None = None,
 ) -> str:
     """:func:`report` with its analyze options as one record (the CLI calls this)."""
-    from netcost.report.html import page
+    from netcost.report.html.page import page
     from netcost.report.html.profile_file import check_profile, load_profile
 
     if not models:

@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 import pytest
 
 import netcost
-from netcost.report.html import page
+from netcost.report.html.page import page
 from netcost.report.html.table import tree
 from netcost.report.model import Report
 from tests.reference import reference

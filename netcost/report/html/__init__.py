@@ -1,7 +1,3 @@
-"""A self-contained HTML report (``netcost report``) and the notebook view of results."""
+"""A self-contained HTML report (``netcost report``) and the notebook view of results.
 
-from __future__ import annotations
-
-from netcost.report.html.page import page
-
-__all__ = ["page"]
+:func:`netcost.report.html.page.page` writes the page; :mod:`.notebook` the ``_repr_html_`` views."""

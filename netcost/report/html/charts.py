@@ -13,6 +13,7 @@ from netcost.report.html.escape import text
 WIDTH, HEIGHT = 880, 240
 LEFT, RIGHT, TOP, BOTTOM = 78, 16, 30, 40
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#e15759", "#76b7b2", "#edc948", "#9c755f", "#ff9da7")
+PALETTE += ("#86bcb6", "#d37295", "#bab0ac", "#8cd17d", "#499894")
 # one color per chart kind: the browser test finds each chart by its color in a screenshot
 COLORS = {"macs": "#4e79a7", "params": "#f28e2b", "memory": "#59a14f", "rf": "#b07aa1", "peak": "#e15759"}
 
@@ -124,27 +125,27 @@ def stacked_bars(
     on one scale, with a legend."""
     parts = list(dict.fromkeys(p for _, values in bars for p in values))
     color = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(parts)}
-    label_w, row_h = 190, 34
-    plot_w = WIDTH - label_w - RIGHT
+    row_h = 50  # a label line, then the bar
+    plot_w = WIDTH - LEFT - RIGHT - 90
     height = TOP + row_h * len(bars) + 24 + 18 * math.ceil(len(parts) / 4)
     top = max((sum(v.values()) for _, v in bars), default=0) or 1
     body = []
     for row, (label, values) in enumerate(bars):
         y = TOP + row * row_h
         total = sum(values.values())
-        body.append(f'<text class="tick" x="{label_w - 8}" y="{y + 19}" text-anchor="end">{text(label)}</text>')
-        x = float(label_w)
+        body.append(f'<text class="tick" x="{LEFT}" y="{y + 12}">{text(label)}</text>')
+        x = float(LEFT)
         for part, v in values.items():
             w = v / top * plot_w
             body.append(
-                f'<rect x="{x:.2f}" y="{y + 4}" width="{w:.2f}" height="{row_h - 10}" fill="{color[part]}">'
+                f'<rect x="{x:.2f}" y="{y + 18}" width="{w:.2f}" height="24" fill="{color[part]}">'
                 f"<title>{text(part)}: {text(format(v))}</title></rect>"
             )
             x += w
-        body.append(f'<text class="tick" x="{min(x + 6, WIDTH - 90):.2f}" y="{y + 19}">{text(format(total))}</text>')
+        body.append(f'<text class="tick" x="{x + 6:.2f}" y="{y + 34}">{text(format(total))}</text>')
     legend_y = TOP + row_h * len(bars) + 14
     for i, part in enumerate(parts):
-        lx, ly = label_w + (i % 4) * 165, legend_y + (i // 4) * 18
+        lx, ly = LEFT + (i % 4) * 190, legend_y + (i // 4) * 18
         body.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{color[part]}"/>')
         body.append(f'<text class="tick" x="{lx + 14}" y="{ly}">{text(part)}</text>')
     return _svg(body, title, height, chart=chart)
