@@ -16,7 +16,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from netcost.api import analyze, build, check, load_graph, load_spec, profile, report, verify
+from netcost import report  # a package, callable: netcost.report(...) is netcost.api.report, the HTML page
+from netcost.api import analyze, build, check, load_graph, load_spec, profile, verify
 from netcost.options import AnalyzeOptions, TrainOptions
 
 __all__ = [

@@ -278,12 +278,38 @@ def test_check_result_in_a_notebook():
     assert netcost.check("resnet18", budgets={"params": "12M"})._repr_html_().startswith("<p><b>netcost check: passed")
 
 
-def test_long_models_are_bucketed_in_charts():
+def test_long_models_are_bucketed_in_charts_and_cut_in_the_table():
     from netcost.report.model import SUMMED
 
-    rows = [{"name": f"b{i // 10}.l{i}", "op": "relu", "args": "", **dict.fromkeys(SUMMED, 2)} for i in range(3001)]
-    report = Report("long", "netcost", [1], {}, "fp32", rows, {"params": 3001}, {"live_bytes": [8] * 3001})
+    n = 5001
+    rows = [{"name": f"b{i // 10}.l{i}", "op": "relu", "args": "", **dict.fromkeys(SUMMED, 2)} for i in range(n)]
+    report = Report("long", "netcost", [1], {}, "fp32", rows, {"params": 2 * n}, {"live_bytes": [8] * n})
     text = page([report])
     macs = text[text.index('data-chart="macs"') : text.index('data-chart="params"')]
-    assert macs.count("<rect x=") == 1001  # at most 1500 bars: 3 layers a bar, ceil(3001 / 3)
-    assert "(3001 layers); 3 layers a bar" in macs and "b0.l0 … b0.l2: 6" in macs  # 3 layers of 2 MACs
+    # at most 1500 bars: 4 layers a bar (3 would make 1667), ceil(5001 / 4) bars
+    assert macs.count("<rect x=") == 1251
+    assert "(5001 layers); 4 layers a bar" in macs and "b0.l0 … b0.l3: 8" in macs  # 4 layers of 2 MACs
+    # the table: the first 5,000 layers, in 500 blocks of 10
+    assert text.count('<tr class="layer"') == 5000 and text.count('<tr class="block"') == 500
+    assert "the first 5,000 of 5,001 layers" in text
+    data = json.loads(re.search(r'id="netcost-data">(.*?)</script>', text).group(1))
+    assert len(data["models"][0]["layers"]) == n  # the data keeps every layer
+
+
+def test_netcost_report_is_the_function_and_still_the_package():
+    import netcost.report.render as render  # the idiom a function named netcost.report would break
+
+    assert render.__name__ == "netcost.report.render"
+    assert netcost.report.Report is Report
+    assert "11,689,512" in netcost.report("resnet18")
+
+
+def test_a_counted_torch_model(cli, tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "tiny.html"
+    result = cli("report", "tests.counted.refnets:tiny", "--input", "3x16x16", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    text = out.read_text()
+    # conv 3 -> 8, 3x3, no bias: 216; BN(8): 16; linear 8 -> 5: 45
+    assert '<th>params</th><td class="n">277</td>' in text
+    assert "no liveness timeline" in text and 'data-chart="macs"' in text

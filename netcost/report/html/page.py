@@ -8,6 +8,7 @@ import base64
 import hashlib
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -20,6 +21,7 @@ from netcost.report.model import Report
 from netcost.units import binary, grouped, si, si_unit
 
 MAX_POINTS = 1500  # a chart draws at most this many layers; longer models are bucketed
+MAX_TABLE_ROWS = 5000  # the layer table shows at most this many layers (a browser stays quick)
 
 
 @cache
@@ -244,6 +246,7 @@ def model_charts(report: Report) -> list[str]:
 
 def model_section(report: Report, index: int, heading: bool = True) -> str:
     table_id = f"layers-{index}"
+    table = report if len(report.rows) <= MAX_TABLE_ROWS else replace(report, rows=report.rows[:MAX_TABLE_ROWS])
     depth = max((r["name"].count(".") + 1 for r in report.rows), default=1)
     fold = 0 if len(report.rows) <= 200 else min(2, depth)
     buttons = "".join(f'<button type="button" data-depth="{d}">{d}</button>' for d in range(1, depth))
@@ -266,7 +269,12 @@ def model_section(report: Report, index: int, heading: bool = True) -> str:
         '<button type="button" data-reset>execution order</button> · click a column to sort '
         f"{formulas}</div>"
     )
-    parts.append(layer_table(report, table_id).replace("<table ", f'<table data-fold="{fold}" ', 1))
+    if table is not report:
+        parts.append(
+            f'<p class="warn">the table shows the first {MAX_TABLE_ROWS:,} of {len(report.rows):,} layers (a block '
+            "cut short sums the layers shown); the page's JSON data and `netcost analyze -f csv` hold every one</p>"
+        )
+    parts.append(layer_table(table, table_id).replace("<table ", f'<table data-fold="{fold}" ', 1))
     parts.append("</section>")
     return "\n".join(parts)
 
