@@ -13,12 +13,14 @@ everything else by keyword or as one option record)::
     graph = netcost.load_graph("specs/my.yaml", {"width": 0.5})
     model = netcost.build("resnet18")        # a torch.nn.Module named like the spec's layers
     result = netcost.verify("resnet18")      # analytic vs counted, per layer (result.passed)
+    netcost.report(["resnet18", "resnet50"], output="report.html")  # one self-contained HTML page
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from netcost import report  # a package, callable: netcost.report(...) is netcost.api.report, the HTML page
 from netcost.api import (
     analyze,
     build,
@@ -51,6 +53,7 @@ __all__ = [
     "load_graph",
     "load_spec",
     "profile",
+    "report",
     "source_of",
     "verify",
     "verify_train",

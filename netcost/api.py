@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from netcost.core.conventions import Convention
+from netcost.errors import NetcostError
 from netcost.graph import Graph
 from netcost.options import (
     AnalyzeOptions,
@@ -247,6 +248,73 @@ def check(
         baseline = baseline or declared.baseline
         max_increase = declared.max_increase if max_increase is None else max_increase
     return gate(targets, baseline=baseline, max_increase=max_increase, write_baseline=write_baseline)
+
+
+def report(
+    models: str | Path | Spec | Graph | Report | list | tuple,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    input_shape: tuple[int, ...] | str | None = None,
+    batch: int = 1,
+    dtype: str = "fp32",
+    convention: Convention | str = Convention.NETCOST,
+    train: TrainOptions | bool | None = None,
+    inputs: list[TorchInput | str] | None = None,
+    device: str | None = None,
+    mode: str = "eval",
+    profile: str | Path | Mapping[str, Any] | None = None,
+    output: str | Path | None = None,
+) -> str:
+    """The HTML report of one or more models (each a model as :func:`analyze` takes it, or
+    a Report already made), as one self-contained page: totals, charts, the layer table,
+    the comparison of several, and the roofline of ``profile`` (a ``netcost profile
+    --format json`` file or its parsed document). Written to ``output`` when given (whole,
+    atomically); the page's text is returned either way. The other keywords are
+    :func:`analyze`'s, applied to every model."""
+    given = list(models) if isinstance(models, (list, tuple)) else [models]
+    options = _options(
+        input_shape=input_shape,
+        overrides=overrides,
+        batch=batch,
+        dtype=dtype,
+        convention=convention,
+        train=train,
+        inputs=inputs,
+        device=device,
+        mode=mode,
+    )
+    return report_options(given, options, profile=profile, output=output)
+
+
+def report_options(
+    models: list,
+    options: AnalyzeOptions,
+    *,
+    profile: str | Path | Mapping[str, Any] | None = None,
+    output: str | Path | None = None,
+) -> str:
+    """:func:`report` with its analyze options as one record (the CLI calls this)."""
+    from netcost.report.html.page import page
+    from netcost.report.html.profile_file import check_profile, load_profile
+
+    if not models:
+        raise OptionError("models: give at least one model")
+    if profile is None:  # a bad file fails before any model is analysed
+        measured = None
+    elif isinstance(profile, Mapping):
+        measured = check_profile(dict(profile), "profile")
+    else:
+        measured = load_profile(profile)
+    reports = [m if isinstance(m, Report) else analyze_options(m, options, formulas=True) for m in models]
+    text = page(reports, measured)
+    if output is not None:
+        from netcost.files import write_atomic
+
+        try:
+            write_atomic(output, text)
+        except OSError as exc:
+            raise NetcostError(f"-o {output}: cannot write the report: {exc}") from None
+    return text
 
 
 def compare(models: Any, *, depth: int | None = None, **keywords: Any):

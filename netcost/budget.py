@@ -102,6 +102,11 @@ class CheckResult:
     def results(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.rows]
 
+    def _repr_html_(self) -> str:
+        from netcost.report.html.notebook import check_html
+
+        return check_html(self.to_dict())
+
     def to_dict(self) -> dict[str, Any]:
         doc = {"schema_version": SCHEMA_VERSION, "passed": self.passed, "results": self.results}
         if self.baseline_written is not None:
