@@ -48,6 +48,16 @@ from netcost.sources.torch_lowering import (
 from netcost.sources.torch_trace import NodeWork, TraceStop, ValueTracer, fake_inputs, new_mode
 
 
+@dataclass
+class CapturedGraph(Graph):
+    """A Graph captured from a torch model; ``calls`` gives each layer's enclosing module
+    calls, outermost first (``layer1@1`` for a module's second call): Python holds a
+    module's arguments until its call returns, which a measured peak sees
+    (netcost.counted.verify_torch)."""
+
+    calls: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
 class CaptureError(NetcostError):
     """The model could not be captured into a Graph; ``reason`` says why."""
 
@@ -56,7 +66,7 @@ class CaptureError(NetcostError):
         self.reason = reason
 
 
-def capture(model: nn.Module, args: tuple, kwargs: dict | None = None, *, name: str) -> Graph:
+def capture(model: nn.Module, args: tuple, kwargs: dict | None = None, *, name: str) -> CapturedGraph:
     """The Graph of ``model(*args, **kwargs)``: one tensor input, batch first."""
     kwargs = dict(kwargs or {})
     tensors = [x for x in tree_leaves((args, kwargs)) if isinstance(x, torch.Tensor)]
@@ -137,7 +147,7 @@ class _Lowering:
     def __init__(self, name: str, batch: int, tracer: ValueTracer):
         self.batch = batch
         self.tracer = tracer
-        self.graph: Graph | None = None
+        self.graph: CapturedGraph | None = None
         self.name = name
         self.refs: dict[fx.Node, Any] = {}
         self.claimed: set[int] = set()
@@ -178,7 +188,7 @@ class _Lowering:
         dims = tuple(value.shape[1:])
         integer = not (value.dtype.is_floating_point or value.dtype.is_complex)
         shape = Shape(dims, "L") if integer and len(dims) == 1 else Shape(dims)
-        self.graph = Graph(self.name, shape)
+        self.graph = CapturedGraph(self.name, shape)
         self.refs[node] = _Act(INPUT, shape)
 
     def _get_attr(self, node: fx.Node) -> None:
@@ -364,6 +374,7 @@ class _Lowering:
             built = Reused(op=built, params=sum(params), buffers=sum(buffers), tensors=tuple(tensors))
         unique = self._unique(name)
         self.graph.add(Node(unique, built, tuple(a.name for a in acts), ins, shape))
+        self.graph.calls[unique] = _calls(node)
         return _Act(unique, shape)
 
     def _unique(self, name: str) -> str:
@@ -412,8 +423,13 @@ class _Lowering:
         unique = self._unique(f"{base}.{index}" if node.op == "call_module" else base)
         shape = built.shape(tuple(a.shape for a in source))
         self.graph.add(Node(unique, built, tuple(a.name for a in source), tuple(a.shape for a in source), shape))
+        self.graph.calls[unique] = _calls(node)
         multi.elements[index] = _Act(unique, shape)
         return multi.elements[index]
+
+
+def _calls(node: fx.Node) -> tuple[str, ...]:
+    return tuple(node.meta.get("nn_module_stack", {}))
 
 
 def _opaque(node: fx.Node, ins: tuple[Shape, ...], out: tuple[int, ...], batch: int) -> Op:
