@@ -216,7 +216,7 @@ class _Lowering:
             ref = self.refs.get(item)
             if isinstance(ref, _Multi):
                 values = item.meta.get("value") or ()
-                acts.extend(self._element(ref, i) for i in range(len(values)))
+                acts.extend(a for i in range(len(values)) if (a := self._element(ref, i)) is not None)
             elif isinstance(ref, _Act):
                 acts.append(ref)
             elif isinstance(ref, _Const):
@@ -281,6 +281,8 @@ class _Lowering:
         if len(acts) != 1 or tuple(value.shape[1:]) != acts[0].shape.dims:
             return None
         source = _value_of_act(node, acts[0], self.refs)
+        if value is source:  # the input itself (torchvision's stochastic_depth in eval, x.to(x.dtype))
+            return acts[0]
         name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
         same = source is not None and value.dtype == source.dtype
         if name == "contiguous" and same and source.is_contiguous():
@@ -295,7 +297,7 @@ class _Lowering:
         out = self._dims(value, node)
         target = node.target
         lower = function_lowering(target)
-        extra = {"constants": len(consts)}
+        extra = {"constants": len(consts), "const_shapes": self._const_shapes(node)}
         if node.target in ("permute", "transpose") or getattr(target, "__name__", "") in ("permute", "transpose"):
             extra["perm"] = self._permutation(node, value)
         call = Call(None, target, _values(node.args), _values(node.kwargs), tuple(a.shape for a in acts), out, extra)
@@ -305,11 +307,24 @@ class _Lowering:
                 built = lower(call)
             except (ShapeError, SpecError, ValueError, TypeError, KeyError, IndexError):
                 built = None
-        params = self._claim(set().union(*(c.params for c in consts)) if consts else set())
-        buffers = self._claim(set().union(*(c.buffers for c in consts)) if consts else set(), buffers=True)
         parent = node.meta.get("netcost_parent", "")
+        params = self._claim(set().union(*(c.params for c in consts)) if consts else set())
+        read = set().union(*(c.buffers for c in consts)) if consts else set()
+        if built is not None and built.kind == "bn":  # F.batch_norm: its module's step counter too
+            counter = getattr(self.tracer.modules.get(parent), "num_batches_tracked", None)
+            read |= {id(counter)} if isinstance(counter, torch.Tensor) else set()
+        buffers = self._claim(read, buffers=True)
         base = function_name(target)
         return self._add(f"{parent}.{base}" if parent else base, built, acts, out, node, params, buffers)
+
+    def _const_shapes(self, node: fx.Node) -> list[tuple[int, ...]]:
+        """Shapes of the model tensors (parameters, buffers and what is made of them) a call reads."""
+        shapes = []
+        for item in _nodes_in((node.args, node.kwargs)):
+            value = item.meta.get("value")
+            if isinstance(self.refs.get(item), _Const) and isinstance(value, torch.Tensor):
+                shapes.append(tuple(value.shape))
+        return shapes
 
     def _permutation(self, node: fx.Node, value: torch.Tensor) -> tuple[int, ...] | None:
         """The per-sample permutation of a permute/transpose that keeps the batch first."""
@@ -387,7 +402,7 @@ class _Lowering:
             unique = f"{name}_{count}"
         return unique
 
-    def _element(self, multi: _Multi, index: int) -> _Act:
+    def _element(self, multi: _Multi, index: int) -> _Act | None:
         """Element ``index`` of a tuple result: a module's first output is its node; a
         channel split of a map is ``split``; anything else an opaque view of its input."""
         if index in multi.elements:
@@ -396,8 +411,8 @@ class _Lowering:
             return multi.first
         node = multi.node
         value = node.meta["value"][index]
-        if not isinstance(value, torch.Tensor):
-            raise CaptureError(f"{_where(node)} gives a non-tensor at position {index}")
+        if not isinstance(value, torch.Tensor):  # nn.MultiheadAttention's weights when not asked for: None
+            return None
         acts, _ = self._inputs(node)
         source = acts[:1]
         out = self._dims(value, node)
@@ -438,13 +453,12 @@ def _opaque(node: fx.Node, ins: tuple[Shape, ...], out: tuple[int, ...], batch: 
     work = record.work
     x = ins[0]
     if out == x.dims:
-        effect, layout = "elementwise", x.layout
+        effect = "elementwise"
     elif _numel(out) == x.numel:
-        effect, layout = "reshape", ""
+        effect = "reshape"
     else:
-        effect, layout = "global", ""
-    if len(out) in (1, 2, 3) and layout and len(layout) != len(out):
-        layout = ""
+        effect = "global"
+    layout = x.layout if len(out) == x.rank else ""  # a channels-last map stays one (Swin's patch merging)
     known = not record.unsupported
     source = next(iter(record.unsupported), None) if not known else _source_op(node, record)
     return op(

@@ -312,7 +312,8 @@ LOCAL_MODULES: dict[str, Callable[[Any, Call], Op | None]] = {
 
 def module_lowering(m: nn.Module) -> Callable[[Any, Call], Op | None] | None:
     """The lowering of a module that is one node, or None (traced through)."""
-    lower = MODULES.get(type(m)) or LOCAL_MODULES.get(type(m).__qualname__)
+    cls = type(m)
+    lower = MODULES.get(cls) or LOCAL_MODULES.get(cls.__qualname__) or NAMED_MODULES.get((cls.__module__, cls.__name__))
     if lower is None and is_padded_layer(m):
         return _padded
     return lower
@@ -322,12 +323,30 @@ def module_lowering(m: nn.Module) -> Callable[[Any, Call], Op | None] | None:
 
 
 def _two_activations(kind: str) -> Callable[[Call], Op | None]:
-    """add / mul of two activations (a constant operand is no merge: opaque)."""
+    """add / mul of two activations; tokens plus a learned ``[1, L, C]`` tensor is a position
+    embedding (ViT's ``x + self.pos_embedding``); any other constant operand: opaque."""
 
     def lower(call: Call) -> Op | None:
-        return op(kind) if len(call.ins) == 2 and call.extra.get("constants", 0) == 0 else None
+        if len(call.ins) == 2 and call.extra.get("constants", 0) == 0:
+            return op(kind)
+        (x, *rest), consts = call.ins, call.extra.get("const_shapes", [])
+        if kind == "add" and not rest and x.is_tokens and consts in ([(1, *x.dims)], [x.dims]):
+            return op("pos_embedding")
+        numbers = [a for a in call.args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+        if kind == "mul" and not rest and not consts and len(numbers) == 1:  # x * 0.17: a constant factor
+            return op("scale", factor=float(numbers[0]))
+        return None
 
     return lower
+
+
+def _getitem(call: Call) -> Op | None:
+    """``x[:, i]`` of tokens: one token as a flat vector (ViT's class token, ``x[:, 0]``)."""
+    x, index = call.ins[0], call.arg(1, "index")
+    if not (x.is_tokens and isinstance(index, tuple) and len(index) == 2 and index[0] == slice(None)):
+        return None
+    position = index[1]
+    return op("select_token", index=position) if isinstance(position, int) and 0 <= position < x.dims[0] else None
 
 
 def _activation(kind: str) -> Callable[[Call], Op | None]:
@@ -344,8 +363,14 @@ def _f_gelu(call: Call) -> Op | None:
 
 
 def _cat(call: Call) -> Op | None:
+    """Maps along the channels: ``concat``; a learned ``[1, 1, C]`` token in front of tokens
+    (ViT's class token): ``class_token``."""
     dim = call.arg(1, "dim", 0)
-    if call.extra.get("constants", 0) or not all(x.is_map for x in call.ins) or dim not in (1, -3):
+    consts = call.extra.get("const_shapes", [])
+    x = call.ins[0]
+    if len(call.ins) == 1 and x.is_tokens and dim in (1, -2) and [c[-2:] for c in consts] == [(1, x.c)]:
+        return op("class_token") if call.out == (x.dims[0] + 1, x.c) else None
+    if call.extra.get("constants", 0) or len(call.ins) < 2 or not all(x.is_map for x in call.ins) or dim not in (1, -3):
         return None
     return op("concat")
 
@@ -395,6 +420,52 @@ def _dropout(call: Call) -> Op | None:
 def _adaptive_avg_pool2d(call: Call) -> Op | None:
     size = call.arg(1, "output_size")
     return op("gap") if _as_tuple(size) == (1, 1) else op("adaptive_avgpool", out=_pair(size))
+
+
+def _f_layer_norm(call: Call) -> Op | None:
+    """F.layer_norm over the channels of tokens or a channels-last map, or over a whole sample."""
+    x = call.ins[0]
+    shape = tuple(call.arg(1, "normalized_shape"))
+    weight, bias = call.arg(2, "weight"), call.arg(3, "bias")
+    if (weight is None) != (bias is None):
+        return None
+    affine = weight is not None
+    if shape == (x.dims[-1],) and x.layout in ("LC", "HWC"):
+        return op("layernorm", affine=affine, over="channels")
+    if shape == x.dims and x.layout not in ("LC", "HWC"):
+        return op("layernorm", affine=affine, over="all")
+    return None
+
+
+def _f_batch_norm(call: Call) -> Op | None:
+    """F.batch_norm at inference, on its running statistics (timm's BatchNormAct2d)."""
+    x = call.ins[0]
+    running, weight = call.arg(1, "running_mean"), call.arg(3, "weight")
+    if bool(call.arg(5, "training", False)) or running is None or not (x.is_map or x.layout == "F"):
+        return None
+    return op("bn", affine=weight is not None, track_running_stats=True)
+
+
+def _mean(call: Call) -> Op | None:
+    """``x.mean((2, 3), keepdim=True)`` of a map: the spatial mean (SE's squeeze)."""
+    dims, keep = call.arg(1, "dim"), call.arg(2, "keepdim", False)
+    axes = tuple(d % 4 for d in dims) if isinstance(dims, (tuple, list)) else None
+    return op("mean") if call.ins[0].is_map and keep and axes in ((2, 3), (3, 2)) else None
+
+
+def _interpolate(call: Call) -> Op | None:
+    """F.interpolate by whole factors, nearest or bilinear (align_corners False: as the
+    upsample op builds it), is ``upsample``; other resamplings are opaque."""
+    mode = call.arg(3, "mode", "nearest")
+    x = call.ins[0]
+    if mode not in ("nearest", "bilinear") or not x.is_map or len(call.out) != 3:
+        return None
+    if mode == "bilinear" and call.arg(4, "align_corners") not in (None, False):
+        return None
+    oh, ow = call.out[1:]
+    if oh % x.h or ow % x.w:
+        return None
+    return op("upsample", scale=(oh // x.h, ow // x.w), mode=mode)
 
 
 def _linear_fn(call: Call) -> Op | None:
@@ -482,6 +553,12 @@ FUNCTIONS: dict[Any, Callable[[Call], Op | None]] = {
     F.dropout: _dropout,
     F.adaptive_avg_pool2d: _adaptive_avg_pool2d,
     F.linear: _linear_fn,
+    F.interpolate: _interpolate,
+    F.layer_norm: _f_layer_norm,
+    operator.getitem: _getitem,
+    F.batch_norm: _f_batch_norm,
+    "mean": _mean,
+    torch.mean: _mean,
     F.conv2d: _conv2d_fn,
     F.max_pool2d: _pool_fn("maxpool"),
     F.avg_pool2d: _pool_fn("avgpool"),
@@ -494,11 +571,32 @@ FUNCTIONS: dict[Any, Callable[[Call], Op | None]] = {
 ALIASES = frozenset({"contiguous", "detach", "float", "to", "type_as", "clone_noop", "requires_grad_"})
 
 
+def _shifted_window_attention(m: nn.Module, call: Call) -> Op | None:
+    """torchvision's ShiftedWindowAttention (Swin V1), whose computation netcost's
+    window_attention op models (netcost.counted.modules.WindowAttention is its copy)."""
+    window, shift = tuple(m.window_size), tuple(m.shift_size)
+    if len(set(window)) != 1 or len(set(shift)) != 1 or type(m).__name__ != "ShiftedWindowAttention":
+        return None
+    return op("window_attention", heads=m.num_heads, window=window[0], shift=shift[0], bias=m.qkv.bias is not None)
+
+
+# classes and functions of other libraries, by (module, name): no import of the library
+NAMED_MODULES: dict[tuple[str, str], Callable[[Any, Call], Op | None]] = {
+    ("torchvision.models.swin_transformer", "ShiftedWindowAttention"): _shifted_window_attention,
+}
+NAMED_FUNCTIONS: dict[tuple[str, str], Callable[[Call], Op | None]] = {
+    ("torchvision.models.swin_transformer", "_patch_merging_pad"): lambda call: op("patch_merge"),
+}
+
+
 def function_lowering(target: Any) -> Callable[[Call], Op | None] | None:
     try:
-        return FUNCTIONS.get(target)
+        lower = FUNCTIONS.get(target)
     except TypeError:  # an unhashable target
         return None
+    if lower is None and callable(target):
+        lower = NAMED_FUNCTIONS.get((getattr(target, "__module__", ""), getattr(target, "__name__", "")))
+    return lower
 
 
 def function_name(target: Any) -> str:
