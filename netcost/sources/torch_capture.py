@@ -89,14 +89,14 @@ def capture(model: nn.Module, args: tuple, kwargs: dict | None = None, *, name: 
         args, kwargs = _on_meta(args), _on_meta(kwargs)
     else:
         args, kwargs = fake_inputs(mode, args, kwargs, device)
-    try:
-        with mode or contextlib.nullcontext(), torch.no_grad():
+    with mode or contextlib.nullcontext(), torch.no_grad():
+        try:
             traced = tracer.trace_values(model, tuple(args), kwargs)
-    except TraceStop as exc:
-        raise CaptureError(exc.reason) from None
-    except Exception as exc:  # torch.fx refusing a construct, or the model's own code failing
-        raise CaptureError(f"torch.fx could not trace it: {type(exc).__name__}: {_line(exc)}") from None
-    return _Lowering(name, batch, tracer).run(traced)
+        except TraceStop as exc:
+            raise CaptureError(exc.reason) from None
+        except Exception as exc:  # torch.fx refusing a construct, or the model's own code failing
+            raise CaptureError(f"torch.fx could not trace it: {type(exc).__name__}: {_line(exc)}") from None
+        return _Lowering(name, batch, tracer).run(traced)
 
 
 def _on_meta(values: Any) -> Any:
@@ -381,7 +381,7 @@ class _Lowering:
             if shape is not None and shape.dims != out:
                 shape = None
         if shape is None:
-            built = _opaque(node, ins, out, self.batch)
+            built = _opaque(node, self.tracer.work_of(node), ins, out, self.batch)
             shape = built.shape(ins)
         cost = built.cost(ins, shape)
         if cost.params != sum(params) or cost.buffers != sum(buffers):
@@ -447,9 +447,8 @@ def _calls(node: fx.Node) -> tuple[str, ...]:
     return tuple(node.meta.get("nn_module_stack", {}))
 
 
-def _opaque(node: fx.Node, ins: tuple[Shape, ...], out: tuple[int, ...], batch: int) -> Op:
+def _opaque(node: fx.Node, record: NodeWork, ins: tuple[Shape, ...], out: tuple[int, ...], batch: int) -> Op:
     """A call netcost has no op for, with its cost from the counting rules."""
-    record: NodeWork = node.meta.get("work") or NodeWork()
     work = record.work
     x = ins[0]
     if out == x.dims:

@@ -29,6 +29,7 @@ from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves, tree_map
 
+from netcost.counted import modules as helpers
 from netcost.counted.aten_rules import ADAPTIVE_AVG, Work
 from netcost.counted.torchcount import bind, op_kind
 
@@ -222,22 +223,31 @@ class ValueTracer(fx.Tracer):
         try:
             if kind == "get_attr":
                 return self.constants[target] if target in self.constants else _attr(self.root, target)
-            counting = _Counting(self.batch, getattr(target, "__name__", target) in ADAPTIVE_AVG)
-            with counting:
-                if kind == "call_function":
-                    value = target(*a, **kw)
-                elif kind == "call_method":
-                    value = getattr(a[0], target)(*a[1:], **kw)
-                else:
-                    value = self.modules[target](*a, **kw)
-            node.meta["work"] = counting.record
-            return value
+            return self._run(kind, target, a, kw)
         except TraceStop:
             raise
         except Exception as exc:
             raise TraceStop(f"{_what(kind, target)} could not run on shapes alone: {_first_line(exc)}") from exc
         finally:
             self._executing -= 1
+
+    def _run(self, kind: str, target: Any, a: tuple, kw: dict, shortcut: bool = True) -> Any:
+        if kind == "call_function":
+            return target(*a, **kw)
+        if kind == "call_method":
+            return getattr(a[0], target)(*a[1:], **kw)
+        module = self.modules[target]
+        value = _shortcut(module, a, kw) if shortcut else None
+        return module(*a, **kw) if value is None else value
+
+    def work_of(self, node: fx.Node) -> NodeWork:
+        """What a recorded call does by the counting rules, the call run again on its values
+        (asked only of the calls that have no netcost op: most calls are never re-run)."""
+        counting = _Counting(self.batch, getattr(node.target, "__name__", node.target) in ADAPTIVE_AVG)
+        a, kw = tree_map(_value_of, node.args), tree_map(_value_of, node.kwargs)
+        with counting:
+            self._run(node.op, node.target, a, kw, shortcut=False)
+        return counting.record
 
     def to_bool(self, obj: fx.Proxy) -> bool:
         value = obj.node.meta.get("value")
@@ -266,6 +276,37 @@ class ValueTracer(fx.Tracer):
             else:
                 concrete[pname] = bound.arguments.get(pname, param.default)
         return self.trace(root, concrete_args=concrete or None)
+
+
+# modules whose output is like their one input (at inference)
+SAME_SHAPE = frozenset(
+    {nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm, helpers.LayerNorm2d, helpers.WindowAttention}
+)
+
+
+def _shortcut(module: nn.Module, a: tuple, kw: dict) -> Any:
+    """The output of a module whose shape is known without running it, or None. Running
+    these on meta tensors takes most of a trace (batch norm's meta kernel is a Python
+    decomposition; nn.MultiheadAttention's forward is a long Python function): an inference
+    batch norm, a layer norm, netcost's window attention return a tensor like their input;
+    batch-first attention ``[N, L, E]`` and, when
+    asked for, its weights ``[N, L, S]`` (averaged over the heads) or ``[N, heads, L, S]``."""
+    cls = type(module)
+    one = len(a) == 1 and not kw and isinstance(a[0], torch.Tensor)
+    if one and cls in SAME_SHAPE and not module.training and getattr(module, "running_mean", 0) is not None:
+        return torch.empty_like(a[0])
+    if cls is helpers.Attention and len(a) in (1, 2) and not kw and a[0].dim() == 3:
+        return a[0].new_empty((a[0].shape[0], a[0].shape[1], module.embed_dim))
+    if cls is nn.MultiheadAttention and module.batch_first and not module.training and len(a) == 3:
+        q, k = a[0], a[1]
+        if not all(isinstance(t, torch.Tensor) and t.dim() == 3 for t in a):
+            return None
+        out = q.new_empty((q.shape[0], q.shape[1], module.embed_dim))
+        if not kw.get("need_weights", True):
+            return out, None
+        heads = () if kw.get("average_attn_weights", True) else (module.num_heads,)
+        return out, q.new_empty((q.shape[0], *heads, q.shape[1], k.shape[1]))
+    return None
 
 
 def _first_tensor(value: Any) -> torch.Tensor | None:
