@@ -78,6 +78,12 @@ def capture(model: nn.Module, args: tuple, kwargs: dict | None = None, *, name: 
     if tensors[0].dim() < 2:
         raise CaptureError(f"the input has shape {list(tensors[0].shape)}; a batch dimension comes first")
     batch = tensors[0].shape[0]
+    training = next((name or type(model).__name__ for name, m in model.named_modules() if m.training), None)
+    if training is not None:
+        raise CaptureError(
+            f"{training} is in train mode; the capture lowers layers as they run at inference",
+            hint="call model.eval() first (train-mode batch norm and dropout are counted op by op)",
+        )
     state = [*model.parameters(), *model.buffers()]
     on_meta = all(t.device.type == "meta" for t in state)
     device = state[0].device if state else torch.device("meta")

@@ -217,7 +217,7 @@ class ValueTracer(fx.Tracer):
 
     def _compute(self, kind: str, target: Any, args: tuple, kwargs: dict, node: fx.Node) -> Any:
         if kind == "placeholder":
-            return self.inputs.get(node.target, self.inputs.get(node.name))
+            return self._placeholder_value(node)
         a, kw = tree_map(_value_of, args), tree_map(_value_of, kwargs)
         self._executing += 1
         try:
@@ -249,6 +249,14 @@ class ValueTracer(fx.Tracer):
             self._run(node.op, node.target, a, kw, shortcut=False)
         return counting.record
 
+    def _placeholder_value(self, node: fx.Node) -> Any:
+        """An input's value; fx names the placeholder of a concrete argument ``name_<n>``."""
+        target = str(node.target)
+        if target in self.inputs:
+            return self.inputs[target]
+        base, _, count = target.rpartition("_")
+        return self.inputs.get(base) if count.isdigit() else None
+
     def to_bool(self, obj: fx.Proxy) -> bool:
         value = obj.node.meta.get("value")
         if isinstance(value, torch.Tensor):
@@ -275,6 +283,7 @@ class ValueTracer(fx.Tracer):
                 self.inputs[pname] = bound.arguments[pname]
             else:
                 concrete[pname] = bound.arguments.get(pname, param.default)
+        self.inputs.update(concrete)  # fx checks each one against its placeholder's value
         return self.trace(root, concrete_args=concrete or None)
 
 

@@ -101,3 +101,28 @@ class ShapeBranch(nn.Module):
             n, c, h, w = x.shape
             x = x.reshape(n, c * h * w)
         return self.fc(x)
+
+
+class FunctionalAttention(nn.Module):
+    """Self-attention written out as timm writes it: one qkv projection, heads by reshape and
+    permute, q @ kᵀ, softmax over the keys, @ v, heads merged back, an output projection."""
+
+    def __init__(self, dim: int = 16, heads: int = 4):
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(dim, dim)
+        self.k = nn.Linear(dim, dim)
+        self.v = nn.Linear(dim, dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        b, n, c = x.shape
+        d = c // self.heads
+
+        def split(t):
+            return t.reshape(b, n, self.heads, d).permute(0, 2, 1, 3)
+
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        attn = (q @ k.transpose(-2, -1)).softmax(dim=-1)
+        y = (attn @ v).transpose(1, 2).reshape(b, n, c)
+        return self.proj(y)

@@ -131,3 +131,31 @@ def test_token_ids_become_an_L_input_of_an_embedding():
     assert graph.input_shape.layout == "L" and [n.op.kind for n in graph.nodes] == ["embedding", "linear"]
     report = analyze_graph(graph, BATCH)
     assert report.totals["params"] == 100 * 16 + 16 * 4 + 4 and report.totals["macs"] == BATCH * 12 * 16 * 4
+
+
+def test_attention_written_out_is_matmul_softmax_and_permutes():
+    model = models.FunctionalAttention().eval()
+    x = torch.randn(BATCH, 6, 16)
+    graph = capture(model, (x,), {}, name="attention")
+    kinds = [n.op.kind for n in graph.nodes]
+    assert kinds.count("matmul") == 2 and kinds.count("softmax") == 1 and kinds.count("linear") == 4
+    assert "permute_dims" in kinds and "reshape" in kinds and "opaque" not in kinds
+    report = analyze_graph(graph, BATCH)
+    length, c = 6, 16
+    macs = 4 * length * c * c + 2 * length * length * c  # q, k, v, proj; q @ kᵀ and attn @ v (4 heads of 4)
+    assert report.totals["macs"] == BATCH * macs == BATCH * 7_296
+    assert report.totals["macs"] * 2 == flopcounter_flops(model, x)
+    softmax = next(r for r in report.rows if r["op"] == "softmax")
+    assert softmax["elementwise_flops"] == BATCH * 3 * 4 * length * length  # 3 per score, 4 heads
+    assert report.rows[-1]["rf_global"]
+
+
+def test_a_sequence_first_encoder_cannot_be_captured():
+    layer = torch.nn.TransformerEncoderLayer(16, 4, dim_feedforward=32, dropout=0.0).eval()  # batch_first=False
+    with pytest.raises(CaptureError, match="batch_first=False"):
+        capture(layer, (torch.randn(5, BATCH, 16),), {}, name="seq_first")
+
+
+def test_a_model_in_train_mode_is_refused():
+    with pytest.raises(CaptureError, match="train mode"):
+        capture(models.SharedBlockNet().train(), (torch.randn(BATCH, 3, 8, 8),), {}, name="train")
