@@ -265,7 +265,7 @@ class _Lowering:
             return None
         out = self._dims(first, node)
         lower = module_lowering(module)
-        if type(module).__name__ == "MultiheadAttention" or isinstance(module, nn.MultiheadAttention):
+        if isinstance(module, nn.MultiheadAttention):  # (x, x, x): self-attention on x
             acts = list({a.name: a for a in acts}.values())
         call = Call(module, node.target, _values(node.args), _values(node.kwargs), tuple(a.shape for a in acts), out)
         try:

@@ -568,7 +568,7 @@ FUNCTIONS: dict[Any, Callable[[Call], Op | None]] = {
 }
 
 # calls that return their input (or a view of it with the same shape): no node of their own
-ALIASES = frozenset({"contiguous", "detach", "float", "to", "type_as", "clone_noop", "requires_grad_"})
+ALIASES = frozenset({"contiguous", "detach", "float", "to", "type_as", "requires_grad_"})
 
 
 def _shifted_window_attention(m: nn.Module, call: Call) -> Op | None:
