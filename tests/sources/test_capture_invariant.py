@@ -17,7 +17,7 @@ from netcost.core.conventions import Convention  # noqa: E402
 from netcost.sources.torch_capture import capture  # noqa: E402
 from netcost.zoo import bundled  # noqa: E402
 
-FAST = ["lenet5", "alexnet", "resnet18", "mobilenet_v2", "vit_b_16", "shufflenet_v2", "swin_t"]
+FAST = ["lenet5", "alexnet", "resnet18", "mobilenet_v2", "vit_b_16"]
 BATCH = 2
 # the op's name and arguments are not figures: gap and adaptive_avgpool to 1x1 build the same module
 NOT_FIGURES = {"op", "args"}
