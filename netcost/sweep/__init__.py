@@ -1,0 +1,1 @@
+"""Design spaces: many models of one spec, costed fast (``netcost sweep`` / ``netcost fit``)."""
