@@ -9,13 +9,15 @@ Public API (the model first, its variable overrides second, everything else by k
     graph = netcost.load_graph("specs/my.yaml", {"width": 0.5})
     model = netcost.build("resnet18")        # a torch.nn.Module named like the spec's layers
     result = netcost.verify("resnet18")      # analytic vs counted, per layer (result.passed)
+    df = netcost.sweep("regnet", sample=500, seed=0)                  # one row per model
+    best = netcost.fit("mobilenet_v2", "width", budgets={"macs": "300M"})  # best.value
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from netcost.api import analyze, build, check, load_graph, load_spec, profile, verify
+from netcost.api import analyze, build, check, fit, load_graph, load_spec, profile, sweep, verify
 from netcost.options import AnalyzeOptions, TrainOptions
 
 __all__ = [
@@ -25,8 +27,10 @@ __all__ = [
     "analyze",
     "build",
     "check",
+    "fit",
     "load_graph",
     "load_spec",
     "profile",
+    "sweep",
     "verify",
 ]

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from netcost.analysis.sweep_totals import TOTAL_KEYS, TotalsEngine
 from netcost.errors import NetcostError, SpecError
 from netcost.options import AnalyzeOptions, OptionError, TrainOptions, parse_shape
 from netcost.spec import expr
 from netcost.spec.schema import Spec
-from netcost.sweep.totals import TOTAL_KEYS, TotalsEngine
 
 TRAIN_KEYS = ("step_flops", "backward_flops", "grad_bytes", "optimizer_state_bytes", "saved_activation_bytes")
 TRAIN_KEYS += ("peak_train_bytes",)
@@ -211,7 +211,7 @@ def run_sample(spec, options, n, seed, space_name, where, jobs, progress) -> Swe
 def _rows(spec, options, varied, points, jobs, progress, total, space=None) -> list[dict[str, Any] | None]:
     """Each point's row (None: it breaks the space's constraints), in order."""
     if jobs > 1 and len(points) > 1:
-        from netcost.sweep.pool import pooled_rows
+        from netcost.analysis.sweep_pool import pooled_rows
 
         return pooled_rows(spec, options, varied, points, jobs, space, progress, total)
     maker = RowMaker(spec, options, varied)

@@ -1,7 +1,7 @@
 """``--jobs N``: a sweep's rows computed by N worker processes, in the order of the points.
 
 Each worker parses nothing: it inherits the parsed spec (fork) or unpickles it once
-(spawn), keeps one :class:`netcost.sweep.run.RowMaker` (and so its block summaries) for
+(spawn), keeps one :class:`netcost.analysis.sweep.RowMaker` (and so its block summaries) for
 all its chunks, and returns rows in chunk order, so the rows equal a single process's.
 """
 
@@ -19,13 +19,13 @@ _space = None
 
 def _start(spec, options, varied, space) -> None:
     global _maker, _space
-    from netcost.sweep.run import RowMaker
+    from netcost.analysis.sweep import RowMaker
 
     _maker, _space = RowMaker(spec, options, varied), space
 
 
 def _chunk(points) -> list[dict[str, Any] | None]:
-    from netcost.sweep.run import point_row
+    from netcost.analysis.sweep import point_row
 
     return [point_row(_maker, p, _space) for p in points]
 

@@ -1,1 +1,0 @@
-"""Design spaces: many models of one spec, costed fast (``netcost sweep`` / ``netcost fit``)."""
