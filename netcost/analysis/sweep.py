@@ -123,10 +123,20 @@ class RowMaker:
     def __init__(self, spec: Spec, options: AnalyzeOptions, varied: Sequence[str]):
         self.spec, self.options, self.varied = spec, options, list(varied)
         self.engine = TotalsEngine(spec, options.batch, options.dtype, options.convention)
+        self._settable: Spec | None = None
 
-    def variables(self, point: Point) -> dict[str, Any]:
+    def variables(self, point: Point, settable_only: bool = False) -> dict[str, Any]:
+        """The spec's variables for ``point`` (``settable_only``: its `vars`, not the `let`)."""
         from netcost.spec.expand import _variables
 
+        if settable_only:
+            if self._settable is None:
+                from dataclasses import replace
+
+                from netcost.spec.load import LocDict
+
+                self._settable = replace(self.spec, let=LocDict())
+            return _variables(self._settable, dict(point.values))
         return _variables(self.spec, dict(point.values))
 
     def row(self, point: Point, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -189,8 +199,21 @@ def run_sample(spec, options, n, seed, space_name, where, jobs, progress) -> Swe
     draws = candidates(space, options.overrides, seed)
     rows: list[dict[str, Any]] = []
     drawn = 0
+    if jobs == 1:  # one draw at a time
+        maker = RowMaker(spec, options, varied)
+        for values in draws:
+            drawn += 1
+            row = point_row(maker, Point(values), space)
+            if row is not None:
+                rows.append(row)
+                if progress:
+                    progress(len(rows), n)
+                if len(rows) == n:
+                    break
     while len(rows) < n:
-        batch = [Point(v) for v in itertools.islice(draws, BATCH_DRAWS if jobs > 1 else max(n - len(rows), 1))]
+        wanted = n - len(rows)
+        size = min(BATCH_DRAWS, max(4 * wanted, 16 * jobs)) if jobs > 1 else wanted
+        batch = [Point(v) for v in itertools.islice(draws, size)]
         if not batch:
             raise NetcostError(
                 f"space {space.name!r}: {drawn:,} draws gave {len(rows)} models that meet its constraints, not {n}",
@@ -228,6 +251,9 @@ def point_row(maker: RowMaker, point: Point, space=None) -> dict[str, Any] | Non
     variables = None
     if space is not None:
         try:
+            early = space.early
+            if early and not space.admits(maker.variables(point, settable_only=True), early):
+                return None  # rejected before the derived values are worked out
             variables = maker.variables(point)
         except SpecError as exc:
             raise SpecError(f"space {space.name!r} drew {_show(point.values)}: {exc.message}", exc.location) from None

@@ -20,7 +20,9 @@ the receptive field and the per-counter gaps, which are not costs, are left out.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +32,7 @@ from netcost.core.shape import Shape
 from netcost.graph import INPUT, Node
 from netcost.options import DTYPE_BYTES
 from netcost.spec import expr
-from netcost.spec.expand import Scope, Tensor, _Expander, _input_shape, _variables
+from netcost.spec.expand import Scope, Tensor, _evaluator, _Expander, _input_shape, _variables, shape_vars
 from netcost.spec.load import LocDict, LocList
 from netcost.spec.schema import Spec
 
@@ -165,6 +167,8 @@ class TotalsEngine:
         self.unit = DTYPE_BYTES[dtype] * batch
         self.costs: dict[Any, tuple[int, ...]] = {}
         self.summaries: dict[Any, Summary | None] = {}
+        self.values: dict[Any, Any] = {}  # (expression, the values it reads) -> its scalar value
+        self.used: dict[Any, set[str]] = {}  # (block, its raw arguments) -> the names they may read
         self.reads = {name: _block_reads(spec, name) for name in spec.blocks}
 
     def cost(self, node: Node) -> tuple[int, ...]:
@@ -254,6 +258,27 @@ class _MemoExpander(_Expander):
         rec.append(Step(out, (x.name,), summary.shape.numel, summary.out_alias, storage, summary.sums, summary))
         return Tensor(out, summary.shape)
 
+    def evaluator(self, scope: Scope, x: Tensor):
+        """The expander's evaluator, remembering each expression's scalar value by the values
+        of the names it reads (an expression is a pure function of them)."""
+        env = ChainMap(shape_vars(x.shape), scope.vars)
+        slow = _evaluator(env)
+        memo = self.engine.values
+
+        def evaluate(text: str) -> Any:
+            try:
+                key = (text, *(_frozen(_lookup(env, n)) for n in _free(text)))
+                hit = memo.get(key, _MISSING)
+            except (TypeError, expr.ExprError):
+                return slow(text)
+            if hit is _MISSING:
+                hit = slow(text)
+                if hit is None or isinstance(hit, (bool, int, float, str)):
+                    memo[key] = hit
+            return hit
+
+        return evaluate
+
     def cached_values(self, key, args, path, at, scope, x, extra) -> dict[str, Any]:
         """The evaluated arguments; a stage's later blocks (the same arguments, in the same
         scope, on the same shape) reuse the first evaluation unless they read its index."""
@@ -261,7 +286,9 @@ class _MemoExpander(_Expander):
             raw = tuple((k, v) for k, v in args.items() if not isinstance(v, (LocDict, LocList)))
             if len(raw) != len(args):
                 raise TypeError
-            used = set(self.engine.reads[key]).union(*(_names(v) for _, v in raw))
+            used = self.engine.used.get((key, raw))
+            if used is None:
+                used = self.engine.used[key, raw] = set(self.engine.reads[key]).union(*(_names(v) for _, v in raw))
             ident = (key, id(scope.vars), raw, x.shape, tuple(sorted((k, v) for k, v in extra.items() if k in used)))
             hash(ident)
         except (TypeError, expr.ExprError):
@@ -319,9 +346,26 @@ def _block_reads(spec: Spec, key: str, seen: tuple[str, ...] = ()) -> tuple[str,
     return tuple(sorted(out))
 
 
+_MISSING = object()
+
+
+def _lookup(env: Mapping[str, Any], name: str) -> Any:
+    try:
+        return env[name]
+    except KeyError:
+        return _MISSING
+
+
+@functools.lru_cache(maxsize=65536)
+def _free(text: str) -> tuple[str, ...]:
+    return tuple(sorted(expr.names_used(text)))
+
+
 def _frozen(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return tuple(_frozen(v) for v in value)
     if isinstance(value, dict):
         return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if value is _MISSING:
+        return value
     return (type(value).__name__, value)  # 1 and 1.0 and True stay apart

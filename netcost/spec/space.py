@@ -98,13 +98,20 @@ class Space:
     where: tuple[str, ...] = ()
     description: str = ""
     location: Location | None = None
+    settable: frozenset[str] = frozenset()  # the spec's `vars` (a constraint on them alone is checked first)
+
+    @property
+    def early(self) -> tuple[str, ...]:
+        """The constraints that read settable variables only (no `let` value)."""
+        return tuple(t for t in self.where if expr.names_used(t) <= self.settable)
 
     def draw(self, rng: random.Random) -> dict[str, Any]:
         return {name: dist.draw(rng) for name, dist in self.vars.items()}
 
-    def admits(self, values: dict[str, Any]) -> bool:
-        """Whether every constraint holds for the model's variables (vars and let)."""
-        for text in self.where:
+    def admits(self, values: dict[str, Any], constraints: tuple[str, ...] | None = None) -> bool:
+        """Whether every constraint (of ``constraints``, default all) holds for the model's
+        variables (vars and let)."""
+        for text in self.where if constraints is None else constraints:
             try:
                 if not expr.evaluate(text, values):
                     return False
@@ -157,7 +164,7 @@ def parse_spaces(raw: Any, variables: dict[str, Variable], file: str, derived: A
         if "where" in body:
             constraints = _constraints(body, file, path, set(variables) | set(derived))
         description = body.get("description", "")
-        spaces[name] = Space(name, dists, constraints, str(description), at)
+        spaces[name] = Space(name, dists, constraints, str(description), at, frozenset(variables))
     return spaces
 
 
@@ -208,11 +215,11 @@ def _distribution(raw: Any, var: Variable) -> Distribution:
         raise FieldError(f"`int` [{low}, {high}] takes integer bounds (and step)")
     if kind == "log_uniform" and low <= 0:
         raise FieldError(f"`log_uniform` needs low > 0, got {low}")
+    if var.choices is not None:
+        raise FieldError(f"{var.name} is one of its choices: draw it with `choice`")
     integral = step is not None and all(isinstance(v, int) for v in (low, high, step))
     if var.type == "int" and kind != "int" and not integral:
         raise FieldError(f"{var.name} is an integer: draw it with `int`, or integer bounds and an integer `step`")
-    if var.choices is not None:
-        raise FieldError(f"{var.name} is one of its choices: draw it with `choice`")
     for bound in (low, high):
         var.check(bound)
     return Distribution(kind, low, high, step)
