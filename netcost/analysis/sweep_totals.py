@@ -32,7 +32,16 @@ from netcost.core.shape import Shape
 from netcost.graph import INPUT, Node
 from netcost.options import DTYPE_BYTES
 from netcost.spec import expr
-from netcost.spec.expand import Scope, Tensor, _evaluator, _Expander, _input_shape, _variables, shape_vars
+from netcost.spec.expand import (
+    SHAPE_VARS,
+    Scope,
+    Tensor,
+    _evaluator,
+    _Expander,
+    _input_shape,
+    _variables,
+    shape_vars,
+)
 from netcost.spec.load import LocDict, LocList
 from netcost.spec.schema import Spec
 
@@ -168,8 +177,18 @@ class TotalsEngine:
         self.costs: dict[Any, tuple[int, ...]] = {}
         self.summaries: dict[Any, Summary | None] = {}
         self.values: dict[Any, Any] = {}  # (expression, the values it reads) -> its scalar value
-        self.used: dict[Any, set[str]] = {}  # (block, its raw arguments) -> the names they may read
+        self.used: dict[Any, tuple[str, ...]] = {}  # (block, its raw arguments) -> the names they may read
+        self.arguments: dict[Any, dict[str, Any]] = {}  # a block call's evaluated arguments (cached_values)
         self.reads = {name: _block_reads(spec, name) for name in spec.blocks}
+        self.bindable = _bindable(spec)  # every name a scope may hold
+
+    def argument_reads(self, key: str, raw: tuple) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(the names a block call's written arguments may read in the caller's scope, the
+        spec variables its defaults may read): every word of their text that names something."""
+        bdef = self.spec.blocks[key]
+        given = set().union(*(_names(v) for _, v in raw)) & self.bindable
+        defaults = set().union(*(_names(v) for v in bdef.args.values())) - set(bdef.args)
+        return tuple(sorted(given)), tuple(sorted(defaults & (set(self.spec.vars) | set(self.spec.let))))
 
     def cost(self, node: Node) -> tuple[int, ...]:
         try:
@@ -226,7 +245,6 @@ class _MemoExpander(_Expander):
     def __init__(self, spec: Spec, recording: Recording, engine: TotalsEngine):
         super().__init__(spec, recording)  # type: ignore[arg-type]: a Recording stands in for the Graph
         self.engine = engine
-        self.arg_values: dict[Any, tuple[Any, dict[str, Any]]] = {}
 
     def block(self, key, args, name, path, at, scope, x, extra):
         values = self.cached_values(key, args, path, at, scope, x, extra)
@@ -280,25 +298,29 @@ class _MemoExpander(_Expander):
         return evaluate
 
     def cached_values(self, key, args, path, at, scope, x, extra) -> dict[str, Any]:
-        """The evaluated arguments; a stage's later blocks (the same arguments, in the same
-        scope, on the same shape) reuse the first evaluation unless they read its index."""
+        """The evaluated arguments of a block call, remembered by what they are computed from:
+        the arguments as written, the input shape, and the values of every name they and the
+        block's defaults may read (in the caller's scope and among the spec's variables)."""
         try:
             raw = tuple((k, v) for k, v in args.items() if not isinstance(v, (LocDict, LocList)))
             if len(raw) != len(args):
                 raise TypeError
-            used = self.engine.used.get((key, raw))
-            if used is None:
-                used = self.engine.used[key, raw] = set(self.engine.reads[key]).union(*(_names(v) for _, v in raw))
-            ident = (key, id(scope.vars), raw, x.shape, tuple(sorted((k, v) for k, v in extra.items() if k in used)))
-            hash(ident)
-        except (TypeError, expr.ExprError):
+            names = self.engine.used.get((key, raw))
+            if names is None:
+                names = self.engine.used[key, raw] = self.engine.argument_reads(key, raw)
+            given, defaults = names
+            caller = ChainMap(extra, scope.vars)
+            here = tuple(_frozen(caller.get(n, _MISSING)) for n in given)
+            spec_vars = tuple(_frozen(self.graph.vars.get(n, _MISSING)) for n in defaults)
+            ident = (key, raw, x.shape, here, spec_vars)
+            hit = self.engine.arguments.get(ident)
+        except TypeError:
             return self.block_values(key, args, path, at, scope, x, extra)
-        hit = self.arg_values.get(ident)
-        if hit is not None and hit[0] is scope.vars:
-            return {**hit[1], **extra}
+        if hit is not None:
+            return {**hit, **extra}
         values = self.block_values(key, args, path, at, scope, x, extra)
-        self.arg_values[ident] = (scope.vars, values)  # keeps scope.vars alive: its id stays unique
-        return values
+        self.engine.arguments[ident] = values
+        return dict(values)
 
 
 def _summarise(sub: Recording, x: Tensor, x_storage: int, y: Tensor) -> Summary | None:
@@ -359,6 +381,28 @@ def _lookup(env: Mapping[str, Any], name: str) -> Any:
 @functools.lru_cache(maxsize=65536)
 def _free(text: str) -> tuple[str, ...]:
     return tuple(sorted(expr.names_used(text)))
+
+
+def _bindable(spec: Spec) -> frozenset[str]:
+    """The spec's variables, every block's arguments, every loop variable, the shape names."""
+    names = {*spec.vars, *spec.let, *SHAPE_VARS, "index"}
+    for bdef in spec.blocks.values():
+        names.update(k for k in bdef.args if isinstance(k, str))
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("var"), str):
+                names.add(value["var"])
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(spec.layers)
+    for bdef in spec.blocks.values():
+        walk(bdef.layers)
+    return frozenset(names)
 
 
 def _frozen(value: Any) -> Any:
