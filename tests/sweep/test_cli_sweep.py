@@ -120,3 +120,16 @@ def test_fit_exit_codes(cli):
     assert cli("fit", "efficientnet_b0", "--vary", "phi", "--max-macz", "1G").exit_code == 2
     bad = cli("fit", "mobilenet_v2", "--vary", "width", "--max-macs", "1G", "--range", "0.5:x")
     assert bad.exit_code == 2 and "LOW:HIGH" in bad.stderr
+
+
+def test_fit_within_a_range_and_integers(cli):
+    ranged = cli("fit", "mobilenet_v2", "--vary", "width", "--max-macs", "300M", "--range", "0.5:2", "-f", "json")
+    doc = json.loads(ranged.stdout)
+    assert ranged.exit_code == 0 and abs(doc["value"] - 0.98749) < 1e-4
+    top = cli("fit", "mobilenet_v2", "--vary", "width", "--max-macs", "300M", "--range", "0.5:0.9")
+    assert top.exit_code == 2 and "give a larger range" in top.stderr
+    depth = cli("fit", "regnet", "--vary", "depth", "--max-macs", "400M", "-f", "json")
+    found = json.loads(depth.stdout)
+    assert isinstance(found["value"], int) and found["next_value"] == found["value"] + 1
+    assert analyze_totals(cli, "regnet", "--set", f"depth={found['value']}")["macs"] <= 400_000_000
+    assert analyze_totals(cli, "regnet", "--set", f"depth={found['next_value']}")["macs"] > 400_000_000
