@@ -20,20 +20,18 @@ the receptive field and the per-counter gaps, which are not costs, are left out.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from netcost.analysis.sweep_keys import MISSING, bindable_names, block_reads, free_names, frozen, lookup, names_in
 from netcost.core.conventions import Convention
 from netcost.core.shape import Shape
 from netcost.graph import INPUT, Node
 from netcost.options import DTYPE_BYTES
 from netcost.spec import expr
 from netcost.spec.expand import (
-    SHAPE_VARS,
     Scope,
     Tensor,
     _evaluator,
@@ -179,15 +177,15 @@ class TotalsEngine:
         self.values: dict[Any, Any] = {}  # (expression, the values it reads) -> its scalar value
         self.used: dict[Any, tuple[str, ...]] = {}  # (block, its raw arguments) -> the names they may read
         self.arguments: dict[Any, dict[str, Any]] = {}  # a block call's evaluated arguments (cached_values)
-        self.reads = {name: _block_reads(spec, name) for name in spec.blocks}
-        self.bindable = _bindable(spec)  # every name a scope may hold
+        self.reads = {name: block_reads(spec, name) for name in spec.blocks}
+        self.bindable = bindable_names(spec)  # every name a scope may hold
 
     def argument_reads(self, key: str, raw: tuple) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(the names a block call's written arguments may read in the caller's scope, the
         spec variables its defaults may read): every word of their text that names something."""
         bdef = self.spec.blocks[key]
-        given = set().union(*(_names(v) for _, v in raw)) & self.bindable
-        defaults = set().union(*(_names(v) for v in bdef.args.values())) - set(bdef.args)
+        given = set().union(*(names_in(v) for _, v in raw)) & self.bindable
+        defaults = set().union(*(names_in(v) for v in bdef.args.values())) - set(bdef.args)
         return tuple(sorted(given)), tuple(sorted(defaults & (set(self.spec.vars) | set(self.spec.let))))
 
     def cost(self, node: Node) -> tuple[int, ...]:
@@ -252,7 +250,7 @@ class _MemoExpander(_Expander):
         reads = self.engine.reads[key]
         visible = {**rec.vars, **values}
         try:
-            read = tuple((n, _frozen(visible[n])) for n in reads if n in visible)
+            read = tuple((n, frozen(visible[n])) for n in reads if n in visible)
             ident = (key, x.shape, rec.storage_of(x.name), read)
             summary = self.engine.summaries.get(ident, False)
         except TypeError:
@@ -285,11 +283,11 @@ class _MemoExpander(_Expander):
 
         def evaluate(text: str) -> Any:
             try:
-                key = (text, *(_frozen(_lookup(env, n)) for n in _free(text)))
-                hit = memo.get(key, _MISSING)
+                key = (text, *(frozen(lookup(env, n)) for n in free_names(text)))
+                hit = memo.get(key, MISSING)
             except (TypeError, expr.ExprError):
                 return slow(text)
-            if hit is _MISSING:
+            if hit is MISSING:
                 hit = slow(text)
                 if hit is None or isinstance(hit, (bool, int, float, str)):
                     memo[key] = hit
@@ -310,8 +308,8 @@ class _MemoExpander(_Expander):
                 names = self.engine.used[key, raw] = self.engine.argument_reads(key, raw)
             given, defaults = names
             caller = ChainMap(extra, scope.vars)
-            here = tuple(_frozen(caller.get(n, _MISSING)) for n in given)
-            spec_vars = tuple(_frozen(self.graph.vars.get(n, _MISSING)) for n in defaults)
+            here = tuple(frozen(caller.get(n, MISSING)) for n in given)
+            spec_vars = tuple(frozen(self.graph.vars.get(n, MISSING)) for n in defaults)
             ident = (key, raw, x.shape, here, spec_vars)
             hit = self.engine.arguments.get(ident)
         except TypeError:
@@ -332,84 +330,3 @@ def _summarise(sub: Recording, x: Tensor, x_storage: int, y: Tensor) -> Summary 
     alias = owner[y.name] == x.name
     out_storage = x_storage if alias else sub.storage_of(owner[y.name])
     return Summary(sums, io, lives, dies, y.shape, alias, out_storage)
-
-
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NOT_EXPRESSIONS = ("naming",)  # keys whose values are words, not expressions
-
-
-def _names(value: Any) -> set[str]:
-    """The identifiers a YAML value may read (an over-approximation: every word of its text)."""
-    return set(_IDENT.findall(value)) if isinstance(value, str) else set()
-
-
-def _block_reads(spec: Spec, key: str, seen: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """Every name a block's arguments and layers may read, through the blocks it calls."""
-    out: set[str] = set()
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if isinstance(k, str) and k in spec.blocks and k not in seen and k != key:
-                    out.update(_block_reads(spec, k, (*seen, key)))
-                if k not in _NOT_EXPRESSIONS:
-                    walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-        elif isinstance(value, str):
-            if value in spec.blocks and value not in seen and value != key:
-                out.update(_block_reads(spec, value, (*seen, key)))
-            out.update(_names(value))
-
-    bdef = spec.blocks[key]
-    walk(bdef.args)
-    walk(bdef.layers)
-    return tuple(sorted(out))
-
-
-_MISSING = object()
-
-
-def _lookup(env: Mapping[str, Any], name: str) -> Any:
-    try:
-        return env[name]
-    except KeyError:
-        return _MISSING
-
-
-@functools.lru_cache(maxsize=65536)
-def _free(text: str) -> tuple[str, ...]:
-    return tuple(sorted(expr.names_used(text)))
-
-
-def _bindable(spec: Spec) -> frozenset[str]:
-    """The spec's variables, every block's arguments, every loop variable, the shape names."""
-    names = {*spec.vars, *spec.let, *SHAPE_VARS, "index"}
-    for bdef in spec.blocks.values():
-        names.update(k for k in bdef.args if isinstance(k, str))
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            if isinstance(value.get("var"), str):
-                names.add(value["var"])
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-
-    walk(spec.layers)
-    for bdef in spec.blocks.values():
-        walk(bdef.layers)
-    return frozenset(names)
-
-
-def _frozen(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return tuple(_frozen(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
-    if value is _MISSING:
-        return value
-    return (type(value).__name__, value)  # 1 and 1.0 and True stay apart
