@@ -210,23 +210,29 @@ def run_sample(spec, options, n, seed, space_name, where, jobs, progress) -> Swe
                     progress(len(rows), n)
                 if len(rows) == n:
                     break
-    while len(rows) < n:
-        wanted = n - len(rows)
-        size = min(BATCH_DRAWS, max(4 * wanted, 16 * jobs)) if jobs > 1 else wanted
-        batch = [Point(v) for v in itertools.islice(draws, size)]
-        if not batch:
-            raise NetcostError(
-                f"space {space.name!r}: {drawn:,} draws gave {len(rows)} models that meet its constraints, not {n}",
-                hint="widen the space or loosen its `where`",
-            )
-        for row in _rows(spec, options, varied, batch, jobs, None, 0, space):
-            drawn += 1
-            if row is not None:
-                rows.append(row)
-                if progress:
-                    progress(len(rows), n)
-                if len(rows) == n:
+    else:  # batches of draws, each split among the workers; the first n that meet the constraints
+        from netcost.analysis.sweep_pool import Pool
+
+        with Pool(spec, options, varied, jobs, space) as pool:
+            while len(rows) < n:
+                batch = [
+                    Point(v) for v in itertools.islice(draws, min(BATCH_DRAWS, max(4 * (n - len(rows)), 16 * jobs)))
+                ]
+                if not batch:
                     break
+                for row in pool.rows(batch):
+                    drawn += 1
+                    if row is not None:
+                        rows.append(row)
+                        if progress:
+                            progress(len(rows), n)
+                        if len(rows) == n:
+                            break
+    if len(rows) < n:
+        raise NetcostError(
+            f"space {space.name!r}: {drawn:,} draws gave {len(rows)} models that meet its constraints, not {n}",
+            hint="widen the space or loosen its `where`",
+        )
     rows = [r for r in rows if keep(r)]
     return SweepResult(spec.name, "sample", varied, columns, rows, space=space.name, seed=seed, drawn=drawn)
 
@@ -234,9 +240,10 @@ def run_sample(spec, options, n, seed, space_name, where, jobs, progress) -> Swe
 def _rows(spec, options, varied, points, jobs, progress, total, space=None) -> list[dict[str, Any] | None]:
     """Each point's row (None: it breaks the space's constraints), in order."""
     if jobs > 1 and len(points) > 1:
-        from netcost.analysis.sweep_pool import pooled_rows
+        from netcost.analysis.sweep_pool import Pool
 
-        return pooled_rows(spec, options, varied, points, jobs, space, progress, total)
+        with Pool(spec, options, varied, jobs, space) as pool:
+            return pool.rows(points, progress, total)
     maker = RowMaker(spec, options, varied)
     out = []
     for i, point in enumerate(points):
