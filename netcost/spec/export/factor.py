@@ -1,0 +1,272 @@
+"""Repeated structure factored into blocks: scopes whose layers are the same up to field
+values (and branches some leave empty) become uses of one block, with an argument for each
+field that differs; consecutive uses named ``stem0, stem1, ...`` become a ``stage``.
+
+Scopes are grouped from the outside in: a scope that matches no other is opened and its own
+scopes are tried (a scope holding only scopes, ``layer1`` of a ResNet, is opened at once:
+its children are the blocks). A block is not made of blocks: once a scope is a block's use,
+what is inside is written in the block's body.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from netcost import ops
+from netcost.spec.export.template import T, TOp, TPar, TSeq, nodes_in, unify, value_key, varies
+from netcost.spec.export.tree import Entry, ParEntry, SeqEntry, StageEntry, UseEntry
+from netcost.spec.export.values import ABSENT, Expr, argument, expression, fresh_name
+from netcost.spec.fields import op_fields
+
+MIN_LAYERS = 2  # a block of one layer saves nothing
+STRUCTURES = ("parallel", "stage", "repeat", "seq")
+
+
+@dataclass
+class Block:
+    name: str
+    naming: str
+    members: list[SeqEntry]
+    template: list[T]
+    args: dict[str, Any] = field(default_factory=dict)  # name -> default
+    annotations: dict[str, Any] = field(default_factory=dict)  # name -> the field it is passed to
+    values: list[dict[str, Any]] = field(default_factory=list)  # per member: arg -> value (non-default)
+
+
+def factor(entries: list[Entry]) -> tuple[list[Entry], dict[str, Block]]:
+    """The entries with repeated scopes replaced by block uses and stages, and the blocks."""
+    clusters = _clusters(entries)
+    blocks: dict[str, Block] = {}
+    taken: set[str] = set()
+    uses: dict[int, UseEntry] = {}
+    for members, template in clusters:
+        block = Block(_block_name(members, taken), members[0].naming, members, template)
+        _arguments(block)
+        blocks[block.name] = block
+        for member, values in zip(members, block.values, strict=True):
+            uses[id(member)] = UseEntry(block.name, member.local, values, member)
+    return _stages(_replace(entries, uses), blocks), blocks
+
+
+# -- finding the blocks ---------------------------------------------------------------------
+def _clusters(entries: list[Entry]) -> list[tuple[list[SeqEntry], list[T]]]:
+    kept: list[list[Any]] = []  # [members, template]
+    frontier = _candidates(entries)
+    while frontier:
+        level: list[list[Any]] = []
+        for seq in frontier:
+            for cluster in (*kept, *level):
+                members = cluster[0]
+                if members[0].naming != seq.naming:
+                    continue
+                template = unify([*(m.entries for m in members), seq.entries])
+                if template is not None:
+                    members.append(seq)
+                    cluster[1] = template
+                    break
+            else:
+                level.append([[seq], None])
+        frontier = []
+        for members, template in level:
+            if len(members) >= 2 and members[0].nodes >= MIN_LAYERS:
+                kept.append([members, template])
+            else:
+                for m in members:
+                    frontier.extend(_candidates(m.entries))
+    return [(members, template) for members, template in kept]
+
+
+def _candidates(entries: list[Entry]) -> list[SeqEntry]:
+    out: list[SeqEntry] = []
+    for e in entries:
+        if isinstance(e, SeqEntry):
+            if len(e.entries) >= 2 and all(isinstance(c, SeqEntry) for c in e.entries):
+                out.extend(_candidates(e.entries))  # a scope of scopes: its children are the blocks
+            else:
+                out.append(e)
+        elif isinstance(e, ParEntry):
+            for branch in e.branches:
+                out.extend(_candidates(branch))
+    return out
+
+
+def _block_name(members: list[SeqEntry], taken: set[str]) -> str:
+    stem = re.sub(r"[\d_]+$", "", _common_prefix([m.local for m in members]))
+    if not stem:
+        parents = [m.path.rsplit(".", 2)[-2] if m.path.count(".") else "" for m in members]
+        stem = re.sub(r"[\d_]+$", "", _common_prefix(parents))
+        stem = f"{stem}_block" if stem else "block"
+    reserved = {*ops.REGISTRY, *STRUCTURES, "dwsep"}
+    name = fresh_name(stem, taken | reserved)
+    taken.add(name)
+    return name
+
+
+# -- arguments --------------------------------------------------------------------------------
+def _arguments(block: Block) -> None:
+    """One argument per field that differs between the uses (fields that differ together
+    share one), and one per optional branch; defaults are each one's most common value."""
+    columns: list[list[Any]] = []
+    names: list[str] = []
+    kinds: list[str] = []
+    taken: set[str] = set()
+    annotations: dict[str, Any] = {}
+
+    def assign(column: list[Any], base: str, kind: str, annotation: Any = None) -> str:
+        for i, existing in enumerate(columns):
+            if kinds[i] == kind and _compatible(existing, column):
+                columns[i] = [a if a is not ABSENT else b for a, b in zip(existing, column, strict=True)]
+                return names[i]
+        columns.append(list(column))
+        kinds.append(kind)
+        names.append(fresh_name(base, taken))
+        if annotation is not None:
+            annotations[names[-1]] = annotation
+        return names[-1]
+
+    found = nodes_in(block.template)
+    for t in found:
+        op = t.merge if isinstance(t, TPar) else t
+        assert isinstance(op, TOp)
+        hints = op_fields(op.cls)
+        for fname, column in op.fields.items():
+            if varies(column):
+                base = f"{op.local}_{fname}" if fname in taken and op.local.isidentifier() else fname
+                op.args[fname] = assign(column, base, "field", hints[fname][0])
+    for t in found:  # then one argument per optional branch
+        if isinstance(t, TPar):
+            op = t.merge
+            for j, branch in enumerate(t.branches):
+                column = [branch.present[i] if op.present[i] else ABSENT for i in range(len(op.present))]
+                if varies(column):
+                    base = _branch_name(branch) or f"branch{j + 1}"
+                    branch.arg = assign(column, base, "branch")
+    block.annotations = annotations
+    block.args = {}
+    for name, column in zip(names, columns, strict=True):
+        counts = Counter(value_key(v) for v in column if v is not ABSENT)
+        top = counts.most_common(1)[0][0]
+        block.args[name] = next(v for v in column if v is not ABSENT and value_key(v) == top)
+    block.values = []
+    for i in range(len(block.members)):
+        values = {}
+        for name, column in zip(names, columns, strict=True):
+            v = column[i]
+            if v is not ABSENT and value_key(v) != value_key(block.args[name]):
+                values[name] = v
+        block.values.append(values)
+
+
+def _common_prefix(texts: list[str]) -> str:
+    first, last = min(texts), max(texts)
+    n = 0
+    while n < len(first) and first[n] == last[n]:
+        n += 1
+    return first[:n]
+
+
+def _branch_name(branch) -> str | None:
+    if len(branch.entries) == 1 and isinstance(branch.entries[0], TSeq):
+        return branch.entries[0].local
+    return None
+
+
+def _compatible(a: list[Any], b: list[Any]) -> bool:
+    return all(x is ABSENT or y is ABSENT or value_key(x) == value_key(y) for x, y in zip(a, b, strict=True))
+
+
+# -- uses and stages --------------------------------------------------------------------------
+def _replace(entries: list[Entry], uses: dict[int, UseEntry]) -> list[Entry]:
+    out: list[Entry] = []
+    for e in entries:
+        if id(e) in uses:
+            out.append(uses[id(e)])
+        elif isinstance(e, SeqEntry):
+            out.append(SeqEntry(e.local, _replace(e.entries, uses), e.naming, e.nodes, e.path))
+        elif isinstance(e, ParEntry):
+            out.append(ParEntry([_replace(b, uses) for b in e.branches], e.merge, e.local))
+        else:
+            out.append(e)
+    return out
+
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+
+
+def _stages(entries: list[Entry], blocks: dict[str, Block]) -> list[Entry]:
+    """Runs of uses of one block, named ``stem{i + start}``, as stages; a scope that is
+    nothing but one stage becomes a named stage."""
+    out: list[Entry] = []
+    i = 0
+    while i < len(entries):
+        e = entries[i]
+        if isinstance(e, SeqEntry):
+            inner = _stages(e.entries, blocks)
+            if len(inner) == 1 and isinstance(inner[0], StageEntry) and inner[0].local is None:
+                stage = inner[0]
+                names = None if stage.names == "{index}" else stage.names
+                out.append(StageEntry(stage.block, e.local, stage.n, names, stage.values))
+            else:
+                out.append(SeqEntry(e.local, inner, e.naming, e.nodes, e.path))
+            i += 1
+            continue
+        if isinstance(e, ParEntry):
+            out.append(ParEntry([_stages(b, blocks) for b in e.branches], e.merge, e.local))
+            i += 1
+            continue
+        run = _run(entries, i)
+        stage = _stage(run, blocks) if len(run) >= 2 else None
+        if stage is None:
+            out.append(e)
+            i += 1
+        else:
+            out.append(stage)
+            i += len(run)
+    return out
+
+
+def _run(entries: list[Entry], start: int) -> list[UseEntry]:
+    """The uses of one block from ``start`` on whose names count up by one."""
+    first = entries[start]
+    if not isinstance(first, UseEntry) or not (m := _NUMBERED.match(first.local)):
+        return []
+    stem, number = m.group(1), int(m.group(2))
+    if str(number) != m.group(2):  # "01": not a counted name
+        return []
+    run = [first]
+    for e in entries[start + 1 :]:
+        if not isinstance(e, UseEntry) or e.block != first.block or e.local != f"{stem}{number + len(run)}":
+            break
+        run.append(e)
+    return run
+
+
+def _stage(run: list[UseEntry], blocks: dict[str, Block]) -> StageEntry | None:
+    block = blocks[run[0].block]
+    stem, start = _NUMBERED.match(run[0].local).groups()  # type: ignore[union-attr]
+    values: dict[str, Any] = {}
+    for arg, default in block.args.items():
+        column = [u.values.get(arg, default) for u in run]
+        first, rest = column[0], column[1:]
+        if arg == "stride":  # a stage passes its stride to the first block only
+            if any(value_key(v) != value_key(default) for v in rest):
+                return None
+            if value_key(first) != value_key(default):
+                values[arg] = argument(first, block.annotations.get(arg))
+            continue
+        if all(value_key(v) == value_key(first) for v in rest):
+            if value_key(first) != value_key(default):
+                values[arg] = argument(first, block.annotations.get(arg))
+        elif all(value_key(v) == value_key(rest[0]) for v in rest):
+            if isinstance(first, bool) and isinstance(rest[0], bool):
+                values[arg] = Expr("index == 0" if first else "index > 0")
+            else:
+                values[arg] = Expr(f"{expression(first)} if index == 0 else {expression(rest[0])}")
+        else:
+            values[arg] = Expr(f"[{', '.join(expression(v) for v in column)}][index]")
+    offset = int(start)
+    names = f"{stem}{{index}}" if offset == 0 else f"{stem}{{index + {offset}}}"
+    return StageEntry(block.name, None, len(run), names, values)
