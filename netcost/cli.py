@@ -449,7 +449,7 @@ def profile(
 
 @app.command()
 def export(
-    model: ModelArg,
+    model: SpecArg,
     output: Annotated[
         str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the spec to FILE (default: stdout).")
     ] = None,
