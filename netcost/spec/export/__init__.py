@@ -26,7 +26,14 @@ __all__ = ["export_spec"]
 def export_spec(graph: Graph, *, source: str | None = None) -> str:
     """YAML text of a spec that expands to ``graph``; ``source`` (what it was exported from)
     goes in the header comment. Raises NetcostError for a graph the language cannot write."""
-    entries, blocks = factor(scoped(decompose(graph)))
+    tree = scoped(decompose(graph))
+    texts = [_text(graph, *factor(tree, leaves), source) for leaves in (False, True)]
+    text = min(texts, key=lambda t: t.count("\n"))  # the shorter: with blocks of blocks or without
+    _check(text, graph)
+    return text
+
+
+def _text(graph: Graph, entries: list, blocks: dict[str, Block], source: str | None) -> str:
     doc: dict = {"name": graph.name}
     if graph.description:
         doc["description"] = graph.description
@@ -40,9 +47,7 @@ def export_spec(graph: Graph, *, source: str | None = None) -> str:
     template = unify([entries])
     assert template is not None  # one instance always lays over itself
     doc["layers"] = layers(template, [(Namer(), Scope("", {}))], blocks)
-    text = _header(graph, source) + "\n".join(lines(doc)) + "\n"
-    _check(text, graph)
-    return text
+    return _header(graph, source) + "\n".join(lines(doc)) + "\n"
 
 
 def _block(block: Block, blocks: dict[str, Block]) -> dict:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netcost import ops
-from netcost.spec.export.template import T, TOp, TPar, TSeq, nodes_in, unify, value_key, varies
-from netcost.spec.export.tree import Entry, ParEntry, SeqEntry, StageEntry, UseEntry
+from netcost.spec.export.template import T, TOp, TPar, TSeq, TUse, nodes_in, unify, value_key, varies
+from netcost.spec.export.tree import Entry, OpEntry, ParEntry, SeqEntry, StageEntry, UseEntry
 from netcost.spec.export.values import ABSENT, Expr, argument, expression, fresh_name
 from netcost.spec.fields import op_fields
 
@@ -36,25 +36,32 @@ class Block:
     values: list[dict[str, Any]] = field(default_factory=list)  # per member: arg -> value (non-default)
 
 
-def factor(entries: list[Entry]) -> tuple[list[Entry], dict[str, Block]]:
-    """The entries with repeated scopes replaced by block uses and stages, and the blocks."""
-    clusters = _clusters(entries)
+def factor(entries: list[Entry], leaves: bool = False) -> tuple[list[Entry], dict[str, Block]]:
+    """The entries with repeated scopes replaced by block uses and stages, and the blocks.
+    ``leaves``: first make blocks of the innermost scopes (layers only: Inception's
+    conv-bn-relu), which the larger blocks then use."""
     blocks: dict[str, Block] = {}
     taken: set[str] = set()
+    if leaves:
+        entries = _make_blocks(entries, _clusters(_leaves(entries)), blocks, taken)
+    entries = _make_blocks(entries, _clusters(_candidates(entries)), blocks, taken)
+    return _stages(entries, blocks), blocks
+
+
+def _make_blocks(entries: list[Entry], clusters, blocks: dict[str, Block], taken: set[str]) -> list[Entry]:
     uses: dict[int, UseEntry] = {}
     for members, template in clusters:
         block = Block(_block_name(members, taken), members[0].naming, members, template)
-        _arguments(block)
+        _arguments(block, blocks)
         blocks[block.name] = block
         for member, values in zip(members, block.values, strict=True):
-            uses[id(member)] = UseEntry(block.name, member.local, values, member)
-    return _stages(_replace(entries, uses), blocks), blocks
+            uses[id(member)] = UseEntry(block.name, member.local, values, block.args, member.nodes)
+    return _replace(entries, uses)
 
 
 # -- finding the blocks ---------------------------------------------------------------------
-def _clusters(entries: list[Entry]) -> list[tuple[list[SeqEntry], list[T]]]:
+def _clusters(frontier: list[SeqEntry]) -> list[tuple[list[SeqEntry], list[T]]]:
     kept: list[list[Any]] = []  # [members, template]
-    frontier = _candidates(entries)
     while frontier:
         level: list[list[Any]] = []
         for seq in frontier:
@@ -93,8 +100,26 @@ def _candidates(entries: list[Entry]) -> list[SeqEntry]:
     return out
 
 
+def _leaves(entries: list[Entry]) -> list[SeqEntry]:
+    """Every scope that holds layers only, wherever it is."""
+    out: list[SeqEntry] = []
+    for e in entries:
+        if isinstance(e, SeqEntry):
+            if all(isinstance(c, OpEntry) for c in e.entries):
+                out.append(e)
+            else:
+                out.extend(_leaves(e.entries))
+        elif isinstance(e, ParEntry):
+            for branch in e.branches:
+                out.extend(_leaves(branch))
+    return out
+
+
 def _block_name(members: list[SeqEntry], taken: set[str]) -> str:
     stem = re.sub(r"[\d_]+$", "", _common_prefix([m.local for m in members]))
+    kinds = [e.node.op.kind for e in members[0].entries if isinstance(e, OpEntry)]
+    if not stem and len(kinds) == len(members[0].entries) and len(kinds) <= 3:
+        stem = "_".join(kinds)  # layers only: conv_bn_relu
     if not stem:
         parents = [m.path.rsplit(".", 2)[-2] if m.path.count(".") else "" for m in members]
         stem = re.sub(r"[\d_]+$", "", _common_prefix(parents))
@@ -106,58 +131,74 @@ def _block_name(members: list[SeqEntry], taken: set[str]) -> str:
 
 
 # -- arguments --------------------------------------------------------------------------------
-def _arguments(block: Block) -> None:
+def _arguments(block: Block, blocks: dict[str, Block]) -> None:
     """One argument per field that differs between the uses (fields that differ together
     share one), and one per optional branch; defaults are each one's most common value."""
-    columns: list[list[Any]] = []
-    names: list[str] = []
-    kinds: list[str] = []
-    taken: set[str] = set()
-    annotations: dict[str, Any] = {}
-
-    def assign(column: list[Any], base: str, kind: str, annotation: Any = None) -> str:
-        for i, existing in enumerate(columns):
-            if kinds[i] == kind and _compatible(existing, column):
-                columns[i] = [a if a is not ABSENT else b for a, b in zip(existing, column, strict=True)]
-                return names[i]
-        columns.append(list(column))
-        kinds.append(kind)
-        names.append(fresh_name(base, taken))
-        if annotation is not None:
-            annotations[names[-1]] = annotation
-        return names[-1]
-
+    args = _Arguments()
     found = nodes_in(block.template)
     for t in found:
+        if isinstance(t, TUse):  # a block used inside: its arguments that differ are passed on
+            hints = blocks[t.block].annotations
+            for arg, column in t.values.items():
+                if varies(column):
+                    t.args[arg] = args.assign(column, args.base(t.local, arg), "field", hints.get(arg))
+            continue
         op = t.merge if isinstance(t, TPar) else t
         assert isinstance(op, TOp)
-        hints = op_fields(op.cls)
+        fields = op_fields(op.cls)
         for fname, column in op.fields.items():
             if varies(column):
-                base = f"{op.local}_{fname}" if fname in taken and op.local.isidentifier() else fname
-                op.args[fname] = assign(column, base, "field", hints[fname][0])
+                op.args[fname] = args.assign(column, args.base(op.local, fname), "field", fields[fname][0])
     for t in found:  # then one argument per optional branch
         if isinstance(t, TPar):
-            op = t.merge
             for j, branch in enumerate(t.branches):
-                column = [branch.present[i] if op.present[i] else ABSENT for i in range(len(op.present))]
+                pairs = zip(branch.present, t.merge.present, strict=True)
+                column = [here if there else ABSENT for here, there in pairs]
                 if varies(column):
-                    base = _branch_name(branch) or f"branch{j + 1}"
-                    branch.arg = assign(column, base, "branch")
-    block.annotations = annotations
-    block.args = {}
-    for name, column in zip(names, columns, strict=True):
-        counts = Counter(value_key(v) for v in column if v is not ABSENT)
-        top = counts.most_common(1)[0][0]
-        block.args[name] = next(v for v in column if v is not ABSENT and value_key(v) == top)
-    block.values = []
-    for i in range(len(block.members)):
-        values = {}
-        for name, column in zip(names, columns, strict=True):
-            v = column[i]
-            if v is not ABSENT and value_key(v) != value_key(block.args[name]):
-                values[name] = v
-        block.values.append(values)
+                    branch.arg = args.assign(column, _branch_name(branch) or f"branch{j + 1}", "branch")
+    args.finish(block)
+
+
+class _Arguments:
+    def __init__(self) -> None:
+        self.columns: list[list[Any]] = []
+        self.names: list[str] = []
+        self.kinds: list[str] = []
+        self.taken: set[str] = set()
+        self.annotations: dict[str, Any] = {}
+
+    def base(self, local: str, name: str) -> str:
+        """``out``, or ``conv3_out`` when ``out`` is another field's argument already."""
+        return f"{local}_{name}" if name in self.taken and local.isidentifier() else name
+
+    def assign(self, column: list[Any], base: str, kind: str, annotation: Any = None) -> str:
+        """The argument for ``column`` (per instance values): one that agrees wherever both
+        have a value, or a new one."""
+        for i, existing in enumerate(self.columns):
+            if self.kinds[i] == kind and _compatible(existing, column):
+                self.columns[i] = [a if a is not ABSENT else b for a, b in zip(existing, column, strict=True)]
+                return self.names[i]
+        self.columns.append(list(column))
+        self.kinds.append(kind)
+        self.names.append(fresh_name(base, self.taken))
+        if annotation is not None:
+            self.annotations[self.names[-1]] = annotation
+        return self.names[-1]
+
+    def finish(self, block: Block) -> None:
+        block.annotations = self.annotations
+        block.args = {}
+        for name, column in zip(self.names, self.columns, strict=True):
+            top = Counter(value_key(v) for v in column if v is not ABSENT).most_common(1)[0][0]
+            block.args[name] = next(v for v in column if v is not ABSENT and value_key(v) == top)
+        block.values = [
+            {
+                name: column[i]
+                for name, column in zip(self.names, self.columns, strict=True)
+                if column[i] is not ABSENT and value_key(column[i]) != value_key(block.args[name])
+            }
+            for i in range(len(block.members))
+        ]
 
 
 def _common_prefix(texts: list[str]) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 
 from netcost.spec.expand import Scope, _Names
 from netcost.spec.export.factor import Block
-from netcost.spec.export.template import T, TBranch, TOp, TPar, TSeq
-from netcost.spec.export.tree import StageEntry, UseEntry, not_writable
+from netcost.spec.export.template import T, TBranch, TOp, TPar, TSeq, TUse, value_key
+from netcost.spec.export.tree import StageEntry, not_writable
 from netcost.spec.export.values import argument, is_default, literal
 from netcost.spec.export.writer import Flow, LayerList
 from netcost.spec.fields import FieldError, op_fields
@@ -65,7 +65,7 @@ def layers(template: list[T], ctx: Context, blocks: dict[str, Block]) -> LayerLi
             out.append(_parallel(t, ctx, blocks))
         elif isinstance(t, TSeq):
             out.append({"seq": _scope_body(t, ctx, blocks)})
-        elif isinstance(t, UseEntry):
+        elif isinstance(t, TUse):
             out.append(_use(t, ctx, blocks))
         else:
             out.append(_stage(t, ctx))
@@ -137,12 +137,18 @@ def _scope_body(t: TSeq, ctx: Context, blocks: dict[str, Block]) -> dict:
     return body
 
 
-def _use(t: UseEntry, ctx: Context, blocks: dict[str, Block]) -> Any:
+def _use(t: TUse, ctx: Context, blocks: dict[str, Block]) -> Any:
     args = Flow()
     if _name(ctx, t.local, t.block):
         args["name"] = t.local
-    hints = blocks[t.block].annotations
-    args.update({k: argument(v, hints.get(k)) for k, v in t.values.items()})
+    block = blocks[t.block]
+    for arg, column in t.values.items():
+        if arg in t.args:
+            args[arg] = t.args[arg]
+            continue
+        value = next(v for v, here in zip(column, t.present, strict=True) if here)
+        if value_key(value) != value_key(block.args[arg]):
+            args[arg] = argument(value, block.annotations.get(arg))
     return {t.block: args} if args else t.block
 
 

@@ -43,7 +43,18 @@ class TSeq:
     entries: list[T]
 
 
-T = TOp | TPar | TSeq | UseEntry | StageEntry
+@dataclass
+class TUse:
+    """A use of a block inside a template: its arguments' values per instance."""
+
+    block: str
+    local: str
+    values: dict[str, list[Any]]  # block argument -> value per instance (ABSENT where left out)
+    present: list[bool]
+    args: dict[str, str] = field(default_factory=dict)  # block argument -> the enclosing block's argument
+
+
+T = TOp | TPar | TSeq | TUse | StageEntry
 
 
 def unify(instances: list[list[Entry] | None]) -> list[T] | None:
@@ -66,10 +77,18 @@ def _unify_entry(entries: list[Entry | None]) -> T | None:
     first = present[0]
     if any(type(e) is not type(first) for e in present):
         return None
-    if isinstance(first, (UseEntry, StageEntry)):
+    if isinstance(first, StageEntry):
         return first if len(entries) == 1 else None
     if any(e.local != first.local for e in present):  # type: ignore[union-attr]
         return None
+    if isinstance(first, UseEntry):
+        if any(e.block != first.block for e in present):  # type: ignore[union-attr]
+            return None
+        values = {
+            arg: [e.values.get(arg, default) if e is not None else ABSENT for e in entries]  # type: ignore[union-attr]
+            for arg, default in first.defaults.items()
+        }
+        return TUse(first.block, first.local, values, [e is not None for e in entries])
     if isinstance(first, OpEntry):
         return _unify_op([e.node.op if e is not None else None for e in entries], first.local)  # type: ignore[union-attr]
     if isinstance(first, SeqEntry):
@@ -123,7 +142,7 @@ def nodes_in(template: list[T]) -> list[T]:
     """Every TOp and TPar, depth first, in writing order."""
     out: list[T] = []
     for t in template:
-        if isinstance(t, TOp):
+        if isinstance(t, (TOp, TUse)):
             out.append(t)
         elif isinstance(t, TSeq):
             out.extend(nodes_in(t.entries))

@@ -63,7 +63,8 @@ class UseEntry:
     block: str
     local: str
     values: dict[str, object] = field(default_factory=dict)
-    source: SeqEntry | None = None
+    defaults: dict[str, object] = field(default_factory=dict)  # the block's arguments
+    nodes: int = 0
 
 
 @dataclass
