@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netcost import ops
-from netcost.spec.export.template import T, TOp, TPar, TSeq, TUse, nodes_in, unify, value_key, varies
+from netcost.spec.export.template import T, TOp, TPar, TSeq, TUse, nodes_in, text_key, unify, value_key, varies
 from netcost.spec.export.tree import Entry, OpEntry, ParEntry, SeqEntry, StageEntry, UseEntry
 from netcost.spec.export.values import ABSENT, Expr, argument, expression, fresh_name
 from netcost.spec.fields import op_fields
@@ -60,30 +60,46 @@ def _make_blocks(entries: list[Entry], clusters, blocks: dict[str, Block], taken
 
 
 # -- finding the blocks ---------------------------------------------------------------------
+@dataclass
+class _Cluster:
+    """Scopes that lay over each other; ``distinct`` holds one of each different text (a
+    stage of a thousand equal blocks is tried as one)."""
+
+    members: list[SeqEntry]
+    distinct: dict[Any, SeqEntry]
+
+    def join(self, seq: SeqEntry, key: Any) -> bool:
+        if self.members[0].naming != seq.naming:
+            return False
+        if key not in self.distinct:
+            if unify([*(m.entries for m in self.distinct.values()), seq.entries]) is None:
+                return False
+            self.distinct[key] = seq
+        self.members.append(seq)
+        return True
+
+
 def _clusters(frontier: list[SeqEntry]) -> list[tuple[list[SeqEntry], list[T]]]:
-    kept: list[list[Any]] = []  # [members, template]
+    kept: list[_Cluster] = []
     while frontier:
-        level: list[list[Any]] = []
+        level: list[_Cluster] = []
         for seq in frontier:
-            for cluster in (*kept, *level):
-                members = cluster[0]
-                if members[0].naming != seq.naming:
-                    continue
-                template = unify([*(m.entries for m in members), seq.entries])
-                if template is not None:
-                    members.append(seq)
-                    cluster[1] = template
-                    break
-            else:
-                level.append([[seq], None])
+            key = text_key(seq.entries)
+            if not any(cluster.join(seq, key) for cluster in (*kept, *level)):
+                level.append(_Cluster([seq], {key: seq}))
         frontier = []
-        for members, template in level:
-            if len(members) >= 2 and members[0].nodes >= MIN_LAYERS:
-                kept.append([members, template])
+        for cluster in level:
+            if len(cluster.members) >= 2 and cluster.members[0].nodes >= MIN_LAYERS:
+                kept.append(cluster)
             else:
-                for m in members:
+                for m in cluster.members:
                     frontier.extend(_candidates(m.entries))
-    return [(members, template) for members, template in kept]
+    out = []
+    for cluster in kept:
+        template = unify([m.entries for m in cluster.members])
+        assert template is not None  # its distinct texts lay over each other
+        out.append((cluster.members, template))
+    return out
 
 
 def _candidates(entries: list[Entry]) -> list[SeqEntry]:

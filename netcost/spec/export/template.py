@@ -151,3 +151,24 @@ def nodes_in(template: list[T]) -> list[T]:
             for b in t.branches:
                 out.extend(nodes_in(b.entries))
     return out
+
+
+def text_key(entries: list[Entry]) -> Any:
+    """A hashable value equal for entry lists that would be written the same."""
+    out = []
+    for e in entries:
+        if isinstance(e, OpEntry):
+            out.append(("op", e.local, e.node.op))
+        elif isinstance(e, ParEntry):
+            out.append(("par", e.local, e.merge.op, tuple(text_key(b) for b in e.branches)))
+        elif isinstance(e, SeqEntry):
+            out.append(("seq", e.local, e.naming, text_key(e.entries)))
+        elif isinstance(e, UseEntry):
+            out.append(("use", e.block, e.local, tuple((k, _hashable(v)) for k, v in e.values.items())))
+        else:
+            out.append(("stage", id(e)))
+    return tuple(out)
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(_hashable(v) for v in value) if isinstance(value, (list, tuple)) else value_key(value)
