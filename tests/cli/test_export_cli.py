@@ -24,6 +24,14 @@ def test_export_to_a_file_analyses_as_the_model(cli, tmp_path):
     exported, original = _totals(cli, out), _totals(cli, "resnet18")
     assert exported == original
     assert exported["params"] == 11_689_512  # torchvision resnet18 (tests/golden/reference.json)
+    train = [_train(cli, m) for m in (out, "resnet18")]
+    assert train[0] == train[1] and train[0]["trainable_params"] == 11_689_512
+
+
+def _train(cli, model):
+    result = cli("analyze", model, "--train", "--optimizer", "adamw", "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["train"]
 
 
 def test_export_to_stdout_with_set_and_input(cli, tmp_path):

@@ -220,3 +220,67 @@ def test_a_name_the_expander_would_rewrite_is_refused():
 def test_a_torch_model_is_not_exported_yet():
     with pytest.raises(NetcostError, match=r"torch model"):
         export("tests.counted.refnets:tiny")
+
+
+# -- what a block's arguments and a stage's expressions carry ------------------------------
+VARIED = """
+name: varied
+input: [8, 16, 16]
+blocks:
+  unit:
+    args: {out: 8, stride: 1, mode: "'nearest'", proj: false}
+    layers:
+      - parallel:
+          merge: add
+          branches:
+            - - conv: {name: conv, out: out, k: 3, stride: stride, pad: 1}
+              - upsample: {name: up, scale: stride, mode: mode}
+            - name: proj
+              when: proj
+              else: []
+              layers: [conv: {out: out, k: 1}]
+      - relu
+layers:
+  - stage: {name: s, block: unit, n: 4, out: "[8, 16, 16, 16][index]", proj: "index < 2", stride: 2,
+            mode: "'bilinear' if index == 0 else 'nearest'"}
+  - seq: {name: a, layers: [conv: {out: 16, k: 3, pad: same}, relu]}
+  - seq: {name: b, layers: [conv: {out: 16, k: 3, pad: 1}, relu]}
+"""
+
+
+def test_arguments_optional_branches_and_stage_expressions(spec_file):
+    """Per block: a stride on the first only, a choice ('bilinear'), a projection branch on
+    two of four, widths that change at index 1; `pad: same` and `pad: 1` cannot be one
+    argument (a word is not an expression), so `a` and `b` are written apart."""
+    graph = load_graph(spec_file(VARIED))
+    text = export_spec(graph)
+    assert_same_graph(reexpand(text), graph)
+    layers = text.split("\nlayers:\n")[1]
+    assert layers.count("- stage:") == 1 and "n: 4" in layers
+    assert "when: proj" in text and "else: []" in text
+    assert "'bilinear'" in layers and "pad: same" in layers
+    # hand count: conv 8->8 (3x3: 576 + 8), 8->16 twice more (1,152 + 16; 16->16: 2,304 + 16
+    # twice), the 1x1 projections of blocks 0 and 1 (64 + 8, 128 + 16), a and b (2,304 + 16 each)
+    params = (576 + 8) + (1152 + 16) + 2 * (2304 + 16) + (64 + 8) + (128 + 16) + 2 * (2304 + 16)
+    assert analyze_graph(reexpand(text)).totals["params"] == params
+
+
+def test_a_long_stage_is_one_line(spec_file):
+    """300 equal residual blocks: one block and one stage, whatever n is."""
+    path = spec_file(
+        """
+        name: deep
+        input: [8, 8, 8]
+        blocks:
+          b:
+            layers:
+              - parallel: {merge: add, branches: [[conv: {out: 8, k: 3, pad: 1}, relu], []]}
+        layers:
+          - stage: {name: body, block: b, n: 300}
+        """
+    )
+    graph = load_graph(path)
+    text = export_spec(graph)
+    assert "- stage: {name: body, block: " in text and "n: 300}" in text
+    assert len(text.splitlines()) < 20
+    assert_same_graph(reexpand(text), graph)
