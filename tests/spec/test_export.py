@@ -284,3 +284,24 @@ def test_a_long_stage_is_one_line(spec_file):
     assert "- stage: {name: body, block: " in text and "n: 300}" in text
     assert len(text.splitlines()) < 20
     assert_same_graph(reexpand(text), graph)
+
+
+def test_a_field_named_like_a_reserved_word_gets_another_argument_name(spec_file):
+    """`split`'s `index` differs between two equal scopes: its argument cannot be called
+    `index` (the stage's variable), so it is renamed; 16 -> 8 -> 4 channels, as written."""
+    path = spec_file(
+        """
+        name: halves
+        input: [16, 4, 4]
+        layers:
+          - seq: {name: a, layers: [split: {parts: 2, index: 0}, relu]}
+          - seq: {name: b, layers: [split: {parts: 2, index: 1}, relu]}
+        """
+    )
+    graph = load_graph(path)
+    text = export_spec(graph)
+    blocks = text.split("\nblocks:\n")[1].split("\nlayers:\n")[0]
+    assert "index: index2" in blocks and "args: {index2: 0}" in blocks
+    again = reexpand(text)
+    assert_same_graph(again, graph)
+    assert again.nodes[-1].shape.dims == (4, 4, 4)

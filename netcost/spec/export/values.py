@@ -104,7 +104,12 @@ def argument(value: Any, annotation: Any = None) -> Any:
     return value
 
 
-RESERVED = frozenset({"index", "in_channels", "in_h", "in_w", "in_tokens", "required", *FUNCTIONS})
+# names a block argument cannot have: the stage's variable, the shape variables, the words
+# a block use or a stage reads itself (name, when; block, n, var, names), the functions
+RESERVED = frozenset(
+    {"index", "in_channels", "in_h", "in_w", "in_tokens", "required", "name", "when", "block", "n", "var", "names"}
+    | set(FUNCTIONS)
+)
 
 
 def fresh_name(base: str, taken: set[str]) -> str:
