@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netcost import ops
+from netcost.spec.builtin import blocks as builtin_blocks
 from netcost.spec.export.template import T, TOp, TPar, TSeq, TUse, nodes_in, text_key, unify, value_key, varies
 from netcost.spec.export.tree import Entry, OpEntry, ParEntry, SeqEntry, StageEntry, UseEntry
 from netcost.spec.export.values import ABSENT, Expr, argument, expression, fresh_name
@@ -134,16 +135,14 @@ def _leaves(entries: list[Entry]) -> list[SeqEntry]:
 def _block_name(members: list[SeqEntry], taken: set[str]) -> str:
     stem = re.sub(r"[\d_]+$", "", _common_prefix([m.local for m in members]))
     kinds = [e.node.op.kind for e in members[0].entries if isinstance(e, OpEntry)]
-    if not stem and len(kinds) == len(members[0].entries) and len(kinds) <= 3:
-        stem = "_".join(kinds)  # layers only: conv_bn_relu
+    if not stem and len(kinds) == len(members[0].entries):  # layers only: conv_bn_relu, conv_block
+        stem = "_".join(kinds) if len(kinds) <= 3 else f"{kinds[0]}_block"
     if not stem:
         parents = [m.path.rsplit(".", 2)[-2] if m.path.count(".") else "" for m in members]
         stem = re.sub(r"[\d_]+$", "", _common_prefix(parents))
         stem = f"{stem}_block" if stem else "block"
-    reserved = {*ops.REGISTRY, *STRUCTURES, "dwsep"}
-    name = fresh_name(stem, taken | reserved)
-    taken.add(name)
-    return name
+    # a block's name is looked up before an op's: never an op kind, a structure or a built-in block
+    return fresh_name(stem, taken, frozenset({*ops.REGISTRY, *STRUCTURES, *builtin_blocks()}))
 
 
 # -- arguments --------------------------------------------------------------------------------

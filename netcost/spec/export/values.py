@@ -112,13 +112,14 @@ RESERVED = frozenset(
 )
 
 
-def fresh_name(base: str, taken: set[str]) -> str:
-    """An identifier from ``base``, unused, not a keyword, built-in function or shape variable."""
+def fresh_name(base: str, taken: set[str], reserved: frozenset[str] = RESERVED) -> str:
+    """An identifier from ``base``: not in ``taken`` (which it joins), not a keyword, nor in
+    ``reserved`` (by default, what a block argument cannot be called)."""
     name = re.sub(r"\W", "_", base)
     if not name or name[0].isdigit():
         name = f"arg_{name}"
     candidate, n = name, 1
-    while candidate in taken or candidate in RESERVED or keyword.iskeyword(candidate):
+    while candidate in taken or candidate in reserved or keyword.iskeyword(candidate):
         n += 1
         candidate = f"{name}{n}"
     taken.add(candidate)
