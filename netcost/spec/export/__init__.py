@@ -13,12 +13,15 @@ from __future__ import annotations
 from netcost.core.shape import DEFAULT_LAYOUT
 from netcost.errors import NetcostError
 from netcost.graph import Graph
-from netcost.spec.expand import Scope
+from netcost.spec.expand import Scope, expand
 from netcost.spec.export.factor import Block, factor
 from netcost.spec.export.render import Namer, layers
 from netcost.spec.export.template import unify
 from netcost.spec.export.tree import decompose, not_writable, scoped
+from netcost.spec.export.values import argument
 from netcost.spec.export.writer import Flow, lines
+from netcost.spec.load import load_yaml
+from netcost.spec.schema import parse_spec
 
 __all__ = ["export_spec"]
 
@@ -55,8 +58,6 @@ def _block(block: Block, blocks: dict[str, Block]) -> dict:
     if block.naming == "index":
         body["naming"] = "index"
     if block.args:
-        from netcost.spec.export.values import argument
-
         body["args"] = Flow({name: argument(v, block.annotations.get(name)) for name, v in block.args.items()})
     ctx = [(Namer(), Scope("", {}, block.naming)) for _ in block.members]
     body["layers"] = layers(block.template, ctx, blocks)  # type: ignore[arg-type]
@@ -75,10 +76,6 @@ def _header(graph: Graph, source: str | None) -> str:
 
 def _check(text: str, graph: Graph) -> None:
     """Expand the text again: the same nodes in the same order, or a refusal."""
-    from netcost.spec.expand import expand
-    from netcost.spec.load import load_yaml
-    from netcost.spec.schema import parse_spec
-
     try:
         again = expand(parse_spec(load_yaml(text, "<export>"), "<export>", graph.name))
     except NetcostError as exc:
