@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -82,3 +84,17 @@ def test_help(cli, monkeypatch):
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
     assert "readable YAML spec" in text and "--output" in text and "--set" in text and "--input" in text
+
+
+def test_export_never_imports_torch():
+    """Exporting is analytic: no torch, pandas, fvcore or numpy in the process."""
+    code = (
+        "import sys\n"
+        "from netcost.cli import run\n"
+        "code = run(['export', 'resnet18'])\n"
+        "heavy = sorted(m for m in ('torch', 'pandas', 'fvcore', 'numpy') if m in sys.modules)\n"
+        "print('RESULT', code, heavy, file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "RESULT 0 []" in result.stderr
+    assert result.stdout.startswith("# Exported from resnet18 by netcost ")
