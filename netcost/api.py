@@ -362,6 +362,40 @@ def build(
     return compile_graph(_graph_for(source_of(model), options, "build"))
 
 
+def export(
+    model: str | Path | Spec | Graph,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    input_shape: tuple[int, ...] | str | None = None,
+    inputs: list[TorchInput | str] | None = None,
+) -> str:
+    """The model as YAML text of a spec that expands to the same Graph (names, ops, fields,
+    shapes), repeated structure written as blocks and stages; ``overrides`` and the input
+    are written as their resolved values (see netcost.spec.export)."""
+    from netcost.spec.export import export_spec
+
+    options = AnalyzeOptions(input_shape=input_shape, inputs=inputs or (), overrides=overrides)
+    if _is_torch_model(model):
+        raise NetcostError(
+            f"export writes the graph of a spec; {model} is a torch model, which netcost cannot yet capture into one",
+            hint="export a bundled name, a spec file or an inline spec; `netcost analyze` counts a torch model",
+        )
+    graph = _graph(model, options)
+    return export_spec(graph, source=_export_source(model, options))
+
+
+def _export_source(model: Any, options: AnalyzeOptions) -> str | None:
+    """What the header says the spec was exported from: the model, its overrides and input."""
+    if isinstance(model, Graph):
+        return None
+    what = model.file if isinstance(model, Spec) else str(model)
+    given = [f"--set {k}={v!r}" for k, v in options.overrides.items()]
+    shape = spec_shape(options)
+    if shape is not None:
+        given.append(f"--input {'x'.join(map(str, shape)) if isinstance(shape, tuple) else shape.size}")
+    return " ".join([what, *given])
+
+
 def verify(
     model: Any,
     overrides: Mapping[str, Any] | None = None,

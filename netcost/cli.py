@@ -684,6 +684,34 @@ def profile(
 
 
 @app.command()
+def export(
+    model: SpecArg,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the spec to FILE (default: stdout).")
+    ] = None,
+    input: InputsOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Write a model as a readable YAML spec that analyses identically.
+
+    Layer names are kept; repeated structure becomes blocks and stages; --set and --input are
+    written as their resolved values. Edit the spec, then `netcost compare` it with the original.
+    """
+    from netcost.api import export as run_export
+
+    text = run_export(model, parse_sets(set_), inputs=parse_inputs(input))
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from netcost.files import write_atomic
+
+    try:
+        write_atomic(output, text)
+    except OSError as exc:
+        raise NetcostError(f"-o {output}: cannot write the spec: {exc.strerror or exc}") from None
+
+
+@app.command()
 def calibrate(
     device: Annotated[str, typer.Option("--device", help="cpu or cuda (cuda:N).")] = "cpu",
     dtype: Annotated[str, typer.Option("--dtype", help="fp32, fp16, bf16.")] = "fp32",
