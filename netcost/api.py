@@ -56,17 +56,12 @@ def load_graph(
 
 
 def _graph_for(source: ModelSource, options: AnalyzeOptions, command: str) -> Graph:
-    """The source's Graph for ``command``, which needs one (a torch model has none yet)."""
+    """The source's Graph for ``command``, which needs one (a torch model that cannot be
+    captured has none: the message says why)."""
     try:
         return source.graph(options)
     except NoGraph as exc:
-        if isinstance(source, TorchSource):
-            raise NoGraph(
-                f"{command} checks a spec's formulas against the module it compiles to; {source.label} is a "
-                "torch model without a spec",
-                hint=exc.hint,
-            ) from None
-        raise
+        raise NoGraph(f"{command} needs the model's graph: {exc.message}", hint=exc.hint) from None
 
 
 def _one_way(options: Any, given: dict[str, Any], defaults: dict[str, Any]) -> None:
@@ -375,19 +370,21 @@ def export(
     from netcost.spec.export import export_spec
 
     options = AnalyzeOptions(input_shape=input_shape, inputs=inputs or (), overrides=overrides)
-    if _is_torch_model(model):
-        raise NetcostError(
-            f"export writes the graph of a spec; {model} is a torch model, which netcost cannot yet capture into one",
-            hint="export a bundled name, a spec file or an inline spec; `netcost analyze` counts a torch model",
-        )
-    graph = _graph(model, options)
-    return export_spec(graph, source=_export_source(model, options))
+    source = source_of(model)
+    graph = _graph_for(source, options, "export")
+    return export_spec(graph, source=_export_source(source, options))
 
 
-def _export_source(model: Any, options: AnalyzeOptions) -> str | None:
+def _export_source(source: ModelSource, options: AnalyzeOptions) -> str | None:
     """What the header says the spec was exported from: the model, its overrides and input."""
-    if isinstance(model, Graph):
+    from netcost.options import spec_shape
+    from netcost.sources.spec import GraphSource, SpecSource
+
+    if isinstance(source, GraphSource):
         return None
+    if not isinstance(source, SpecSource):  # a torch model, captured
+        return " ".join([source.label, *(f"--input {i}" for i in options.inputs)])
+    model = source.model
     what = model.file if isinstance(model, Spec) else str(model)
     given = [f"--set {k}={v!r}" for k, v in options.overrides.items()]
     shape = spec_shape(options)

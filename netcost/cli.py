@@ -685,7 +685,7 @@ def profile(
 
 @app.command()
 def export(
-    model: SpecArg,
+    model: ModelArg,
     output: Annotated[
         str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the spec to FILE (default: stdout).")
     ] = None,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import netcost
 from netcost.analysis import analyze_graph
 from netcost.api import export, load_graph
 from netcost.errors import NetcostError
@@ -217,9 +218,17 @@ def test_a_name_the_expander_would_rewrite_is_refused():
         export_spec(graph)
 
 
-def test_a_torch_model_is_not_exported_yet():
-    with pytest.raises(NetcostError, match=r"torch model"):
-        export("tests.counted.refnets:tiny")
+def test_a_torch_model_is_exported_from_its_captured_graph():
+    """refnets:tiny (conv 3 -> 8 3x3 no bias: 216, BN(8): 16, linear 8 -> 5: 45 = 277 params)
+    written back as a spec analyses like the model; an LSTM has no graph to write."""
+    pytest.importorskip("torch")
+    text = export("tests.counted.refnets:tiny", input_shape="3x16x16")
+    spec = parse_spec(load_yaml(text), "<export>", "tiny")
+    assert netcost.analyze(spec).totals["params"] == 277
+    model = netcost.analyze("tests.counted.refnets:tiny", inputs=["3x16x16"])
+    assert netcost.analyze(spec).totals == model.totals
+    with pytest.raises(NetcostError, match=r"recurrent"):
+        export("tests.counted.inputnets:lstm", inputs=["50x128"])
 
 
 # -- what a block's arguments and a stage's expressions carry ------------------------------
