@@ -362,10 +362,13 @@ def profile(
     recalibrate: bool = False,
     progress=None,
     inputs: list[TorchInput | str] | None = None,
+    predict: bool = False,
 ):
     """Measured latency next to the analytic work (a ProfileReport; ``.to_dict()``).
     ``inputs``: a torch model's input, one sample, as in :func:`analyze` (profile times
-    one positional floating-point input)."""
+    one positional floating-point input). ``predict`` (with ``per_layer``): each layer's
+    time predicted per op class beside the measured one (the op-class calibration of
+    :func:`opclass_calibration`, measured first when none is cached)."""
     options = AnalyzeOptions(input_shape=input_shape, overrides=overrides, inputs=parse_torch_inputs(inputs))
     for b in batches:
         check_int(b, "batch")
@@ -382,7 +385,15 @@ def profile(
     dtypes = check_dtypes(dtypes)
     if threads:
         torch.set_num_threads(threads)
+    check_bool(predict, "predict")
+    if predict and not per_layer:
+        raise OptionError("predict compares predicted with measured layer times: it needs per_layer")
     rl = roofline(device, dtypes[0], recalibrate)[0] if per_layer else None
+    calibration = None
+    if predict and not _is_torch_model(model):
+        calibration = opclass_calibration(
+            device, dtypes[0], threads=torch.get_num_threads(), channels_last=channels_last, recalibrate=recalibrate
+        )
     if _is_torch_model(model):
         if options.overrides:
             raise NetcostError(f"--set applies to specs; {model} is a torch model (it takes no variables)")
@@ -399,6 +410,7 @@ def profile(
         min_run_time,
         roofline=rl,
         progress=progress,
+        calibration=calibration,
     )
 
 
@@ -450,3 +462,95 @@ def verify_train(
         memory,
         t.amp,
     )
+
+
+def predict(
+    model: str | Path | Spec | Graph,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    input_shape: tuple[int, ...] | str | None = None,
+    inputs: list[TorchInput | str] | None = None,
+    batch: int = 1,
+    dtype: str = "fp32",
+    device: str = "cpu",
+    threads: int | None = None,
+    channels_last: bool = False,
+    recalibrate: bool = False,
+    calibration=None,
+    progress=None,
+):
+    """Latency per layer and of the whole model, predicted from the graph and this machine's
+    per-op-class calibration (a Prediction; ``.total_s``, ``.to_dict()``).
+
+    A cached calibration of this host for ``device``/``dtype``/``threads``/``channels_last``
+    is used without importing torch; without one (or with ``recalibrate``) it is measured
+    (torch, ~30 s) and cached. ``calibration``: an OpClassCalibration to use instead."""
+    from netcost.analysis.predict import predict_graph
+
+    options = AnalyzeOptions(
+        input_shape=input_shape, overrides=overrides, batch=batch, inputs=parse_torch_inputs(inputs)
+    )
+    check_bool(channels_last, "channels_last")
+    check_bool(recalibrate, "recalibrate")
+    if threads is not None:
+        check_int(threads, "threads", 1, 1024)
+    if _is_torch_model(model):
+        raise NetcostError(
+            f"predict prices the layers of a spec; {model} is a torch model without one",
+            hint="`netcost profile` times a torch model; `netcost analyze` counts it",
+        )
+    graph = _graph(model, options)
+    if calibration is None:
+        calibration = opclass_calibration(
+            device, dtype, threads=threads, channels_last=channels_last, recalibrate=recalibrate, progress=progress
+        )
+    return predict_graph(graph, calibration, options.batch)
+
+
+def opclass_calibration(
+    device: str = "cpu",
+    dtype: str = "fp32",
+    *,
+    threads: int | None = None,
+    channels_last: bool = False,
+    recalibrate: bool = False,
+    progress=None,
+):
+    """This machine's per-op-class calibration (an OpClassCalibration): the cached one when
+    there is one (read without torch), else measured and cached."""
+    from netcost.analysis.latency_record import cache_file, doubts, matching, read_cache, warn
+    from netcost.counted.device import RUN_DTYPES, check_dtype
+
+    device_type = _device_type(device)
+    dtype = check_dtype(dtype, accepted=RUN_DTYPES)
+    if not recalibrate:
+        entries, _ = read_cache(cache_file())
+        found, _ = matching(entries, device_type=device_type, dtype=dtype, channels_last=channels_last, threads=threads)
+        if found:
+            for doubt in doubts(found[0]):
+                if (found[0].key, doubt) not in _DOUBTS_SAID:
+                    _DOUBTS_SAID.add((found[0].key, doubt))
+                    warn(f"the cached op-class calibration ({found[0].measured_at}) may be off: {doubt}; --recalibrate")
+            return found[0]
+    _need_torch("measuring the op-class calibration")
+    import torch
+
+    from netcost.counted.opclass_calibrate import calibration
+
+    if threads:
+        torch.set_num_threads(threads)
+    return calibration(device, dtype, channels_last, recalibrate, progress)[0]
+
+
+_DOUBTS_SAID: set[tuple[str, str]] = set()  # said once per process (compare predicts several models)
+
+
+def _device_type(device: Any) -> str:
+    """cpu or cuda, from ``cpu``, ``cuda`` or ``cuda:N``, without torch (a calibration is per kind)."""
+    import re
+
+    text = device.strip().lower() if isinstance(device, str) else ""
+    match = re.fullmatch(r"(cpu|cuda)(?::\d+)?", text)
+    if not match or (match.group(1) == "cpu" and text != "cpu"):
+        raise OptionError(f"--device {device!r}: one of cpu, cuda, cuda:N")
+    return match.group(1)
