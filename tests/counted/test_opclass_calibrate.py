@@ -104,6 +104,16 @@ def test_a_tiny_real_calibration_is_a_valid_record():
     assert p.total_s > 0 and all(r["predicted_s"] > 0 for r in p.layers)
 
 
+def test_a_bf16_channels_last_calibration_is_its_own_entry(cache):
+    rec = tiny("cpu", "bf16", channels_last=True)
+    assert rec.dtype == "bf16" and rec.channels_last
+    assert rec.key.endswith(f"|bf16|threads={rec.threads}|channels_last")
+    lr.write_cache(lr.cache_file(), {rec.key: rec.to_dict()})
+    entries, _ = lr.read_cache(lr.cache_file())
+    assert lr.matching(entries, device_type="cpu", dtype="bf16", channels_last=True, threads=None)[0] == [rec]
+    assert lr.matching(entries, device_type="cpu", dtype="bf16", channels_last=False, threads=None)[0] == []
+
+
 def test_the_calibration_is_measured_once_then_cached(cache, monkeypatch):
     calls = []
 
