@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--min-time", type=float, default=0.5)
-    parser.add_argument("--layer-repeats", type=int, default=10)
+    parser.add_argument("--layer-repeats", type=int, default=20)
     parser.add_argument("--cached", action="store_true", help="use the cached calibration if there is one")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
