@@ -234,3 +234,22 @@ def test_a_loaded_cached_calibration_is_used_with_a_warning(cli, cache):
     store(record(load_average=5.0, cpus=2))
     result = cli("predict", "conv(8,k=3)", "--input", "3x16x16", "--format", "json")
     assert result.exit_code == 0 and "measured under load" in result.stderr
+
+
+def test_without_a_calibration_or_torch_predict_says_what_it_needs(cli, cache, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    result = cli("predict", "resnet18")
+    assert result.exit_code == 2 and "needs torch" in result.stderr
+
+
+def test_compare_predict_csv_has_the_latency_columns(cli, cache):
+    store(record())
+    result = cli("compare", "conv(8,k=3)", "conv(8,k=5)", "--input", "8x16x16", "--predict", "--format", "csv")
+    header, first, second = result.stdout.splitlines()
+    assert float(first.split(",")[-1]) == 1.0
+    assert header.endswith("predicted_s,predicted_s_ratio")
+    k3, k5 = (2 * 8 * 8 * k * k * 256 + 8 * 256 for k in (3, 5))  # MACs x 2 + the bias adds
+    assert float(second.split(",")[-1]) == pytest.approx(k5 / k3)
