@@ -455,11 +455,14 @@ def profile(
     progress=None,
     inputs: list[TorchInput | str] | None = None,
     options: ProfileOptions | None = None,
+    predict: bool = False,
 ):
     """Measured latency next to the analytic work (a ProfileReport; ``.to_dict()``).
     The timing keywords (or ``options``, a :class:`~netcost.options.ProfileOptions`) say
     what is timed; ``inputs``: a torch model's input, one sample, as in :func:`analyze`
-    (profile times one positional floating-point input)."""
+    (profile times one positional floating-point input). ``predict`` (with ``per_layer``):
+    each layer's time predicted per op class beside the measured one (the op-class
+    calibration of :func:`opclass_calibration`, measured first when none is cached)."""
     given = dict(
         batches=tuple(batches),
         dtypes=tuple(dtypes),
@@ -484,6 +487,9 @@ def profile(
     timing = _replace(timing, device=check_device(timing.device))
     if timing.threads:
         torch.set_num_threads(timing.threads)
+    check_bool(predict, "predict")
+    if predict and not timing.per_layer:
+        raise OptionError("predict compares predicted with measured layer times: it needs per_layer")
     source = source_of(model)
     if isinstance(source, TorchSource) and isinstance(source.model, str):
         source.refuse_variables(analysis)
@@ -491,7 +497,16 @@ def profile(
         return profile_module(source.model, shape, timing, progress=progress)
     graph = _graph_for(source, analysis, "profile")
     rl = roofline(timing.device, timing.dtypes[0], timing.recalibrate)[0] if timing.per_layer else None
-    return profile_graph(graph, timing, roofline=rl, progress=progress)
+    calibration = None
+    if predict:
+        calibration = opclass_calibration(
+            timing.device,
+            timing.dtypes[0],
+            threads=torch.get_num_threads(),
+            channels_last=timing.channels_last,
+            recalibrate=timing.recalibrate,
+        )
+    return profile_graph(graph, timing, roofline=rl, progress=progress, calibration=calibration)
 
 
 def _replace(options, **changes):
@@ -657,3 +672,90 @@ def fit(
     check_number(tol, "tol", 0.0)
     ties = [vary] if isinstance(vary, str) else list(vary)
     return search(_sweep_spec(model, options), options, ties, budgets, low=low, high=high, tol=tol)
+
+
+def predict(
+    model: str | Path | Spec | Graph,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    input_shape: tuple[int, ...] | str | None = None,
+    inputs: list[TorchInput | str] | None = None,
+    batch: int = 1,
+    dtype: str = "fp32",
+    device: str = "cpu",
+    threads: int | None = None,
+    channels_last: bool = False,
+    recalibrate: bool = False,
+    calibration=None,
+    progress=None,
+):
+    """Latency per layer and of the whole model, predicted from the graph and this machine's
+    per-op-class calibration (a Prediction; ``.total_s``, ``.to_dict()``).
+
+    A cached calibration of this host for ``device``/``dtype``/``threads``/``channels_last``
+    is used without importing torch; without one (or with ``recalibrate``) it is measured
+    (torch, ~30 s) and cached. ``calibration``: an OpClassCalibration to use instead."""
+    from netcost.analysis.predict import predict_graph
+
+    options = AnalyzeOptions(
+        input_shape=input_shape, overrides=overrides, batch=batch, inputs=parse_torch_inputs(inputs)
+    )
+    check_bool(channels_last, "channels_last")
+    check_bool(recalibrate, "recalibrate")
+    if threads is not None:
+        check_int(threads, "threads", 1, 1024)
+    graph = _graph_for(source_of(model), options, "predict")
+    if calibration is None:
+        calibration = opclass_calibration(
+            device, dtype, threads=threads, channels_last=channels_last, recalibrate=recalibrate, progress=progress
+        )
+    return predict_graph(graph, calibration, options.batch)
+
+
+def opclass_calibration(
+    device: str = "cpu",
+    dtype: str = "fp32",
+    *,
+    threads: int | None = None,
+    channels_last: bool = False,
+    recalibrate: bool = False,
+    progress=None,
+):
+    """This machine's per-op-class calibration (an OpClassCalibration): the cached one when
+    there is one (read without torch), else measured and cached."""
+    from netcost.analysis.latency_record import cache_file, doubts, matching, read_cache, warn
+    from netcost.counted.device import RUN_DTYPES, check_dtype
+
+    device_type = _device_type(device)
+    dtype = check_dtype(dtype, accepted=RUN_DTYPES)
+    if not recalibrate:
+        entries, _ = read_cache(cache_file())
+        found, _ = matching(entries, device_type=device_type, dtype=dtype, channels_last=channels_last, threads=threads)
+        if found:
+            for doubt in doubts(found[0]):
+                if (found[0].key, doubt) not in _DOUBTS_SAID:
+                    _DOUBTS_SAID.add((found[0].key, doubt))
+                    warn(f"the cached op-class calibration ({found[0].measured_at}) may be off: {doubt}; --recalibrate")
+            return found[0]
+    need_torch("measuring the op-class calibration")
+    import torch
+
+    from netcost.counted.opclass_calibrate import calibration
+
+    if threads:
+        torch.set_num_threads(threads)
+    return calibration(device, dtype, channels_last, recalibrate, progress)[0]
+
+
+_DOUBTS_SAID: set[tuple[str, str]] = set()  # said once per process (compare predicts several models)
+
+
+def _device_type(device: Any) -> str:
+    """cpu or cuda, from ``cpu``, ``cuda`` or ``cuda:N``, without torch (a calibration is per kind)."""
+    import re
+
+    text = device.strip().lower() if isinstance(device, str) else ""
+    match = re.fullmatch(r"(cpu|cuda)(?::\d+)?", text)
+    if not match or (match.group(1) == "cpu" and text != "cpu"):
+        raise OptionError(f"--device {device!r}: one of cpu, cuda, cuda:N")
+    return match.group(1)

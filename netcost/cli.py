@@ -75,6 +75,7 @@ VerifyFormat = format_option("VerifyFormat", TABLES)
 ProfileFormat = format_option("ProfileFormat", TABLES)
 ZooFormat = format_option("ZooFormat", TABLES)
 CalibrateFormat = format_option("CalibrateFormat", TABLES)
+PredictFormat = format_option("PredictFormat", TABLES)
 CheckFormatOpt = format_option("CheckFormat", ("table", "json", "junit", "markdown"))
 
 # (parameter, annotation with its option): the --train options, declared once
@@ -281,10 +282,13 @@ def compare(
     format: CompareFormat = "table",
     device: DeviceOpt = None,
     mode: ModeOpt = "eval",
+    predict: Annotated[
+        bool, typer.Option("--predict", help="Predicted latency beside the totals (this machine's calibration, CPU).")
+    ] = False,
     training: TrainOptions | None = None,
 ) -> None:
     """Models side by side: every total with its ratio to the first model."""
-    from netcost.comparison import comparison
+    from netcost.comparison import comparison, with_predictions
     from netcost.report.compare_render import render_compare
 
     if len(models) < 2:
@@ -292,6 +296,13 @@ def compare(
     options = _options(input, batch, set_, dtype, convention, training, device, mode)
     reports = [_report(m, options) for m in models]
     doc = comparison(reports, depth)
+    if predict:
+        from netcost.api import predict as run_predict
+
+        predictions = [
+            run_predict(m, parse_sets(set_), inputs=parse_inputs(input), batch=batch, dtype=dtype) for m in models
+        ]
+        doc = with_predictions(doc, [p.to_dict() for p in predictions])
     render_compare(doc, _format(format))
     if depth and _format(format).value == "table":
         for report in reports:
@@ -647,6 +658,9 @@ def profile(
         str | None, typer.Option("--plot", help="Write a roofline plot (PNG/SVG; needs matplotlib).")
     ] = None,
     recalibrate: Annotated[bool, typer.Option("--recalibrate", help="Measure the roofline again.")] = False,
+    predict: Annotated[
+        bool, typer.Option("--predict", help="With --per-layer: times predicted per op class beside the measured.")
+    ] = False,
     format: ProfileFormat = "table",
 ) -> None:
     """Real latency on CPU/GPU, achieved FLOP/s, and (with --per-layer) a roofline per layer."""
@@ -656,6 +670,8 @@ def profile(
     dtypes = [d.strip() for d in dtype.split(",") if d.strip()]
     if plot:
         _check_plot_path(plot, per_layer)
+    if predict and not per_layer:
+        raise typer.BadParameter("--predict needs --per-layer", param_hint="--predict")
     from netcost.api import profile as run_profile
 
     with _progress(_format(format)) as progress:
@@ -673,6 +689,7 @@ def profile(
             min_run_time=min_time,
             recalibrate=recalibrate,
             progress=progress,
+            predict=predict,
         )
     doc = report.to_dict()
     render_profile(doc, _format(format))
@@ -726,6 +743,40 @@ def calibrate(
 
     result, cached = run_calibrate(device, dtype, recalibrate)
     render_calibration({**dataclasses.asdict(result), "cached": cached}, _format(format))
+
+
+@app.command()
+def predict(
+    model: ModelArg,
+    input: InputsOpt = None,
+    batch: BatchOpt = 1,
+    set_: SetOpt = None,
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda: whose calibration prices the layers.")] = "cpu",
+    dtype: Annotated[str, typer.Option("--dtype", help="fp32, fp16, bf16 or fp64.")] = "fp32",
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, help="The calibration's thread count (default: the cached one).")
+    ] = None,
+    channels_last: Annotated[bool, typer.Option("--channels-last", help="NHWC memory format.")] = False,
+    recalibrate: Annotated[bool, typer.Option("--recalibrate", help="Measure the op classes again (~30 s).")] = False,
+    format: PredictFormat = "table",
+) -> None:
+    """Latency per layer and in all, predicted from the spec and this machine's per-op-class
+    calibration (measured once, ~30 s, and cached; predicting then needs no torch)."""
+    from netcost.api import predict as run_predict
+    from netcost.report.predict_render import render_prediction
+
+    prediction = run_predict(
+        model,
+        parse_sets(set_),
+        inputs=parse_inputs(input),
+        batch=batch,
+        dtype=dtype,
+        device=device,
+        threads=threads,
+        channels_last=channels_last,
+        recalibrate=recalibrate,
+    )
+    render_prediction(prediction.to_dict(), _format(format))
 
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")

@@ -54,3 +54,15 @@ def comparison(reports: Sequence[Report], depth: int | None = None) -> dict[str,
         shown = report.folded(depth) if depth else report
         models.append({**shown.to_dict(layers=depth is not None), "ratio_to_first": ratios(report, reports[0])})
     return {"schema_version": SCHEMA_VERSION, "models": models}
+
+
+def with_predictions(doc: dict[str, Any], predictions: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The compare document with each model's predicted latency (netcost.analysis.predict)
+    and its ratio to the first model's, beside the MAC ratios."""
+    first = predictions[0]["totals"]["predicted_s"]
+    models = []
+    for m, p in zip(doc["models"], predictions, strict=True):
+        seconds = p["totals"]["predicted_s"]
+        predicted = {"latency_s": seconds, "ratio_to_first": seconds / first if first else None}
+        models.append({**m, "predicted": {**predicted, "calibration": p["calibration"]}})
+    return {**doc, "models": models}

@@ -35,6 +35,7 @@ class ProfileReport:
     runs: list[dict[str, Any]] = field(default_factory=list)
     layers: list[dict[str, Any]] | None = None
     roofline: dict[str, Any] | None = None
+    prediction: dict[str, Any] | None = None  # the per-op-class model against the measurement
     summary: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -48,6 +49,8 @@ class ProfileReport:
         }
         if self.layers is not None:
             doc.update(layers=self.layers, roofline=self.roofline, summary=self.summary)
+            if self.prediction is not None:
+                doc["prediction"] = self.prediction
         doc["notes"] = self.notes
         return doc
 
@@ -134,13 +137,18 @@ def profile_graph(
     roofline=None,
     layer_repeats: int = 10,
     progress: Callable[[str], None] | None = None,
+    calibration=None,
 ) -> ProfileReport:
     """Time the module ``graph`` compiles to at each batch and dtype of ``options``; with
-    ``options.per_layer`` every layer too, against ``roofline``'s prediction."""
+    ``options.per_layer`` every layer too, against ``roofline``'s prediction and, given
+    ``calibration`` (an OpClassCalibration), the per-op-class prediction
+    (netcost.analysis.predict), ranked and sized against it."""
     options = ProfileOptions() if options is None else options
     device, dtypes, batches = check_device(options.device), options.dtypes, options.batches
     amp, channels_last, min_run_time = options.amp, options.channels_last, options.min_run_time
     report = ProfileReport(graph.name, device, torch.get_num_threads())
+    if device.startswith("cuda"):
+        report.notes.append(f"cudnn autotuning (torch.backends.cudnn.benchmark): {torch.backends.cudnn.benchmark}")
     for dtype in dtypes:
         for batch in batches:
             if progress:
@@ -148,9 +156,12 @@ def profile_graph(
             model, x, context = prepare(
                 build(graph), (batch, *graph.input_shape.dims), device, dtype, amp, channels_last
             )
+            peak = _reset_peak(x.device)
             timing = time_model(model, x, context, min_run_time)
             flops = analyze_graph(graph, batch, dtype).totals["flops"]
             report.runs.append(run_row(batch, dtype, amp, channels_last, timing, flops))
+            if peak is not None:
+                report.runs[-1]["device_peak_bytes"] = torch.cuda.max_memory_allocated(x.device) - peak
     if options.per_layer:
         batch, dtype = batches[0], dtypes[0]
         if progress:
@@ -158,8 +169,39 @@ def profile_graph(
         model, x, context = prepare(build(graph), (batch, *graph.input_shape.dims), device, dtype, amp, channels_last)
         times, hooked_total = time_layers(model, [n.name for n in graph.nodes], x, context, layer_repeats)
         _per_layer(report, graph, batch, dtype, times, hooked_total, roofline)
+        if calibration is not None:
+            compare_prediction(report, graph, calibration, batch)
     note_spread(report)
     return report
+
+
+def compare_prediction(report: ProfileReport, graph: Graph, calibration, batch: int) -> None:
+    """Each layer's time predicted per op class beside the measured one; rank correlation and
+    median measured/predicted over the layers, and the whole model's predicted against measured."""
+    from netcost.analysis.predict import predict_graph
+
+    if calibration.dtype != report.summary["dtype"]:
+        ran = report.summary["dtype"]
+        report.notes.append(f"no prediction: the calibration is of {calibration.dtype}, the layers ran in {ran}")
+        return
+    predicted = predict_graph(graph, calibration, batch)
+    by_name = {r["name"]: r for r in predicted.layers}
+    for row in report.layers:
+        p = by_name[row["name"]]
+        row["op_class"] = p["op_class"]
+        row["class_predicted_s"] = p["predicted_s"]
+    timed = [r for r in report.layers if r["time_s"] and r["class_predicted_s"]]
+    ratios = [r["time_s"] / r["class_predicted_s"] for r in timed]
+    whole = report.summary["whole_model_s"]
+    report.prediction = {
+        "calibration": predicted.calibration,
+        "rank_correlation": spearman([r["class_predicted_s"] for r in timed], [r["time_s"] for r in timed]),
+        "median_measured_over_predicted": statistics.median(ratios) if ratios else None,
+        "layers_compared": len(timed),
+        "whole_model_predicted_s": predicted.total_s,
+        "whole_model_measured_s": whole,
+        "whole_model_measured_over_predicted": whole / predicted.total_s if predicted.total_s else None,
+    }
 
 
 def _per_layer(report: ProfileReport, graph: Graph, batch: int, dtype: str, times, hooked_total, roofline) -> None:
@@ -213,6 +255,16 @@ def _per_layer(report: ProfileReport, graph: Graph, batch: int, dtype: str, time
             "median_measured_over_predicted": statistics.median(ratios) if ratios else None,
             "layers_compared": len(timed),
         }
+
+
+def _reset_peak(device: torch.device) -> int | None:
+    """On CUDA: reset the allocator's peak and return what is allocated now (the model and
+    input), so the peak of the timed passes is read as the growth over it."""
+    if device.type != "cuda":
+        return None
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    return torch.cuda.memory_allocated(device)
 
 
 def profile_module(

@@ -31,6 +31,12 @@ def _ratio(r: Any) -> str:
     return "" if r is None else f" ({r:.3g}x)"
 
 
+def _latency(p: dict[str, Any]) -> str:
+    from netcost.report.profile_render import _ms
+
+    return f"{_ms(p['latency_s'])}{_ratio(p['ratio_to_first'])}"
+
+
 TRAIN_ROWS = [
     ("train: step FLOPs", "step_flops", si),
     ("train: backward FLOPs", "backward_flops", si),
@@ -47,6 +53,8 @@ def table_rows(doc: dict[str, Any]) -> list[list[str]]:
         cells = [f"{fmt(m['totals'].get(key))}{_ratio(m['ratio_to_first'].get(key))}" for m in doc["models"]]
         rows.append([title, *cells])
     rows.append(["receptive field", *(_rf(m["totals"].get("receptive_field")) for m in doc["models"])])
+    if all("predicted" in m for m in doc["models"]):
+        rows.append(["predicted latency", *(_latency(m["predicted"]) for m in doc["models"])])
     if all("train" in m for m in doc["models"]):
         for title, key, fmt in TRAIN_ROWS:
             cells = [
@@ -64,15 +72,20 @@ def render_compare(doc: dict[str, Any], format: Format) -> None:
     elif format is Format.csv:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["model", *(key for _, key, _ in ROWS), "receptive_field", *(f"{k}_ratio" for _, k, _ in ROWS)])
+        predicted = all("predicted" in m for m in doc["models"])
+        extra = ["predicted_s", "predicted_s_ratio"] if predicted else []
+        header = ["model", *(key for _, key, _ in ROWS), "receptive_field", *(f"{k}_ratio" for _, k, _ in ROWS)]
+        writer.writerow([*header, *extra])
         for m in doc["models"]:
             rf = m["totals"].get("receptive_field")
+            p = m.get("predicted") or {}
             writer.writerow(
                 [
                     outside(m["model"]),
                     *(m["totals"].get(k) for _, k, _ in ROWS),
                     "x".join(map(str, rf or [])),
                     *(m["ratio_to_first"].get(k) for _, k, _ in ROWS),
+                    *([p["latency_s"], p["ratio_to_first"]] if predicted else []),
                 ]
             )
         sys.stdout.write(out.getvalue())

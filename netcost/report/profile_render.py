@@ -32,6 +32,8 @@ RUN_KEYS = ("batch", "dtype", "amp", "channels_last", "median_s", "iqr_s", "time
 RUN_KEYS += ("achieved_flop_per_s", "flops")
 LAYER_KEYS = ("name", "op", "kind", "time_s", "time_share", "flops", "flops_share", "elementwise_flops")
 LAYER_KEYS += ("bytes_moved", "arithmetic_intensity", "achieved_flop_per_s", "predicted_s")
+LAYER_KEYS += ("op_class", "class_predicted_s")
+PREDICTION_COLUMNS = ("op class", "predicted", "measured/predicted")
 
 
 def _run_cells(r: dict[str, Any]) -> list[str]:
@@ -61,6 +63,19 @@ def _layer_cells(r: dict[str, Any]) -> list[str]:
     ]
 
 
+def _prediction_cells(r: dict[str, Any]) -> list[str]:
+    p, t = r.get("class_predicted_s"), r.get("time_s")
+    return [r.get("op_class") or "-", _ms(p), f"{t / p:.2f}" if p and t else "-"]
+
+
+def layer_columns(doc: dict[str, Any]) -> tuple[str, ...]:
+    return LAYER_COLUMNS + (PREDICTION_COLUMNS if doc.get("prediction") else ())
+
+
+def layer_cells(doc: dict[str, Any], r: dict[str, Any]) -> list[str]:
+    return _layer_cells(r) + (_prediction_cells(r) if doc.get("prediction") else [])
+
+
 def summary_lines(doc: dict[str, Any]) -> list[str]:
     """The per-layer summary and the roofline's fit, as plain text (with --per-layer)."""
     if not doc.get("layers"):
@@ -80,6 +95,17 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
             f"roofline ({_rate(rl['peak_flop_per_s'])} peak, {si_unit(rl['bandwidth_bytes_per_s'], 'B/s')}): "
             f"rank correlation with measured layer times {rho}, median measured/predicted "
             f"{'-' if med is None else f'{med:.2f}'} over {rl['layers_compared']} layers"
+        )
+    p = doc.get("prediction")
+    if p:
+        rho = "-" if p["rank_correlation"] is None else f"{p['rank_correlation']:.2f}"
+        med = p["median_measured_over_predicted"]
+        whole = p["whole_model_measured_over_predicted"]
+        lines.append(
+            f"per-op-class prediction: rank correlation {rho}, median measured/predicted "
+            f"{'-' if med is None else f'{med:.2f}'} over {p['layers_compared']} layers; whole model predicted "
+            f"{_ms(p['whole_model_predicted_s'])}, measured {_ms(p['whole_model_measured_s'])} "
+            f"(measured/predicted {'-' if whole is None else f'{whole:.2f}'})"
         )
     return lines
 
@@ -114,10 +140,10 @@ def _profile_table(doc: dict[str, Any]) -> str:
     out.print(runs)
     if doc.get("layers"):
         layers = Table(title=escape(layer_title(doc)), box=None, header_style="bold", title_justify="left")
-        for col in LAYER_COLUMNS:
-            layers.add_column(col, justify="left" if col in ("layer", "kind") else "right")
+        for col in layer_columns(doc):
+            layers.add_column(col, justify="left" if col in ("layer", "kind", "op class") else "right")
         for r in doc["layers"]:
-            layers.add_row(*(escape(c) for c in _layer_cells(r)))
+            layers.add_row(*(escape(c) for c in layer_cells(doc, r)))
         out.print(layers)
     for line in summary_lines(doc):
         out.print(escape(line))
@@ -140,8 +166,9 @@ def _profile_markdown(doc: dict[str, Any]) -> str:
     lines += _md_table(list(RUN_COLUMNS), [_run_cells(r) for r in doc["runs"]], right={0, 2, 3, 4, 5})
     if doc.get("layers"):
         lines += ["", f"{layer_title(doc)}:", ""]
-        rows = [_layer_cells(r) for r in doc["layers"]]
-        lines += _md_table(list(LAYER_COLUMNS), rows, right=set(range(2, len(LAYER_COLUMNS))))
+        rows = [layer_cells(doc, r) for r in doc["layers"]]
+        columns = layer_columns(doc)
+        lines += _md_table(list(columns), rows, right=set(range(2, len(columns))) - {len(LAYER_COLUMNS)})
     summary = summary_lines(doc)
     if summary:
         lines += ["", *(f"- {markdown_cell(line.strip())}" for line in summary)]
