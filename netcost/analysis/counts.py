@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from netcost import __version__
+from netcost.analysis.coverage import coverage_meta
 from netcost.analysis.memory import activation_memory
 from netcost.analysis.receptive import final_field, receptive_fields
 from netcost.core.conventions import Convention, gap_notes, tool_gaps
@@ -123,6 +124,7 @@ def _analyze_graph(graph: Graph, batch: int, dtype: str, convention: Convention,
             "peak_at": memory.peak_at,
             "max_op_io_at": memory.max_op_io_at,
             "notes": gap_notes(whole),
+            **coverage_meta(graph),
         },
     )
 

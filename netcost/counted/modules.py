@@ -337,3 +337,65 @@ class WindowAttention(nn.Module):
         mask = mask.view(ph // ws, ws, pw // ws, ws).permute(0, 2, 1, 3).reshape(-1, ws * ws)
         mask = mask.unsqueeze(1) - mask.unsqueeze(2)
         return mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
+
+
+# -- generic tensor ops (netcost/ops/tensor.py) ---------------------------------------------------
+
+
+class Reshape(nn.Module):
+    """``x.reshape(n, *dims)``: the per-sample dimensions ``dims``."""
+
+    def __init__(self, dims: tuple[int, ...]):
+        super().__init__()
+        self.dims = tuple(dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.dims)
+
+    def extra_repr(self) -> str:
+        return f"dims={list(self.dims)}"
+
+
+class PermuteDims(nn.Module):
+    """``x.permute(0, *(1 + d for d in dims))``, made contiguous (a copy) with ``contiguous``."""
+
+    def __init__(self, dims: tuple[int, ...], contiguous: bool = False):
+        super().__init__()
+        self.dims, self.contiguous = tuple(dims), contiguous
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.permute(0, *(1 + d for d in self.dims))
+        return y.contiguous() if self.contiguous else y
+
+    def extra_repr(self) -> str:
+        return f"dims={list(self.dims)}, contiguous={self.contiguous}"
+
+
+class MatMul(nn.Module):
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(a, b)
+
+
+class Opaque(nn.Module):
+    """A stand-in for an op netcost has no formula for (netcost.ops.tensor's ``opaque``): it
+    holds ``params`` parameter and ``buffers`` buffer elements, does ``macs`` MACs per sample
+    as one matmul (so that counters see them) and returns zeros of the output's shape."""
+
+    def __init__(self, out: tuple[int, ...], params: int = 0, buffers: int = 0, macs: int = 0):
+        super().__init__()
+        self.out, self.macs = tuple(out), macs
+        if params:
+            self.weight = nn.Parameter(torch.zeros(params))
+        if buffers:
+            self.register_buffer("state", torch.zeros(buffers))
+        self.rows = next((d for d in range(int(macs**0.5), 0, -1) if macs % d == 0), 1) if macs else 0
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        x = xs[0]
+        if self.macs:
+            rows, cols = self.rows, self.macs // self.rows
+            torch.mm(x.new_zeros(x.shape[0], rows), x.new_zeros(rows, cols))
+        return x.new_zeros(x.shape[0], *self.out)
+
+    def extra_repr(self) -> str:
+        return f"out={list(self.out)}, macs={self.macs}"

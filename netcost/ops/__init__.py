@@ -45,6 +45,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "resample": ("upsample",),
     "reshape": ("flatten", "identity", "dropout", "crop"),
     "residual": ("layer_scale", "drop_path"),
+    "tensor": ("reshape", "permute_dims", "matmul", "opaque"),
     "tokens": (
         "to_tokens",
         "to_map",

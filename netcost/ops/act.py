@@ -2,17 +2,25 @@
 
 Every activation counts one elementwise operation per output element: a count of
 operations, not of transcendental-function cost. Softmax counts three (exp, sum,
-divide).
+divide); it runs over the channels, or over ``axis`` (a per-sample axis, negative from
+the end: attention scores' last axis in a captured graph). Over any axis but the channels
+it mixes positions: its units' fields are global.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, make_dataclass
+from typing import Annotated
 
 from netcost.core.cost import BackwardCost, Cost, Saved
+from netcost.core.rf import RF
 from netcost.core.shape import Shape
+from netcost.errors import ShapeError
 from netcost.ops import register
 from netcost.ops.base import Op, Real, Shapes
+from netcost.spec.fields import Domain
+
+Axis = Annotated[int, Domain(-16, 15)] | None  # a per-sample axis (rank 16 at most); negative counts from the end
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,8 +30,22 @@ class Activation(Op):
     torch_name = ""
     per_element = 1
 
+    def shape(self, ins: Shapes) -> Shape:
+        axis = getattr(self, "axis", None)
+        if axis is not None and not -ins[0].rank <= axis < ins[0].rank:
+            raise ShapeError(f"{self.kind} axis {axis} is outside the {ins[0].rank} axes of {ins[0].describe()}")
+        return ins[0]
+
     def cost(self, ins: Shapes, out: Shape) -> Cost:
         return Cost(elementwise=self.per_element * out.numel)
+
+    def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
+        """Per element: the input's field; a softmax over an axis other than the channels
+        (of a layout that has them) mixes the positions along it."""
+        axis = getattr(self, "axis", None)
+        if axis is None or ("C" in out.layout and axis % out.rank == out.channels_axis):
+            return fields_in[0]
+        return RF.whole()
 
     def backward(self, ins: Shapes, out: Shape, needs_grad: tuple[bool, ...], trainable: bool) -> BackwardCost:
         return BackwardCost(elementwise=BACKWARD_PER_ELEMENT[self.kind] * out.numel)
@@ -41,7 +63,8 @@ class Activation(Op):
         if self.torch_name == "LeakyReLU":
             return module(self.slope)
         if self.torch_name == "Softmax":
-            return module(dim=1 + ins[0].channels_axis)  # over the channels, whatever the layout
+            axis = ins[0].channels_axis if self.axis is None else self.axis % ins[0].rank
+            return module(dim=1 + axis)  # over the channels (whatever the layout), or the axis given
         return module()
 
     EXAMPLES = [
@@ -64,7 +87,7 @@ TABLE: dict[str, tuple[str, int, tuple[tuple[str, object, object], ...]]] = {
     "silu": ("SiLU", 1, ()),
     "swish": ("SiLU", 1, ()),
     "gelu": ("GELU", 1, ()),
-    "softmax": ("Softmax", 3, ()),  # over the channels (dim 1 of NCHW, the last of tokens)
+    "softmax": ("Softmax", 3, (("axis", Axis, None),)),  # over the channels (dim 1 of NCHW, the last of tokens)
 }
 
 
@@ -101,4 +124,10 @@ def _make(kind: str, torch_name: str, per_element: int, extra) -> type[Activatio
 
 
 for _kind, (_torch_name, _per_element, _extra) in TABLE.items():
-    _make(_kind, _torch_name, _per_element, _extra)
+    _made = _make(_kind, _torch_name, _per_element, _extra)
+    if _kind == "softmax":  # over an axis: attention scores of any rank, tokens along the sequence
+        _made.EXAMPLES = [
+            *Activation.EXAMPLES,
+            ((Shape((4, 6, 6)),), dict(axis=-1)),
+            ((Shape.tokens(5, 6),), dict(axis=0)),
+        ]
