@@ -75,6 +75,7 @@ class Lowering:
     graph: Graph
     consts: dict[str, Const] = field(default_factory=dict)
     acts: dict[str, str] = field(default_factory=dict)  # ONNX activation -> netcost node (or INPUT)
+    batch_axis: dict[str, int | None] = field(default_factory=dict)  # where each activation's batch is
     pads: dict[str, tuple[str, tuple[int, int, int, int], float]] = field(default_factory=dict)
     init_numel: dict[str, int] = field(default_factory=dict)
     counted: set[str] = field(default_factory=set)
@@ -82,6 +83,8 @@ class Lowering:
     skip: set[int] = field(default_factory=set)  # ids of nodes a rule already lowered (fused)
     names: set[str] = field(default_factory=set)
     pad_nodes: dict[str, Any] = field(default_factory=dict)
+    producer: dict[str, Any] = field(default_factory=dict)  # tensor -> the node that makes it
+    elem_types: dict[str, int] = field(default_factory=dict)
     unlowered: list[str] = field(default_factory=list)  # "layer (OpType: why)", for messages
 
     # --- tensors ----------------------------------------------------------------------------
@@ -106,14 +109,57 @@ class Lowering:
         if name in self.consts:
             return self.consts[name].dims
         if name not in self.shapes:
-            raise _Unfit(f"shape inference gave no shape for {name!r}")
+            self._infer_producer(name)
         return self.shapes[name]
 
+    def _infer_producer(self, name: str) -> None:
+        """Shape inference of the one node that makes ``name``, with its constant operands
+        given as data (the whole-graph pass cannot see through pads or shapes computed at
+        run time; the folding here has their values)."""
+        import onnx
+        from onnx import helper, numpy_helper
+
+        node = self.producer.get(name)
+        if node is None:
+            raise _Unfit(f"shape inference gave no shape for {name!r}")
+        inputs, data = [], []
+        for i in (i for i in node.input if i):
+            if i in self.consts:
+                data.append(numpy_helper.from_array(self.consts[i].value(), i))
+            else:
+                inputs.append(helper.make_tensor_value_info(i, self.elem_types.get(i, 1), self.dims(i)))
+        outputs = [helper.make_empty_tensor_value_info(o) for o in node.output if o]
+        graph = helper.make_graph([node], "one_node", inputs, outputs, initializer=data)
+        model = helper.make_model(graph, opset_imports=self.model.opset_import, ir_version=self.model.ir_version)
+        try:
+            inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
+        except Exception as exc:
+            raise _Unfit(f"shape inference failed for {name!r}: {str(exc).splitlines()[0][:120]}") from None
+        for value in inferred.graph.output:
+            tensor = value.type.tensor_type
+            if tensor.HasField("shape") and all(d.HasField("dim_value") for d in tensor.shape.dim):
+                self.shapes[value.name] = tuple(d.dim_value for d in tensor.shape.dim)
+                self.elem_types[value.name] = tensor.elem_type
+        if name not in self.shapes:
+            raise _Unfit(f"shape inference gave no shape for {name!r}")
+
     def sample_dims(self, name: str) -> tuple[int, ...]:
+        """One sample's dims: the ONNX dims without the batch axis (wherever a transpose moved
+        it; a reshape that merged it away leaves all dims, the batch being 1)."""
         dims = self.dims(name)
-        if not dims:
-            raise _Unfit(f"{name!r} is a scalar, not a batch of samples")
-        return dims[1:]
+        axis = self.batch_axis.get(name)
+        return dims if axis is None else dims[:axis] + dims[axis + 1 :]
+
+    def out_axis(self, inputs: Iterable[str], output: str) -> int | None:
+        """The batch axis of ``output``: its inputs', shifted by a broadcast's added axes."""
+        rank = len(self.dims(output))
+        for name in inputs:
+            axis = self.batch_axis.get(name)
+            if axis is not None:
+                shifted = axis + rank - len(self.dims(name))
+                if 0 <= shifted < rank and self.dims(output)[shifted] == 1:
+                    return shifted
+        return None
 
     def new_params(self, names: Iterable[str]) -> int:
         """Elements of the float initializers behind ``names`` not counted yet; counts them."""
@@ -133,12 +179,14 @@ class Lowering:
 
     # --- nodes ------------------------------------------------------------------------------
 
-    def add(self, onnx_node, op, inputs: Iterable[str], output: str, suffix: str = "") -> str:
+    def add(self, onnx_node, op, inputs: Iterable[str], output: str, suffix: str = "", batch_axis=...) -> str:
         """A netcost node of ``op`` reading the activations ``inputs`` and carrying ``output``;
         its shape must be the one ONNX inferred (else the rule does not fit)."""
+        inputs = list(inputs)
         sources = tuple(self.act(i) for i in inputs)
         in_shapes = tuple(self.graph.shape_of(s) for s in sources)
         shape = op.shape(in_shapes)
+        self.batch_axis[output] = self.out_axis(inputs, output) if batch_axis is ... else batch_axis
         expected = self.sample_dims(output)
         if shape.dims != expected:
             raise _Unfit(f"netcost's {op.kind} gives {shape}, ONNX {'x'.join(map(str, expected))}")
@@ -147,12 +195,41 @@ class Lowering:
         self.acts[output] = name
         return name
 
+    def add_opaque(
+        self, onnx_node, inputs: list[str], output: str, *, effect: str = "elementwise", batch_axis=..., **cost
+    ) -> str:
+        """An ``opaque`` node of known cost (``macs``, ``elementwise``, ``params``, ``view``):
+        an ONNX op netcost has no op of its own for, whose cost the rule knows."""
+        from netcost.ops import get
+
+        self.batch_axis[output] = self.out_axis(inputs, output) if batch_axis is ... else batch_axis
+        dims = self.sample_dims(output)
+        first = self.shape(inputs[0])
+        layout = first.layout if first.dims == dims else _default_layout(dims)
+        op = get("opaque")(source_op=f"onnx.{onnx_node.op_type}", out=dims, layout=layout, effect=effect, **cost)
+        return self.add(onnx_node, op, inputs, output, batch_axis=self.batch_axis[output])
+
+    def sample_dims_of(self, output: str, onnx_node) -> tuple[int, ...]:
+        """One sample's dims of a node's output, before the node is added."""
+        inputs = [i for i in onnx_node.input if i and self.is_act(i)]
+        self.batch_axis.setdefault(output, self.out_axis(inputs, output))
+        return self.sample_dims(output)
+
     def alias(self, output: str, source: str) -> None:
         """``output`` is ``source`` (Identity, Dropout at inference, Cast)."""
         if source in self.pads:
             self.pads[output] = self.pads[source]
+            self.pad_nodes[output] = self.pad_nodes[source]
         else:
             self.acts[output] = self.act(source)
+        self.batch_axis[output] = self.batch_axis.get(source)
+        if output not in self.shapes and source in self.shapes:
+            self.shapes[output] = self.shapes[source]
+
+    def pad_source(self, name: str) -> str:
+        """``name``, made a node first if it is a pending Pad itself (two Pads in a row)."""
+        self.act(name)
+        return name
 
     def layer_name(self, onnx_node, suffix: str = "") -> str:
         index = len(self.graph.nodes)
@@ -172,6 +249,7 @@ class Lowering:
         if not inputs:
             inputs = [next(iter(self.acts))]  # reads nothing computed: hang it on the input
         for k, output in enumerate(o for o in onnx_node.output if o):
+            self.batch_axis[output] = self.out_axis(inputs, output)
             dims = self.sample_dims(output)
             op = get("opaque")(
                 source_op=f"onnx.{onnx_node.op_type}",
@@ -181,7 +259,7 @@ class Lowering:
                 params=self.new_params(onnx_node.input),
                 effect="global",
             )
-            self.add(onnx_node, op, inputs, output, suffix=f".{k}" if k else "")
+            self.add(onnx_node, op, inputs, output, suffix=f".{k}" if k else "", batch_axis=self.batch_axis[output])
         self.unlowered.append(f"{self.acts[onnx_node.output[0]]} ({onnx_node.op_type}{': ' + reason if reason else ''})")
 
     def _materialize_pad(self, name: str) -> None:
