@@ -156,9 +156,9 @@ class Lowering:
         for name in inputs:
             axis = self.batch_axis.get(name)
             if axis is not None:
-                shifted = axis + rank - len(self.dims(name))
-                if 0 <= shifted < rank and self.dims(output)[shifted] == 1:
-                    return shifted
+                for candidate in (axis, axis + rank - len(self.dims(name))):
+                    if 0 <= candidate < rank and self.dims(output)[candidate] == 1:
+                        return candidate
         return None
 
     def new_params(self, names: Iterable[str]) -> int:
@@ -325,10 +325,6 @@ def load_model(path: str | Path):
             f"{path}: not an ONNX model (no IR version or no nodes: {file.stat().st_size} bytes)",
             hint="the file may be truncated, empty or of another format",
         )
-    try:
-        onnx.checker.check_model(model)
-    except Exception as exc:
-        raise OnnxError(f"{path}: not a valid ONNX model: {str(exc).splitlines()[0][:300]}") from None
     return model
 
 
