@@ -233,7 +233,7 @@ class Lowering:
 
     def layer_name(self, onnx_node, suffix: str = "") -> str:
         index = len(self.graph.nodes)
-        base = module_path(onnx_node.name) or f"{onnx_node.op_type}_{index}"
+        base = module_path(onnx_node.name) or scope_path(onnx_node) or f"{onnx_node.op_type}_{index}"
         tail = onnx_node.name.rstrip("/").rsplit("/", 1)[-1] if "/" in onnx_node.name else onnx_node.op_type
         for candidate in (base + suffix, f"{base}.{tail}{suffix}", f"{base}.{tail}{suffix}_{index}"):
             if candidate not in self.names and candidate != INPUT:
@@ -260,7 +260,8 @@ class Lowering:
                 effect="global",
             )
             self.add(onnx_node, op, inputs, output, suffix=f".{k}" if k else "", batch_axis=self.batch_axis[output])
-        self.unlowered.append(f"{self.acts[onnx_node.output[0]]} ({onnx_node.op_type}{': ' + reason if reason else ''})")
+        why = f": {reason}" if reason else ""
+        self.unlowered.append(f"{self.acts[onnx_node.output[0]]} ({onnx_node.op_type}{why})")
 
     def _materialize_pad(self, name: str) -> None:
         """A Pad no conv or pool absorbed: an opaque node (its shift of the fields is not modelled)."""
@@ -282,6 +283,22 @@ def module_path(node_name: str) -> str:
     for part in parts[:-1]:
         path = part if not path or part.startswith(path + ".") else f"{path}.{part}"
     return path
+
+
+def scope_path(onnx_node) -> str:
+    """The module path torch's dynamo exporter records in a node's metadata
+    (``pkg.torch.onnx.name_scopes``: ``['', 'features.0', 'conv2d']`` -> ``features.0``)."""
+    import ast
+
+    for prop in onnx_node.metadata_props:
+        if prop.key == "pkg.torch.onnx.name_scopes":
+            try:
+                scopes = ast.literal_eval(prop.value)
+            except (ValueError, SyntaxError):
+                return ""
+            modules = [s for s in scopes[:-1] if isinstance(s, str) and s]
+            return modules[-1] if modules else ""
+    return ""
 
 
 def _default_layout(dims: tuple[int, ...]) -> str:

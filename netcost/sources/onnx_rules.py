@@ -86,7 +86,8 @@ def lower_nodes(model, data_inputs: list, path: Path) -> Graph:
         numel = math.prod(tensor.dims)
         learnable = tensor.data_type in FLOAT_TYPES and numel > 1
         lw.init_numel[tensor.name] = numel
-        lw.consts[tensor.name] = Const(tuple(tensor.dims), frozenset({tensor.name}) if learnable else frozenset(), tensor)
+        sources = frozenset({tensor.name}) if learnable else frozenset()
+        lw.consts[tensor.name] = Const(tuple(tensor.dims), sources, tensor)
     for node in model.graph.node:
         for name in dict.fromkeys([*node.input, *outer_names(node)]):
             lw.consumers.setdefault(name, []).append(node)
@@ -161,8 +162,9 @@ def fold(lw: Lowering, node) -> None:
 
     sources = frozenset().union(*(lw.consts[i].sources for i in node.input if i))
     if node.op_type in ALIASES and node.op_type != "Cast":
-        lw.consts[node.output[0]] = Const(lw.consts[node.input[0]].dims, sources, lw.consts[node.input[0]].proto,
-                                          lw.consts[node.input[0]].array)
+        lw.consts[node.output[0]] = Const(
+            lw.consts[node.input[0]].dims, sources, lw.consts[node.input[0]].proto, lw.consts[node.input[0]].array
+        )
         return
     from onnx.reference import ReferenceEvaluator
 
@@ -219,9 +221,7 @@ def conv(lw: Lowering, node) -> None:
     k = tuple(a.get("kernel_shape", wd[2:]))
     stride, dilation = tuple(a.get("strides", (1, 1))), tuple(a.get("dilations", (1, 1)))
     pad = window_pads(lw, a, lw.shape(x).spatial, k, stride, dilation, extra)
-    op = get("conv")(
-        out=wd[0], k=k, stride=stride, pad=pad, dilation=dilation, groups=a.get("group", 1), bias=bool(b)
-    )
+    op = get("conv")(out=wd[0], k=k, stride=stride, pad=pad, dilation=dilation, groups=a.get("group", 1), bias=bool(b))
     lw.add(node, op, [x], node.output[0])
     lw.new_params([w, b])
 
@@ -319,7 +319,8 @@ def pad(lw: Lowering, node) -> None:
     a = attrs(node)
     x = node.input[0]
     pads = list(a["pads"]) if "pads" in a else [int(v) for v in const_value(lw, node.input[1]).tolist()]
-    fill = float(const_value(lw, node.input[2]).item()) if len(node.input) > 2 and node.input[2] else a.get("value", 0.0)
+    given = len(node.input) > 2 and node.input[2]
+    fill = float(const_value(lw, node.input[2]).item()) if given else a.get("value", 0.0)
     if len(node.input) > 3 and node.input[3]:
         raise _Unfit("Pad with axes")
     if not any(pads):
@@ -376,7 +377,12 @@ def _linear(lw: Lowering, node, x: str, w: str, b: str, out: int, output: str) -
     positions = shape.numel // shape.dims[-1]
     macs = positions * shape.dims[-1] * out
     lw.add_opaque(
-        node, [x], output, macs=macs, elementwise=positions * out if b else 0, params=lw.new_params([w, b]),
+        node,
+        [x],
+        output,
+        macs=macs,
+        elementwise=positions * out if b else 0,
+        params=lw.new_params([w, b]),
         effect="global" if shape.rank == 1 else "elementwise",
     )
 

@@ -138,7 +138,9 @@ def _gelu(lw: Lowering, div) -> bool:
         return False
     mul = single_consumer(lw, add.output[0], "Mul")
     half = mul and single_consumer(lw, mul.output[0], "Mul")
-    if not half or sorted(mul.input) != sorted([x, add.output[0]]) or not any(const_near(lw, i, 0.5) for i in half.input):
+    if not half or sorted(mul.input) != sorted([x, add.output[0]]):
+        return False
+    if not any(const_near(lw, i, 0.5) for i in half.input):
         return False
     lw.add(div, get("gelu")(), [x], half.output[0])
     lw.skip.update(id(n) for n in (erf, add, mul, half))
