@@ -85,7 +85,6 @@ class Lowering:
     pad_nodes: dict[str, Any] = field(default_factory=dict)
     producer: dict[str, Any] = field(default_factory=dict)  # tensor -> the node that makes it
     elem_types: dict[str, int] = field(default_factory=dict)
-    unlowered: list[str] = field(default_factory=list)  # "layer (OpType: why)", for messages
 
     # --- tensors ----------------------------------------------------------------------------
 
@@ -242,7 +241,8 @@ class Lowering:
         raise AssertionError("unreachable: the last candidate carries the node index")
 
     def unknown(self, onnx_node, reason: str = "") -> None:
-        """An opaque node with no known cost for each activation output: listed, the report partial."""
+        """An opaque node with no known cost for each activation output: listed, the report
+        partial. ``reason``: why no rule fits (the Graph's ``vars["onnx_unlowered"]``, by layer)."""
         from netcost.ops import get
 
         inputs = [i for i in onnx_node.input if i and self.is_act(i)]
@@ -259,9 +259,11 @@ class Lowering:
                 params=self.new_params(onnx_node.input),
                 effect="global",
             )
-            self.add(onnx_node, op, inputs, output, suffix=f".{k}" if k else "", batch_axis=self.batch_axis[output])
-        why = f": {reason}" if reason else ""
-        self.unlowered.append(f"{self.acts[onnx_node.output[0]]} ({onnx_node.op_type}{why})")
+            name = self.add(
+                onnx_node, op, inputs, output, suffix=f".{k}" if k else "", batch_axis=self.batch_axis[output]
+            )
+            unlowered = self.graph.vars.setdefault("onnx_unlowered", {})
+            unlowered[name] = f"{onnx_node.op_type}: {reason}" if reason else onnx_node.op_type
 
     def _materialize_pad(self, name: str) -> None:
         """A Pad no conv or pool absorbed: an opaque node (its shift of the fields is not modelled)."""

@@ -66,10 +66,12 @@ def test_unsupported_op_is_listed_and_the_report_partial(tmp_path):
         helper.make_node("CumSum", ["r", "axis"], ["y"], name="/cum/CumSum"),
     ]
     axis = numpy_helper.from_array(np.array(1, dtype=np.int64), "axis")
-    report = analyze_graph(onnx_graph(save(tmp_path, nodes, [image()], [out()], [axis])))
+    graph = onnx_graph(save(tmp_path, nodes, [image()], [out()], [axis]))
+    report = analyze_graph(graph)
     assert report.meta["partial"] is True
     assert report.meta["unsupported_ops"] == {"onnx.CumSum": 1}
     assert report.rows[-1]["name"] == "cum"
+    assert graph.vars["onnx_unlowered"] == {"cum": "CumSum: no rule for this op"}
 
 
 def test_shared_initializer_counts_once(tmp_path):
