@@ -137,11 +137,26 @@ def lower_node(lw: Lowering, node) -> None:
         return lw.alias(node.output[0], node.input[0])
     lower = RULES.get(node.op_type)
     if lower is None:
-        return lw.unknown(node, "no rule for this op")
+        return _unknown(lw, node, "no rule for this op")
     try:
         lower(lw, node)
-    except (_Unfit, NetcostError, ValueError, TypeError) as exc:
-        lw.unknown(node, str(exc).splitlines()[0])
+    except UNFIT as exc:  # the rule cannot express this node (an attribute, an operand)
+        _unknown(lw, node, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+# what a rule raises for a node it cannot express: the node is then an unknown opaque one
+UNFIT = (_Unfit, NetcostError, ValueError, TypeError, KeyError, IndexError, AttributeError)
+
+
+def _unknown(lw: Lowering, node, reason: str) -> None:
+    """``Lowering.unknown``; a node whose output cannot even be sized stops the lowering."""
+    try:
+        lw.unknown(node, reason)
+    except _Unfit as exc:
+        raise OnnxError(
+            f"{lw.graph.name}: node {node.name or node.op_type!r} ({node.op_type}): {exc}",
+            hint="netcost needs every tensor's shape; run onnx's shape inference or onnxsim on the file to check it",
+        ) from None
 
 
 def _shape_const(lw: Lowering, node) -> None:
@@ -171,8 +186,8 @@ def fold(lw: Lowering, node) -> None:
     try:
         opsets = {o.domain or "": o.version for o in lw.model.opset_import}
         results = ReferenceEvaluator(node, opsets=opsets).run(None, {i: lw.consts[i].value() for i in node.input if i})
-    except Exception as exc:
-        return lw.unknown(node, f"constant folding failed: {str(exc).splitlines()[0][:120]}")
+    except Exception as exc:  # an op the reference evaluator lacks, a bad attribute
+        return _unknown(lw, node, f"constant folding failed: {str(exc).splitlines()[0][:120]}")
     for name, value in zip(node.output, results, strict=False):
         value = np.asarray(value)
         lw.consts[name] = Const(tuple(value.shape), sources, array=value)

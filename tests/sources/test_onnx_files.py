@@ -184,3 +184,28 @@ def test_lowering_an_onnx_file_never_imports_torch(tmp_path):
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_pad_absorbed_into_the_conv_then_lrn_and_relu6(tmp_path):
+    """Pad (top 1, bottom 2, left 0, right 1) then a 3x3 conv 8 -> 4 on 15x15: the padded
+    input is 18 x 16, the output 16 x 14; weights 4 * 8 * 9 = 288, MACs 288 * 16 * 14 =
+    64,512. The field's start is the conv's with that padding before: (3 - 1) / 2 - 1 = 0
+    for the rows, (3 - 1) / 2 - 0 = 1 for the columns."""
+    pads = numpy_helper.from_array(np.array([0, 0, 1, 0, 0, 0, 2, 1], dtype=np.int64), "pads")
+    low = numpy_helper.from_array(np.array(0.0, dtype=np.float32), "low")
+    high = numpy_helper.from_array(np.array(6.0, dtype=np.float32), "high")
+    nodes = [
+        helper.make_node("Pad", ["x", "pads"], ["p"], name="/pad/Pad"),
+        helper.make_node("Conv", ["p", "w"], ["c"], name="/conv/Conv", kernel_shape=[3, 3]),
+        helper.make_node("LRN", ["c"], ["n"], name="/norm/LRN", size=3),
+        helper.make_node("Clip", ["n", "low", "high"], ["y"], name="/act/Clip"),
+    ]
+    report = analyze_graph(
+        onnx_graph(save(tmp_path, nodes, [image()], [out()], [pads, low, high, weight("w", 4, 8, 3, 3)]))
+    )
+    assert [(r["name"], r["op"]) for r in report.rows] == [("conv", "conv"), ("norm", "lrn"), ("act", "relu6")]
+    assert report.rows[0]["output_shape"] == [1, 4, 16, 14]
+    assert report.totals["params"] == 288
+    assert report.totals["macs"] == 64_512
+    assert report.rows[0]["rf_start"] == [0, 1]
+    assert report.rows[1]["elementwise_flops"] == (3 + 3) * 4 * 16 * 14  # LRN: size + 3 per element
