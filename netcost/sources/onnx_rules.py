@@ -1,197 +1,18 @@
-"""ONNX op -> netcost op: one rule per ONNX op type (docs/onnx.md has the table).
+"""ONNX rules for convolutions, pooling, padding, dense layers, norms, Gather and If.
 
 A rule reads the node's attributes and constant operands, picks the netcost op whose
 fields express it, and adds it (``Lowering.add``, which checks the shape against ONNX's
-inference). A rule that cannot express a node raises ``_Unfit``; the node then becomes an
-unknown ``opaque`` node (the report is partial). Ops without arithmetic of their own
-(Identity, Dropout, Cast) are aliases; nodes whose inputs are all constants are folded.
+inference). A rule that cannot express a node raises ``Unfit``; the node then becomes an
+unknown ``opaque`` node (the report is partial). docs/onnx.md has the table.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from pathlib import Path
 
-from netcost.core.shape import Shape, same_padding
-from netcost.errors import NetcostError
-from netcost.graph import INPUT, Graph
+from netcost.core.shape import same_padding
 from netcost.ops import get
-from netcost.sources.onnx_lower import FLOAT_TYPES, INT_TYPES, Const, Lowering, OnnxError, _Unfit
-
-Rule = Callable[[Lowering, object], None]
-RULES: dict[str, Rule] = {}
-ALIASES = frozenset({"Identity", "Dropout", "Cast", "CastLike"})
-
-
-def rule(*op_types: str):
-    def wrap(fn: Rule) -> Rule:
-        for op_type in op_types:
-            RULES[op_type] = fn
-        return fn
-
-    return wrap
-
-
-def attrs(node) -> dict:
-    from onnx import helper
-
-    values = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-    return {k: v.decode() if isinstance(v, bytes) else v for k, v in values.items()}
-
-
-def operands(node, n: int) -> list[str]:
-    """The first ``n`` inputs, ``""`` for the optional ones left out."""
-    return [*node.input, *[""] * n][:n]
-
-
-def const_value(lw: Lowering, name: str):
-    if not name or name not in lw.consts:
-        raise _Unfit(f"{name or 'an operand'} is not a constant")
-    return lw.consts[name].value()
-
-
-def const_dims(lw: Lowering, name: str) -> tuple[int, ...]:
-    if not name or name not in lw.consts:
-        raise _Unfit(f"{name or 'an operand'} is not a constant (a weight)")
-    return lw.consts[name].dims
-
-
-# --- the walk ---------------------------------------------------------------------------------
-
-
-def lower_nodes(model, data_inputs: list, path: Path) -> Graph:
-    shapes, elem_types = inferred_dims(model)
-    read = {i for node in model.graph.node for i in node.input}
-    used = [v for v in data_inputs if v.name in read]
-    if len(used) != 1:
-        names = ", ".join(v.name for v in used) or "none"
-        raise OnnxError(
-            f"{path.name}: netcost's graph takes one input; this file's nodes read {len(used)} ({names})",
-            hint="export the model with one input (the others fixed or folded)",
-        )
-    x = used[0]
-    dims = shapes[x.name]
-    integer = x.type.tensor_type.elem_type in INT_TYPES
-    graph = Graph(
-        name=path.stem,
-        input_shape=Shape(dims[1:], "L" if integer and len(dims) == 2 else ""),
-        description=f"ONNX file {path.name} ({model.producer_name or 'unknown producer'}, "
-        f"opset {max((o.version for o in model.opset_import if o.domain in ('', 'ai.onnx')), default=0)})",
-    )
-    lw = Lowering(model, shapes, graph, elem_types=elem_types)
-    lw.acts[x.name] = INPUT
-    lw.batch_axis[x.name] = 0
-    for tensor in model.graph.initializer:
-        numel = math.prod(tensor.dims)
-        learnable = tensor.data_type in FLOAT_TYPES and numel > 1
-        lw.init_numel[tensor.name] = numel
-        sources = frozenset({tensor.name}) if learnable else frozenset()
-        lw.consts[tensor.name] = Const(tuple(tensor.dims), sources, tensor)
-    for node in model.graph.node:
-        for name in dict.fromkeys([*node.input, *outer_names(node)]):
-            lw.consumers.setdefault(name, []).append(node)
-        for name in node.output:
-            lw.producer[name] = node
-    for node in model.graph.node:  # constants first: the pattern rules look ahead at them
-        if node.op_type == "Constant":
-            fold(lw, node)
-            lw.skip.add(id(node))
-    for node in model.graph.node:
-        if id(node) not in lw.skip:
-            lower_node(lw, node)
-    output = model.graph.output[0].name
-    if not lw.is_act(output):
-        raise OnnxError(f"{path.name}: the output {output!r} does not depend on the input")
-    graph.output = lw.act(output)
-    return graph
-
-
-def outer_names(node) -> list[str]:
-    """Tensors of the enclosing graph that a node's sub-graphs (If branches) read."""
-    names = []
-    for a in node.attribute:
-        if a.type == a.GRAPH:
-            made = {o for inner in a.g.node for o in inner.output} | {t.name for t in a.g.initializer}
-            names += [i for inner in a.g.node for i in inner.input if i and i not in made]
-    return names
-
-
-def inferred_dims(model) -> tuple[dict[str, tuple[int, ...]], dict[str, int]]:
-    """ONNX dims of every tensor that shape inference sized completely, and element types."""
-    shapes, types = {}, {}
-    for value in (*model.graph.input, *model.graph.value_info, *model.graph.output):
-        tensor = value.type.tensor_type
-        types[value.name] = tensor.elem_type
-        if tensor.HasField("shape") and all(d.HasField("dim_value") for d in tensor.shape.dim):
-            shapes[value.name] = tuple(d.dim_value for d in tensor.shape.dim)
-    return shapes, types
-
-
-def lower_node(lw: Lowering, node) -> None:
-    if node.op_type in ("Shape", "Size") and node.input and not lw.is_const(node.input[0]):
-        return _shape_const(lw, node)
-    if all(not i or lw.is_const(i) for i in (*node.input, *outer_names(node))):
-        return fold(lw, node)
-    if node.op_type in ALIASES:
-        return lw.alias(node.output[0], node.input[0])
-    lower = RULES.get(node.op_type)
-    if lower is None:
-        return _unknown(lw, node, "no rule for this op")
-    try:
-        lower(lw, node)
-    except UNFIT as exc:  # the rule cannot express this node (an attribute, an operand)
-        _unknown(lw, node, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-
-
-# what a rule raises for a node it cannot express: the node is then an unknown opaque one
-UNFIT = (_Unfit, NetcostError, ValueError, TypeError, KeyError, IndexError, AttributeError)
-
-
-def _unknown(lw: Lowering, node, reason: str) -> None:
-    """``Lowering.unknown``; a node whose output cannot even be sized stops the lowering."""
-    try:
-        lw.unknown(node, reason)
-    except _Unfit as exc:
-        raise OnnxError(
-            f"{lw.graph.name}: node {node.name or node.op_type!r} ({node.op_type}): {exc}",
-            hint="netcost needs every tensor's shape; run onnx's shape inference or onnxsim on the file to check it",
-        ) from None
-
-
-def _shape_const(lw: Lowering, node) -> None:
-    import numpy as np
-
-    dims = lw.dims(node.input[0])
-    a = attrs(node)
-    if node.op_type == "Size":
-        value = np.array(math.prod(dims), dtype=np.int64)
-    else:
-        value = np.array(dims[a.get("start", 0) : a.get("end", len(dims))], dtype=np.int64)
-    lw.consts[node.output[0]] = Const(tuple(value.shape), array=value)
-
-
-def fold(lw: Lowering, node) -> None:
-    """Evaluate a node whose inputs are all constants (ONNX's reference evaluator)."""
-    import numpy as np
-
-    sources = frozenset().union(*(lw.consts[i].sources for i in node.input if i))
-    if node.op_type in ALIASES and node.op_type != "Cast":
-        lw.consts[node.output[0]] = Const(
-            lw.consts[node.input[0]].dims, sources, lw.consts[node.input[0]].proto, lw.consts[node.input[0]].array
-        )
-        return
-    from onnx.reference import ReferenceEvaluator
-
-    try:
-        opsets = {o.domain or "": o.version for o in lw.model.opset_import}
-        results = ReferenceEvaluator(node, opsets=opsets).run(None, {i: lw.consts[i].value() for i in node.input if i})
-    except Exception as exc:  # an op the reference evaluator lacks, a bad attribute
-        return _unknown(lw, node, f"constant folding failed: {str(exc).splitlines()[0][:120]}")
-    for name, value in zip(node.output, results, strict=False):
-        value = np.asarray(value)
-        lw.consts[name] = Const(tuple(value.shape), sources, array=value)
-
+from netcost.sources.onnx_state import Lowering, Unfit, attrs, const_dims, const_value, operands, rule
 
 # --- convolution, pooling ---------------------------------------------------------------------
 
@@ -201,7 +22,7 @@ def window_pads(lw: Lowering, a: dict, spatial, k, s, d, extra=(0, 0, 0, 0)) -> 
     auto = a.get("auto_pad", "NOTSET")
     if auto in ("SAME_UPPER", "SAME_LOWER"):
         if any(extra):
-            raise _Unfit("auto_pad SAME after an explicit Pad")
+            raise Unfit("auto_pad SAME after an explicit Pad")
         (t, b), (left, right) = (same_padding(n, k[i], s[i], d[i]) for i, n in enumerate(spatial))
         if auto == "SAME_LOWER":
             t, b, left, right = b, t, right, left
@@ -211,7 +32,7 @@ def window_pads(lw: Lowering, a: dict, spatial, k, s, d, extra=(0, 0, 0, 0)) -> 
     else:
         p = a.get("pads", [0, 0, 0, 0])
         if len(p) != 4:
-            raise _Unfit(f"pads {p} of a {len(k)}-D window")
+            raise Unfit(f"pads {p} of a {len(k)}-D window")
         pads = (p[0], p[2], p[1], p[3])  # ONNX: h_begin, w_begin, h_end, w_end
     return tuple(p + e for p, e in zip(pads, extra, strict=True))
 
@@ -230,7 +51,7 @@ def conv(lw: Lowering, node) -> None:
     x, w, b = operands(node, 3)
     wd = const_dims(lw, w)
     if len(wd) != 4:
-        raise _Unfit(f"a {len(wd) - 2}-D convolution (netcost's conv is 2-D)")
+        raise Unfit(f"a {len(wd) - 2}-D convolution (netcost's conv is 2-D)")
     a = attrs(node)
     x, extra = padded_input(lw, x, (0.0,))
     k = tuple(a.get("kernel_shape", wd[2:]))
@@ -247,10 +68,10 @@ def conv_transpose(lw: Lowering, node) -> None:
     wd = const_dims(lw, w)
     a = attrs(node)
     if len(wd) != 4 or a.get("auto_pad", "NOTSET") != "NOTSET" or "output_shape" in a:
-        raise _Unfit("a conv_transpose other than 2-D with explicit pads")
+        raise Unfit("a conv_transpose other than 2-D with explicit pads")
     p = a.get("pads", [0, 0, 0, 0])
     if (p[0], p[1]) != (p[2], p[3]):
-        raise _Unfit(f"asymmetric pads {p}")
+        raise Unfit(f"asymmetric pads {p}")
     groups = a.get("group", 1)
     op = get("conv_transpose")(
         out=wd[1] * groups,
@@ -288,7 +109,7 @@ def _channel_pool(lw: Lowering, node, k: tuple[int, ...]) -> None:
     """A window over one non-spatial axis only (torch's LRN pools the squares across
     channels with a ``(size, 1, 1)`` window): per-position work, fields unchanged."""
     if sum(n > 1 for n in k) > 1 or k[-2:] != (1, 1):
-        raise _Unfit(f"a {len(k)}-D pooling window {list(k)}")
+        raise Unfit(f"a {len(k)}-D pooling window {list(k)}")
     out = node.output[0]
     elementwise = math.prod(k) * math.prod(lw.sample_dims_of(out, node))
     lw.add_opaque(node, [node.input[0]], out, elementwise=elementwise)
@@ -299,7 +120,7 @@ def if_(lw: Lowering, node) -> None:
     """A branch on a condition known before the run (torch's exporter writes some for
     rank checks): the taken branch's nodes, in place."""
     if not lw.is_const(node.input[0]):
-        raise _Unfit("a branch on a computed condition")
+        raise Unfit("a branch on a computed condition")
     taken = "then_branch" if bool(const_value(lw, node.input[0]).item()) else "else_branch"
     branch = next(a.g for a in node.attribute if a.name == taken)
     for inner in branch.node:
@@ -307,6 +128,8 @@ def if_(lw: Lowering, node) -> None:
             lw.consumers.setdefault(name, []).append(inner)
         for name in inner.output:
             lw.producer[name] = inner
+    from netcost.sources.onnx_walk import lower_node
+
     for inner in branch.node:
         if id(inner) not in lw.skip:
             lower_node(lw, inner)
@@ -337,14 +160,14 @@ def pad(lw: Lowering, node) -> None:
     given = len(node.input) > 2 and node.input[2]
     fill = float(const_value(lw, node.input[2]).item()) if given else a.get("value", 0.0)
     if len(node.input) > 3 and node.input[3]:
-        raise _Unfit("Pad with axes")
+        raise Unfit("Pad with axes")
     if not any(pads):
         return lw.alias(node.output[0], x)
     rank = len(pads) // 2
     if a.get("mode", "constant") != "constant" or rank != 4 or any(pads[i] or pads[rank + i] for i in (0, 1)):
-        raise _Unfit(f"{a.get('mode', 'constant')} padding {pads}")
+        raise Unfit(f"{a.get('mode', 'constant')} padding {pads}")
     if any(p < 0 for p in pads) or not lw.shape(x).is_map:
-        raise _Unfit(f"padding {pads}")
+        raise Unfit(f"padding {pads}")
     lw.pads[node.output[0]] = (lw.pad_source(x), (pads[2], pads[6], pads[3], pads[7]), fill)
     lw.pad_nodes[node.output[0]] = node
 
@@ -361,7 +184,7 @@ def gemm(lw: Lowering, node) -> None:
     wd = const_dims(lw, w)
     out = wd[0] if a.get("transB", 0) else wd[1]
     if b and math.prod(const_dims(lw, b)) != out:
-        raise _Unfit("a bias that is not one per output")
+        raise Unfit("a bias that is not one per output")
     _linear(lw, node, x, w, b, out, node.output[0])
 
 
@@ -458,12 +281,9 @@ def gather(lw: Lowering, node) -> None:
         lw.new_params([data])
         return
     if not lw.is_act(data) or not lw.is_const(indices):
-        raise _Unfit("a gather of computed indices")
+        raise Unfit("a gather of computed indices")
     shape = lw.shape(data)
     index = const_value(lw, indices)
     if shape.layout == "LC" and axis == 1 and index.ndim == 0:
         return lw.add(node, get("select_token")(index=int(index)), [data], node.output[0])
     lw.add_opaque(node, [data], node.output[0], view=index.ndim == 0)
-
-
-from netcost.sources import onnx_tensor_rules  # noqa: E402, F401  (registers the element-wise and layout rules)

@@ -9,8 +9,7 @@ import math
 from netcost.core.shape import LAYOUTS
 from netcost.errors import NetcostError
 from netcost.ops import get
-from netcost.sources.onnx_lower import Lowering, _Unfit
-from netcost.sources.onnx_rules import attrs, const_value, operands, rule
+from netcost.sources.onnx_state import Lowering, Unfit, attrs, const_value, operands, rule
 
 ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish": "hardswish", "Gelu": "gelu"}
 UNARY = (
@@ -34,7 +33,7 @@ def sample_axis(lw: Lowering, name: str, axis: int) -> int:
     axis %= rank
     batch = lw.batch_axis.get(name)
     if axis == batch:
-        raise _Unfit("an operation along the batch axis")
+        raise Unfit("an operation along the batch axis")
     return axis - (batch is not None and axis > batch)
 
 
@@ -102,7 +101,7 @@ def softmax(lw: Lowering, node) -> None:
     axis = attrs(node).get("axis", -1 if opset >= 13 else 1)
     rank = lw.shape(x).rank
     if opset < 13 and axis % (rank + 1) != rank:
-        raise _Unfit("a Softmax over flattened trailing axes (opset < 13)")
+        raise Unfit("a Softmax over flattened trailing axes (opset < 13)")
     lw.add(node, get("softmax")(axis=sample_axis(lw, x, axis) - rank), [x], node.output[0])
 
 
@@ -117,7 +116,7 @@ def elementwise(lw: Lowering, node) -> None:
     if node.op_type in ("Add", "Mul", "Sum") and len(acts) >= 2 and not consts:
         try:
             return lw.add(node, get("mul" if node.op_type == "Mul" else "add")(), acts, out)
-        except (NetcostError, _Unfit):
+        except (NetcostError, Unfit):
             pass  # shapes netcost's merges do not take (other broadcasts): an opaque node
     numel = math.prod(lw.sample_dims_of(out, node))
     lw.add_opaque(node, acts, out, elementwise=numel, params=lw.new_params(consts))
@@ -176,7 +175,7 @@ def _lrn(lw: Lowering, square) -> bool:
         return False
     try:
         alpha, k, beta = (_scalar(lw, kinds[t]) for t in ("Mul", "Add", "Pow"))
-    except _Unfit:
+    except Unfit:
         return False
     size = max(attrs(pools[0])["kernel_shape"])
     lw.add(square, get("lrn")(size=size, alpha=alpha, beta=beta, k=k), [x], step.output[0])
@@ -187,7 +186,7 @@ def _lrn(lw: Lowering, square) -> bool:
 def _scalar(lw: Lowering, node) -> float:
     values = [lw.consts[i].value() for i in node.input if i and lw.is_const(i)]
     if len(values) != 1 or values[0].size != 1:
-        raise _Unfit("not a scalar operand")
+        raise Unfit("not a scalar operand")
     return float(values[0].reshape(-1)[0])
 
 
@@ -312,7 +311,7 @@ def slice_(lw: Lowering, node) -> None:
         s, e = (min(max(v + n if v < 0 else v, 0), n) for v in (s, e))
         spans[ax] = (s, e)
     if any(step != 1 for step in steps):
-        raise _Unfit(f"a strided slice (steps {steps})")
+        raise Unfit(f"a strided slice (steps {steps})")
     if shape.is_map and set(spans) == {0}:
         s, e = spans[0]
         sizes = [size for size in (s, e - s, shape.c - e) if size]
@@ -324,7 +323,7 @@ def slice_(lw: Lowering, node) -> None:
         if all(lo == (shape.dims[ax] - (hi - lo)) // 2 for ax, (lo, hi) in ((1, h), (2, w))):
             return lw.add(node, get("crop")(h=h[1] - h[0], w=w[1] - w[0]), [x], out)
     if spatial:
-        raise _Unfit("an off-centre window of a map")
+        raise Unfit("an off-centre window of a map")
     lw.add_opaque(node, [x], out, view=True)
 
 
@@ -335,13 +334,13 @@ def resize(lw: Lowering, node) -> None:
     shape = lw.shape(x)
     after = lw.sample_dims_of(out, node)
     if not shape.is_map or after[0] != shape.c or any(o % i for o, i in zip(after[1:], shape.spatial, strict=True)):
-        raise _Unfit("a resize other than an integer up-sampling of a map")
+        raise Unfit("a resize other than an integer up-sampling of a map")
     mode = a.get("mode", "nearest")
     transform = a.get("coordinate_transformation_mode", "half_pixel")
     if mode == "linear" and transform not in ("half_pixel", "pytorch_half_pixel"):
-        raise _Unfit(f"linear resize with {transform} coordinates")
+        raise Unfit(f"linear resize with {transform} coordinates")
     if mode not in ("nearest", "linear"):
-        raise _Unfit(f"{mode} resize")
+        raise Unfit(f"{mode} resize")
     scale = tuple(o // i for o, i in zip(after[1:], shape.spatial, strict=True))
     lw.add(node, get("upsample")(scale=scale, mode="bilinear" if mode == "linear" else "nearest"), [x], out)
 

@@ -14,7 +14,8 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from netcost.analysis import analyze_graph  # noqa: E402
 from netcost.options import TorchInput  # noqa: E402
-from netcost.sources.onnx_lower import OnnxError, is_onnx_path, module_path, onnx_graph  # noqa: E402
+from netcost.sources.onnx_lower import OnnxError, is_onnx_path, onnx_graph  # noqa: E402
+from netcost.sources.onnx_state import module_path  # noqa: E402
 
 RNG = np.random.default_rng(0)
 
@@ -209,3 +210,39 @@ def test_pad_absorbed_into_the_conv_then_lrn_and_relu6(tmp_path):
     assert report.totals["macs"] == 64_512
     assert report.rows[0]["rf_start"] == [0, 1]
     assert report.rows[1]["elementwise_flops"] == (3 + 3) * 4 * 16 * 14  # LRN: size + 3 per element
+
+
+def test_channels_last_block_with_erf_gelu(tmp_path):
+    """ConvNeXt's MLP as torch exports it: Transpose to channels-last, LayerNormalization
+    over the 8 channels, MatMul + Add (8 -> 32), the Erf GELU, MatMul (32 -> 8).
+    Params 2 x 8 + 8 x 32 + 32 + 32 x 8 = 560; MACs 5 x 5 x (8 x 32 + 32 x 8) = 12,800."""
+
+    def const(name, value):
+        return numpy_helper.from_array(np.array(value, dtype=np.float32), name)
+
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["t"], name="/block/Transpose", perm=[0, 2, 3, 1]),
+        helper.make_node("LayerNormalization", ["t", "g", "beta"], ["n"], name="/block/norm/LayerNormalization"),
+        helper.make_node("MatMul", ["n", "w1"], ["m1"], name="/block/fc1/MatMul"),
+        helper.make_node("Add", ["m1", "b1"], ["h"], name="/block/fc1/Add"),
+        helper.make_node("Div", ["h", "root2"], ["d"], name="/block/act/Div"),
+        helper.make_node("Erf", ["d"], ["e"], name="/block/act/Erf"),
+        helper.make_node("Add", ["e", "one"], ["a"], name="/block/act/Add"),
+        helper.make_node("Mul", ["h", "a"], ["p"], name="/block/act/Mul"),
+        helper.make_node("Mul", ["p", "half"], ["g1"], name="/block/act/Mul_1"),
+        helper.make_node("MatMul", ["g1", "w2"], ["y"], name="/block/fc2/MatMul"),
+    ]
+    inits = [weight("g", 8), weight("beta", 8), weight("w1", 8, 32), weight("b1", 32), weight("w2", 32, 8)]
+    inits += [const("root2", 2**0.5), const("one", 1.0), const("half", 0.5)]
+    report = analyze_graph(onnx_graph(save(tmp_path, nodes, [image(dims=(1, 8, 5, 5))], [out()], inits)))
+    rows = [(r["name"], r["op"], r["output_layout"]) for r in report.rows]
+    assert rows == [
+        ("block", "permute_dims", "HWC"),
+        ("block.norm", "layernorm", "HWC"),
+        ("block.fc1", "linear", "HWC"),
+        ("block.act", "gelu", "HWC"),
+        ("block.fc2", "linear", "HWC"),
+    ]
+    assert report.totals["params"] == 560
+    assert report.totals["macs"] == 12_800
+    assert report.rows[-1]["rf_size"] == [1, 1]  # per position: no field grows
