@@ -104,10 +104,11 @@ def bind_inputs(model, data_inputs: list, given: tuple[TorchInput, ...], file: s
         dims = value.type.tensor_type.shape.dim
         if not value.type.tensor_type.HasField("shape") or len(dims) == 0:
             raise OnnxError(f"{file}: input {value.name!r} has no rank, netcost needs one (a batch dim first)")
+        shown = _dims_text(dims)  # as the file has it, before any dim is set
         _bind_batch(dims[0], value.name, file)
         if sample is not None and len(sample.shape) != len(dims) - 1:
             raise OnnxError(
-                f"{file}: --input {sample}: input {value.name!r} is {_dims_text(dims)}, "
+                f"{file}: --input {sample}: input {value.name!r} is {shown}, "
                 f"one sample has {len(dims) - 1} dims, not {len(sample.shape)}"
             )
         for axis, dim in enumerate(list(dims)[1:], start=1):
@@ -122,8 +123,7 @@ def bind_inputs(model, data_inputs: list, given: tuple[TorchInput, ...], file: s
             size = want if want is not None else symbols.get(symbol) if symbol else None
             if size is None:
                 raise OnnxError(
-                    f"{file}: input {value.name!r} is {_dims_text(dims)}: dim {axis} "
-                    f"({symbol or 'unnamed'}) has no size",
+                    f"{file}: input {value.name!r} is {shown}: dim {axis} ({symbol or 'unnamed'}) has no size",
                     hint=f"give one sample's shape: --input {_name_for(value.name)}{_example(dims)}",
                 )
             if symbol:

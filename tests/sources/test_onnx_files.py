@@ -111,7 +111,7 @@ def test_symbolic_sequence_dim_from_input(tmp_path):
 
 
 def test_missing_symbolic_dim_asks_for_it(tmp_path):
-    with pytest.raises(OnnxError, match=r"dim 1 \(seq\) has no size") as caught:
+    with pytest.raises(OnnxError, match=r"input 'ids' is \[batch, seq\]: dim 1 \(seq\) has no size") as caught:
         onnx_graph(token_model(tmp_path))
     assert "--input ids=N" in caught.value.hint
 
