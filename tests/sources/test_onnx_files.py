@@ -246,3 +246,25 @@ def test_channels_last_block_with_erf_gelu(tmp_path):
     assert report.totals["params"] == 560
     assert report.totals["macs"] == 12_800
     assert report.rows[-1]["rf_size"] == [1, 1]  # per position: no field grows
+
+
+def test_two_inputs_read_is_a_clear_error(tmp_path):
+    nodes = [helper.make_node("Add", ["x", "z"], ["y"], name="/add/Add")]
+    path = save(tmp_path, nodes, [image(), image("z")], [out()])
+    with pytest.raises(OnnxError, match=r"takes one input; this file's nodes read 2 \(x, z\)"):
+        onnx_graph(path)
+
+
+def test_dequantized_constant_weight_folds_into_the_conv(tmp_path):
+    """An int8 weight 4 x 8 x 3 x 3 dequantized before the conv: 288 params, 288 x 13 x 13 MACs."""
+    q = numpy_helper.from_array(RNG.integers(-128, 127, (4, 8, 3, 3)).astype(np.int8), "q")
+    scale = numpy_helper.from_array(np.array(0.02, dtype=np.float32), "scale")
+    zero = numpy_helper.from_array(np.array(0, dtype=np.int8), "zero")
+    nodes = [
+        helper.make_node("DequantizeLinear", ["q", "scale", "zero"], ["w"], name="/conv/DequantizeLinear"),
+        helper.make_node("Conv", ["x", "w"], ["y"], name="/conv/Conv"),
+    ]
+    report = analyze_graph(onnx_graph(save(tmp_path, nodes, [image()], [out()], [q, scale, zero])))
+    assert [r["op"] for r in report.rows] == ["conv"]
+    assert report.totals["params"] == 288
+    assert report.totals["macs"] == 288 * 13 * 13
