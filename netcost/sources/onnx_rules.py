@@ -237,9 +237,17 @@ def _matmul(lw: Lowering, node, a: str, b: str) -> None:
 
 @rule("BatchNormalization")
 def batch_norm(lw: Lowering, node) -> None:
+    """``bn`` on a map or a vector; on other ranks (BatchNorm1d over a sequence) the same
+    cost as an opaque layer: 2 operations per element, the affine params, the statistics buffers."""
     x, scale, bias, mean, var = operands(node, 5)
-    lw.add(node, get("bn")(), [x], node.output[0])
-    lw.new_params([scale, bias])
+    statistics = sum(math.prod(const_dims(lw, n)) for n in (mean, var))
+    if lw.shape(x).layout in ("CHW", "F"):
+        lw.add(node, get("bn")(), [x], node.output[0])
+        lw.new_params([scale, bias])
+    else:
+        params = lw.new_params([scale, bias])
+        numel = lw.shape(x).numel
+        lw.add_opaque(node, [x], node.output[0], elementwise=2 * numel, params=params, buffers=statistics)
     lw.counted.update(s for n in (mean, var) for s in lw.consts[n].sources)  # buffers, not params
 
 

@@ -268,3 +268,14 @@ def test_dequantized_constant_weight_folds_into_the_conv(tmp_path):
     assert [r["op"] for r in report.rows] == ["conv"]
     assert report.totals["params"] == 288
     assert report.totals["macs"] == 288 * 13 * 13
+
+
+def test_batchnorm_over_a_sequence(tmp_path):
+    """BatchNormalization of [N, 6, 10] (BatchNorm1d): 12 params, 12 statistics, 2 x 60 operations."""
+    nodes = [helper.make_node("BatchNormalization", ["x", "s", "o", "m", "v"], ["y"], name="/bn/BN")]
+    inits = [weight("s", 6), weight("o", 6), weight("m", 6), weight("v", 6)]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6, 10])
+    report = analyze_graph(onnx_graph(save(tmp_path, nodes, [x], [out()], inits)))
+    assert (report.totals["params"], report.totals["buffers"]) == (12, 12)
+    assert report.totals["elementwise_flops"] == 120
+    assert not report.meta.get("partial")
