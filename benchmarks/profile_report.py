@@ -19,6 +19,7 @@ import torch
 from netcost.api import load_graph
 from netcost.counted.calibrate import device_name, roofline
 from netcost.counted.profile import profile_graph
+from netcost.options import ProfileOptions
 
 
 def main() -> None:
@@ -40,7 +41,8 @@ def main() -> None:
         graph = load_graph(name)
         medians, reports = [], []
         for _ in range(args.repeats):
-            report = profile_graph(graph, per_layer=True, min_run_time=args.min_time, roofline=rl, layer_repeats=20)
+            options = ProfileOptions(per_layer=True, min_run_time=args.min_time)
+            report = profile_graph(graph, options, roofline=rl, layer_repeats=20)
             medians.append(report.runs[0]["median_s"])
             reports.append(report)
         spread = (max(medians) - min(medians)) / statistics.median(medians)

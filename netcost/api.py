@@ -1,10 +1,13 @@
 """The library entry points; the CLI calls these and only renders.
 
-Every function takes the model first (a bundled name, a spec path, an inline spec, a
-``package.module:callable`` where it applies, a parsed Spec or a Graph), its variable
-overrides second, and everything else by keyword. Values are checked here, at the
-boundary (:mod:`netcost.options`): a bad one raises :class:`netcost.errors.NetcostError`
-with what was expected, never a bare TypeError from deep inside."""
+Every function takes the model first — a bundled name, a spec path, an inline spec, a
+``package.module:callable``, a ``torch.nn.Module``, a parsed Spec or a Graph, resolved
+once into its source (:func:`netcost.sources.resolve.source_of`) — its variable overrides
+second, and everything else by keyword, or as one option record (``options=``: an
+:class:`~netcost.options.AnalyzeOptions`, :class:`~netcost.options.ProfileOptions`).
+Values are checked at the boundary (:mod:`netcost.options`): a bad one raises
+:class:`netcost.errors.NetcostError` with what was expected, never a bare TypeError from
+deep inside."""
 
 from __future__ import annotations
 
@@ -17,36 +20,21 @@ from netcost.errors import NetcostError
 from netcost.graph import Graph
 from netcost.options import (
     AnalyzeOptions,
-    OneSize,
     OptionError,
+    ProfileOptions,
     TorchInput,
     TrainOptions,
     check_bool,
-    check_int,
     parse_torch_inputs,
-    spec_shape,
 )
 from netcost.report.model import Report
-from netcost.spec.expand import expand
-from netcost.spec.schema import Spec, parse_spec
-from netcost.zoo import exists, resolve
+from netcost.sources.base import ModelSource, NoGraph
+from netcost.sources.resolve import source_of
+from netcost.sources.spec import load_spec
+from netcost.sources.torch_model import TorchSource, need_torch
+from netcost.spec.schema import Spec
 
-
-def is_callable_path(model: str) -> bool:
-    """``package.module:callable`` (a torch model to count) rather than a spec."""
-    head, sep, tail = model.partition(":")
-    return bool(sep) and head.replace(".", "").replace("_", "").isalnum() and tail.replace(".", "").isidentifier()
-
-
-def load_spec(model: str | Path, input_shape: tuple[int, ...] | None = None) -> Spec:
-    """Parse a bundled spec name, a YAML path or an inline spec (``conv(64,k=3) > relu``)."""
-    from netcost.spec.extends import load_extended
-    from netcost.spec.inline import is_inline, parse_inline
-
-    if isinstance(model, str) and is_inline(model) and not exists(model):
-        return parse_inline(model, input_shape)
-    path = resolve(str(model))
-    return parse_spec(load_extended(path), str(path), path.stem)
+__all__ = ["load_spec"]
 
 
 def load_extended(path: Path, seen: tuple[Path, ...] = ()) -> Any:
@@ -57,47 +45,52 @@ def load_extended(path: Path, seen: tuple[Path, ...] = ()) -> Any:
 
 
 def load_graph(
-    model: str | Path | Spec,
+    model: str | Path | Spec | Graph,
     overrides: Mapping[str, Any] | None = None,
     input_shape: tuple[int, ...] | str | None = None,
 ) -> Graph:
-    """The typed Graph a spec expands to (variables overridden, input replaced)."""
-    options = AnalyzeOptions(input_shape=input_shape, overrides=overrides)
-    spec = model if isinstance(model, Spec) else load_spec(_model_text(model), options.input_shape)
-    return expand(spec, options.overrides, options.input_shape)
+    """The typed Graph a model expands to (a spec's variables overridden, its input replaced)."""
+    return source_of(model).graph(AnalyzeOptions(input_shape=input_shape, overrides=overrides))
 
 
-def _model_text(model: Any) -> str | Path:
-    if not isinstance(model, (str, Path)):
-        raise OptionError(f"model: expected a name, a path, a Spec or a Graph, got {type(model).__name__} {model!r}")
-    return model
+def _graph_for(source: ModelSource, options: AnalyzeOptions, command: str) -> Graph:
+    """The source's Graph for ``command``, which needs one (a torch model has none yet)."""
+    try:
+        return source.graph(options)
+    except NoGraph as exc:
+        if isinstance(source, TorchSource):
+            raise NoGraph(
+                f"{command} checks a spec's formulas against the module it compiles to; {source.label} is a "
+                "torch model without a spec",
+                hint=exc.hint,
+            ) from None
+        raise
 
 
-def _graph(model: Any, options: AnalyzeOptions, command: str | None = None) -> Graph:
-    """The Graph of a spec; a ``command`` that needs one says so for a torch model."""
-    if options.device is not None:
-        raise OptionError(
-            f"--device {options.device}: a spec is analysed from its formulas, on no device",
-            hint="--device says where a torch model (package.module:callable) is built and run; "
-            "verify and profile have their own --device, --train-device models a training step's device",
-        )
-    if isinstance(model, Graph):
-        return model
-    if command is not None and _is_torch_model(model):
-        raise NetcostError(
-            f"{command} checks a spec's formulas against the module it compiles to; {model} is a torch "
-            "model without a spec",
-            hint="`netcost analyze` counts it and `netcost profile` times it",
-        )
-    return load_graph(model, options.overrides, spec_shape(options))
+def _one_way(options: Any, given: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """``options=`` and the keywords it replaces are not both given."""
+    if options is None:
+        return
+    both = sorted(k for k, v in given.items() if v != defaults[k])
+    if both:
+        raise OptionError(f"options= and {', '.join(both)}=: give the options one way (the record or its keywords)")
 
 
-def _is_torch_model(model: Any) -> bool:
-    return isinstance(model, str) and is_callable_path(model) and not exists(model)
+ANALYZE_DEFAULTS: dict[str, Any] = {
+    "overrides": None,
+    "input_shape": None,
+    "batch": 1,
+    "dtype": "fp32",
+    "convention": Convention.NETCOST,
+    "train": None,
+    "inputs": None,
+    "device": None,
+    "mode": "eval",
+}
 
 
 def analyze(
-    model: str | Path | Spec | Graph,
+    model: Any,
     overrides: Mapping[str, Any] | None = None,
     *,
     input_shape: tuple[int, ...] | str | None = None,
@@ -109,9 +102,10 @@ def analyze(
     inputs: list[TorchInput | str] | None = None,
     device: str | None = None,
     mode: str = "eval",
+    options: AnalyzeOptions | None = None,
 ) -> Report:
     """The cost Report of a model (per layer and totals): analytic for a spec, counted for a
-    ``package.module:callable`` torch model.
+    torch model (``package.module:callable`` or an ``nn.Module``).
 
     For a torch model: ``inputs``, the forward's inputs, each one sample (the batch is
     prepended): TorchInputs or text, ``["128:int64"]``, ``["input_ids=128:int64",
@@ -119,17 +113,18 @@ def analyze(
     float32, float16, bfloat16, float64, int64, int32, bool; ``NAME=`` a keyword
     argument). None: the example inputs the factory returns, ``(model, args[, kwargs])``,
     used as given. ``device``: where it is built and run, meta (default: nothing
-    allocated), cpu (measures peak memory) or cuda; ``mode``: eval.
+    allocated), cpu (measures peak memory) or cuda; ``mode``: eval or train.
 
     ``overrides``: the spec's variables, ``{"width": 0.5, "depths": [3, 4, 6, 3]}``;
     ``input_shape``: one sample, ``(3, 160, 160)`` or ``"3x160x160"``; ``batch``: totals
     cover the whole batch; ``dtype``: fp32, fp16, bf16, int8, fp64; ``convention``: how
     FLOPs are counted (netcost, flopcounter, fvcore, pycls); ``train``: a TrainOptions (or
     True for plain SGD) adds the cost of one training step (``report.train``);
-    ``formulas``: each layer's formula with its numbers."""
-    options = _options(
-        input_shape=input_shape,
+    ``formulas``: each layer's formula with its numbers. ``options``: all of these but
+    ``formulas`` as one :class:`~netcost.options.AnalyzeOptions` instead."""
+    given = dict(
         overrides=overrides,
+        input_shape=input_shape,
         batch=batch,
         dtype=dtype,
         convention=convention,
@@ -138,7 +133,8 @@ def analyze(
         device=device,
         mode=mode,
     )
-    return analyze_options(model, options, formulas=check_bool(formulas, "formulas"))
+    _one_way(options, given, ANALYZE_DEFAULTS)
+    return analyze_options(model, options or _options(**given), formulas=check_bool(formulas, "formulas"))
 
 
 def _options(*, train: TrainOptions | bool | None, inputs, **given: Any) -> AnalyzeOptions:
@@ -150,54 +146,27 @@ def _options(*, train: TrainOptions | bool | None, inputs, **given: Any) -> Anal
     return AnalyzeOptions(train=train, inputs=inputs or (), **given)
 
 
-def analyze_options(model: str | Path | Spec | Graph, options: AnalyzeOptions, *, formulas: bool = False) -> Report:
+def analyze_options(model: Any, options: AnalyzeOptions, *, formulas: bool = False) -> Report:
     """:func:`analyze` with its options as one record (the CLI and the gate call this)."""
-    from netcost.analysis import analyze_graph
-
-    if _is_torch_model(model):
-        if options.train is not None:
-            raise NetcostError("--train needs a spec: a torch model given as module:callable is only counted forward")
-        return count_callable(model, options)
-    graph = _graph(model, options)
-    if options.train is None:
-        return analyze_graph(graph, options.batch, options.dtype, options.convention, formulas)
-    from netcost.analysis.training import train_report
-
-    t = options.train
-    return train_report(
-        graph,
-        options.batch,
-        options.dtype,
-        t.optimizer,
-        t.momentum,
-        t.amp,
-        t.freeze,
-        options.convention,
-        t.device,
-        t.foreach,
-        formulas,
-    )
+    if not isinstance(options, AnalyzeOptions):
+        raise OptionError(f"options: expected AnalyzeOptions, got {type(options).__name__}")
+    return source_of(model).report(options, formulas=formulas)
 
 
 def analyze_train(
-    model: str | Path | Spec | Graph,
+    model: Any,
     overrides: Mapping[str, Any] | None = None,
     *,
     input_shape: tuple[int, ...] | str | None = None,
     batch: int = 1,
     dtype: str = "fp32",
-    optimizer: str = "sgd",
-    momentum: float = 0.0,
-    amp: bool = False,
-    frozen: tuple[str, ...] = (),
+    train: TrainOptions | None = None,
     convention: Convention | str = Convention.NETCOST,
-    device: str = "cuda",
-    foreach: bool | None = None,
     formulas: bool = False,
 ) -> Report:
     """The Report with training columns per layer and ``report.train`` (backward FLOPs,
-    gradients, optimizer state, saved activations, the step's peak): analytic, no torch."""
-    train = TrainOptions(optimizer=optimizer, momentum=momentum, amp=amp, freeze=frozen, device=device, foreach=foreach)
+    gradients, optimizer state, saved activations, the step's peak) for the training step
+    ``train`` describes (default: plain SGD): analytic, no torch."""
     return analyze(
         model,
         overrides,
@@ -205,13 +174,13 @@ def analyze_train(
         batch=batch,
         dtype=dtype,
         convention=convention,
-        train=train,
+        train=train or TrainOptions(),
         formulas=formulas,
     )
 
 
 def check(
-    models: str | list[str] | tuple[str, ...] | None = None,
+    models: Any = None,
     *,
     budgets: Mapping[str, int | str] | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -228,25 +197,31 @@ def check(
     inputs: list[TorchInput | str] | None = None,
     device: str | None = None,
     mode: str = "eval",
+    options: AnalyzeOptions | None = None,
+    **max_budgets: int | str,
 ):
     """The budget gate: a CheckResult (``.passed``, ``.rows``, ``.to_dict()``).
 
-    ``budgets``: metric -> limit (``{"macs": "2G", "params": 12_000_000}``; the metrics are
-    the analyze totals, and ``train_memory_bytes`` & co. for a training step). With no
+    ``budgets``: metric -> limit (``{"macs": "2G", "params": 12_000_000}``), or as keywords
+    (``max_macs="2G"``); the metrics are the analyze totals, and ``train_memory_bytes`` &
+    co. for a training step. ``models``: one model or a list (any model source). With no
     ``models``, the models, budgets and baseline of ``[tool.netcost]`` in ``config`` (a
     pyproject.toml) are checked, ``budgets`` overriding theirs. ``baseline``: a saved
     analyze/compare/check JSON; a total may grow by at most ``max_increase`` percent.
-    ``write_baseline``: write the totals there afterwards (atomically), as a baseline.
-    ``inputs``, ``device``, ``mode``: a torch model's inputs, device and mode, as in
-    :func:`analyze`."""
+    ``write_baseline``: write the totals there afterwards (atomically), as a baseline. The
+    analysis keywords (or ``options``) are :func:`analyze`'s."""
     from netcost.budget import Target
     from netcost.budget import check as gate
 
     check_bool(allow_partial, "allow_partial")
     budgets = dict(budgets or {})
-    options = _options(  # checked even where [tool.netcost] gives each model its own
-        input_shape=input_shape,
+    for key, limit in max_budgets.items():
+        if not key.startswith("max_"):
+            raise OptionError(f"check() got an unexpected keyword {key!r}", hint="budgets are max_<metric>=LIMIT")
+        budgets[key.removeprefix("max_")] = limit
+    given = dict(
         overrides=overrides,
+        input_shape=input_shape,
         batch=batch,
         dtype=dtype,
         convention=convention,
@@ -255,8 +230,10 @@ def check(
         device=device,
         mode=mode,
     )
-    if models:
-        names = [models] if isinstance(models, str) else list(models)
+    _one_way(options, given, ANALYZE_DEFAULTS)
+    options = options or _options(**given)  # checked even where [tool.netcost] gives each model its own
+    if models is not None and not (isinstance(models, (list, tuple)) and not models):
+        names = list(models) if isinstance(models, (list, tuple)) else [models]
         targets = [Target(model=m, budgets=budgets, options=options, allow_partial=allow_partial) for m in names]
     else:
         from dataclasses import replace
@@ -273,58 +250,118 @@ def check(
     return gate(targets, baseline=baseline, max_increase=max_increase, write_baseline=write_baseline)
 
 
-def count_callable(model: str, options: AnalyzeOptions) -> Report:
-    """Count a torch model given as ``package.module:callable`` (no spec: torch counts it)."""
-    if options.overrides:
-        raise NetcostError(f"--set applies to specs; {model} is a torch model (it takes no variables)")
-    _need_torch(f"counting {model}")
-    from netcost.counted.torchcount import count_model
-
-    return count_model(
-        model,
-        None,
-        options.batch,
-        options.dtype,
-        options.convention,
-        options.device or "meta",
-        inputs=torch_inputs(options) or None,
-        mode=options.mode,
+def report(
+    models: str | Path | Spec | Graph | Report | list | tuple,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    input_shape: tuple[int, ...] | str | None = None,
+    batch: int = 1,
+    dtype: str = "fp32",
+    convention: Convention | str = Convention.NETCOST,
+    train: TrainOptions | bool | None = None,
+    inputs: list[TorchInput | str] | None = None,
+    device: str | None = None,
+    mode: str = "eval",
+    profile: str | Path | Mapping[str, Any] | None = None,
+    output: str | Path | None = None,
+) -> str:
+    """The HTML report of one or more models (each a model as :func:`analyze` takes it, or
+    a Report already made), as one self-contained page: totals, charts, the layer table,
+    the comparison of several, and the roofline of ``profile`` (a ``netcost profile
+    --format json`` file or its parsed document). Written to ``output`` when given (whole,
+    atomically); the page's text is returned either way. The other keywords are
+    :func:`analyze`'s, applied to every model."""
+    given = list(models) if isinstance(models, (list, tuple)) else [models]
+    options = _options(
+        input_shape=input_shape,
+        overrides=overrides,
+        batch=batch,
+        dtype=dtype,
+        convention=convention,
+        train=train,
+        inputs=inputs,
+        device=device,
+        mode=mode,
     )
+    return report_options(given, options, profile=profile, output=output)
 
 
-def torch_inputs(options: AnalyzeOptions) -> tuple[TorchInput, ...]:
-    """A torch model's inputs: ``inputs``, else ``input_shape`` taken literally (one
-    positional input of that shape; a single size is a 1-D input)."""
-    if options.inputs:
-        return options.inputs
-    shape = options.input_shape
-    if shape is None:
-        return ()
-    return (TorchInput(None, (shape.size,) if isinstance(shape, OneSize) else tuple(shape)),)
+def report_options(
+    models: list,
+    options: AnalyzeOptions,
+    *,
+    profile: str | Path | Mapping[str, Any] | None = None,
+    output: str | Path | None = None,
+) -> str:
+    """:func:`report` with its analyze options as one record (the CLI calls this)."""
+    from netcost.report.html.page import page
+    from netcost.report.html.profile_file import check_profile, load_profile
+
+    if not models:
+        raise OptionError("models: give at least one model")
+    if profile is None:  # a bad file fails before any model is analysed
+        measured = None
+    elif isinstance(profile, Mapping):
+        measured = check_profile(dict(profile), "profile")
+    else:
+        measured = load_profile(profile)
+    reports = [m if isinstance(m, Report) else analyze_options(m, options, formulas=True) for m in models]
+    text = page(reports, measured)
+    if output is not None:
+        from netcost.files import write_atomic
+
+        try:
+            write_atomic(output, text)
+        except OSError as exc:
+            raise NetcostError(f"-o {output}: cannot write the report: {exc}") from None
+    return text
 
 
-def _need_torch(feature: str) -> None:
-    import importlib.util
+def compare(models: Any, *, depth: int | None = None, **keywords: Any):
+    """Models side by side (a Comparison dict: every total with its ratio to the first
+    model). ``models``: two or more of any model source; the keywords are :func:`analyze`'s
+    (one set for every model); ``depth``: also the per-block rows folded to that depth."""
+    from netcost.comparison import comparison
 
-    if importlib.util.find_spec("torch") is None:
-        raise NetcostError(f"{feature} needs torch: pip install torch 'netcost[torch]'")
+    if isinstance(models, (str, Path)) or len(models) < 2:
+        raise OptionError("compare: give at least two models")
+    if keywords.get("formulas"):
+        raise OptionError("compare: formulas= belongs to analyze")
+    options = keywords.pop("options", None)
+    given = {**{k: v for k, v in ANALYZE_DEFAULTS.items()}, **keywords}
+    unknown = sorted(set(keywords) - set(ANALYZE_DEFAULTS))
+    if unknown:
+        raise OptionError(f"compare() got unexpected keywords {', '.join(unknown)}")
+    _one_way(options, given, ANALYZE_DEFAULTS)
+    options = options or _options(**given)
+    return comparison([analyze_options(m, options) for m in models], depth)
+
+
+def count_model(model: Any, input_shape=None, **keywords: Any) -> Report:
+    """The counted Report of a torch model (an ``nn.Module`` or ``package.module:callable``);
+    see :func:`netcost.counted.torchcount.count_model` for the keywords."""
+    need_torch("count_model")
+    from netcost.counted.torchcount import count_model as count
+
+    return count(model, input_shape, **keywords)
 
 
 def build(
-    model: str | Path | Spec | Graph,
+    model: Any,
     overrides: Mapping[str, Any] | None = None,
     *,
     input_shape: tuple[int, ...] | str | None = None,
 ):
     """The spec as a real ``torch.nn.Module`` (eval mode); submodule paths are the layer names."""
-    _need_torch("build")
+    need_torch("build")
     from netcost.counted.compile import build as compile_graph
 
-    return compile_graph(_graph(model, AnalyzeOptions(input_shape=input_shape, overrides=overrides)))
+    options = AnalyzeOptions(input_shape=input_shape, overrides=overrides)
+    return compile_graph(_graph_for(source_of(model), options, "build"))
 
 
 def verify(
-    model: str | Path | Spec | Graph,
+    model: Any,
     overrides: Mapping[str, Any] | None = None,
     *,
     input_shape: tuple[int, ...] | str | None = None,
@@ -340,14 +377,28 @@ def verify(
     options = AnalyzeOptions(input_shape=input_shape, overrides=overrides, batch=batch)
     check_bool(fields, "fields")
     check_bool(memory, "memory")
-    _need_torch("verify")
+    need_torch("verify")
     from netcost.counted.verify import verify_graph
 
-    return verify_graph(_graph(model, options, "verify"), options.batch, device, fields, memory, against)
+    graph = _graph_for(source_of(model), options, "verify")
+    return verify_graph(graph, batch=options.batch, device=device, fields=fields, memory=memory, against=against)
+
+
+PROFILE_DEFAULTS: dict[str, Any] = {
+    "batches": (1,),
+    "dtypes": ("fp32",),
+    "device": "cpu",
+    "amp": False,
+    "channels_last": False,
+    "per_layer": False,
+    "threads": None,
+    "min_run_time": 1.0,
+    "recalibrate": False,
+}
 
 
 def profile(
-    model: str | Path | Spec | Graph,
+    model: Any,
     overrides: Mapping[str, Any] | None = None,
     *,
     input_shape: tuple[int, ...] | str | None = None,
@@ -362,44 +413,50 @@ def profile(
     recalibrate: bool = False,
     progress=None,
     inputs: list[TorchInput | str] | None = None,
+    options: ProfileOptions | None = None,
 ):
     """Measured latency next to the analytic work (a ProfileReport; ``.to_dict()``).
-    ``inputs``: a torch model's input, one sample, as in :func:`analyze` (profile times
-    one positional floating-point input)."""
-    options = AnalyzeOptions(input_shape=input_shape, overrides=overrides, inputs=parse_torch_inputs(inputs))
-    for b in batches:
-        check_int(b, "batch")
-    if threads is not None:
-        check_int(threads, "threads", 1, 1024)
-    _need_torch("profile")
+    The timing keywords (or ``options``, a :class:`~netcost.options.ProfileOptions`) say
+    what is timed; ``inputs``: a torch model's input, one sample, as in :func:`analyze`
+    (profile times one positional floating-point input)."""
+    given = dict(
+        batches=tuple(batches),
+        dtypes=tuple(dtypes),
+        device=device,
+        amp=amp,
+        channels_last=channels_last,
+        per_layer=per_layer,
+        threads=threads,
+        min_run_time=min_run_time,
+        recalibrate=recalibrate,
+    )
+    _one_way(options, given, PROFILE_DEFAULTS)
+    timing = options or ProfileOptions(**given)
+    analysis = AnalyzeOptions(input_shape=input_shape, overrides=overrides, inputs=parse_torch_inputs(inputs))
+    need_torch("profile")
     import torch
 
     from netcost.counted.calibrate import roofline
-    from netcost.counted.device import check_device, check_dtypes
+    from netcost.counted.device import check_device
     from netcost.counted.profile import profile_graph, profile_module
 
-    device = check_device(device)
-    dtypes = check_dtypes(dtypes)
-    if threads:
-        torch.set_num_threads(threads)
-    rl = roofline(device, dtypes[0], recalibrate)[0] if per_layer else None
-    if _is_torch_model(model):
-        if options.overrides:
-            raise NetcostError(f"--set applies to specs; {model} is a torch model (it takes no variables)")
-        shape = _profiled_shape(model, torch_inputs(options))
-        return profile_module(model, shape, batches, dtypes, device, amp, channels_last, min_run_time, progress)
-    return profile_graph(
-        _graph(model, options),
-        batches,
-        dtypes,
-        device,
-        amp,
-        channels_last,
-        per_layer,
-        min_run_time,
-        roofline=rl,
-        progress=progress,
-    )
+    timing = _replace(timing, device=check_device(timing.device))
+    if timing.threads:
+        torch.set_num_threads(timing.threads)
+    source = source_of(model)
+    if isinstance(source, TorchSource) and isinstance(source.model, str):
+        source.refuse_variables(analysis)
+        shape = _profiled_shape(source.label, source.inputs(analysis))
+        return profile_module(source.model, shape, timing, progress=progress)
+    graph = _graph_for(source, analysis, "profile")
+    rl = roofline(timing.device, timing.dtypes[0], timing.recalibrate)[0] if timing.per_layer else None
+    return profile_graph(graph, timing, roofline=rl, progress=progress)
+
+
+def _replace(options, **changes):
+    from dataclasses import replace
+
+    return replace(options, **changes)
 
 
 def _profiled_shape(model: str, inputs: tuple[TorchInput, ...]) -> tuple[int, ...]:
@@ -415,14 +472,14 @@ def _profiled_shape(model: str, inputs: tuple[TorchInput, ...]) -> tuple[int, ..
 
 def calibrate(device: str = "cpu", dtype: str = "fp32", recalibrate: bool = False):
     """(Roofline, cached?) of this machine: peak FLOP/s and memory bandwidth."""
-    _need_torch("calibrate")
+    need_torch("calibrate")
     from netcost.counted.calibrate import roofline
 
     return roofline(device, dtype, recalibrate)
 
 
 def verify_train(
-    model: str | Path | Spec | Graph,
+    model: Any,
     overrides: Mapping[str, Any] | None = None,
     *,
     input_shape: tuple[int, ...] | str | None = None,
@@ -435,18 +492,8 @@ def verify_train(
     ``.passed``, ``.to_dict()``). ``train``: the optimizer and its options (default SGD)."""
     options = AnalyzeOptions(input_shape=input_shape, overrides=overrides, batch=batch, train=train or TrainOptions())
     check_bool(memory, "memory")
-    _need_torch("verify --train")
+    need_torch("verify --train")
     from netcost.counted.train_verify import verify_train as run
 
-    t = options.train
-    return run(
-        _graph(model, options, "verify --train"),
-        t.optimizer,
-        options.batch,
-        t.momentum,
-        device,
-        t.freeze,
-        t.foreach,
-        memory,
-        t.amp,
-    )
+    graph = _graph_for(source_of(model), options, "verify --train")
+    return run(graph, train=options.train, batch=options.batch, device=device, memory=memory)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from netcost.compare import METRICS
+from netcost.comparison import METRICS
 from netcost.errors import NetcostError
 from netcost.options import AnalyzeOptions, TrainOptions
 from netcost.report.model import Report
@@ -101,6 +101,11 @@ class CheckResult:
     @property
     def results(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.rows]
+
+    def _repr_html_(self) -> str:
+        from netcost.report.html.notebook import check_html
+
+        return check_html(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         doc = {"schema_version": SCHEMA_VERSION, "passed": self.passed, "results": self.results}

@@ -281,7 +281,7 @@ def compare(
     training: TrainOptions | None = None,
 ) -> None:
     """Models side by side: every total with its ratio to the first model."""
-    from netcost.compare import comparison
+    from netcost.comparison import comparison
     from netcost.report.compare_render import render_compare
 
     if len(models) < 2:
@@ -293,6 +293,45 @@ def compare(
     if depth and _format(format).value == "table":
         for report in reports:
             render(report.folded(depth), "table")
+
+
+@app.command("report")
+@with_training_options
+def report_page(
+    models: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="MODEL",
+            help="One or more: bundled names, spec files, package.module:callable, or inline specs.",
+            autocompletion=complete_model,
+        ),
+    ],
+    output: Annotated[str, typer.Option("--output", "-o", metavar="FILE", help="Where to write the HTML page.")],
+    input: InputsOpt = None,
+    batch: BatchOpt = 1,
+    set_: SetOpt = None,
+    dtype: DtypeOpt = "fp32",
+    convention: ConventionOpt = Convention.NETCOST,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", metavar="FILE.json", help="Add the roofline of `netcost profile --format json`."),
+    ] = None,
+    device: DeviceOpt = None,
+    mode: ModeOpt = "eval",
+    training: TrainOptions | None = None,
+) -> None:
+    """One self-contained HTML page: totals, charts, the layer table; several models compared.
+
+    Charts: MACs and params per layer, the activation memory alive over the execution order
+    (its peak marked), the receptive field by layer, with --train the training memory, with
+    --profile the roofline. Nothing on the page is loaded from the network.
+    """
+    from netcost.api import report_options
+    from netcost.text import one_line
+
+    options = _options(input, batch, set_, dtype, convention, training, device, mode)
+    report_options(models, options, profile=profile, output=output)
+    print(f"netcost: wrote {one_line(output)}", file=sys.stderr)
 
 
 def check(

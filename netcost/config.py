@@ -7,7 +7,11 @@ max-params = "50M"                  # defaults for every model below
 
 [[tool.netcost.models]]
 model = "resnet18"                  # bundled name, spec path, or package.module:callable
-input = "3x224x224"                 # optional: CxHxW, HxW or a size (or [3, 224, 224])
+input = "3x224x224"                 # optional: CxHxW, HxW or a size (or [3, 224, 224]);
+                                    #   a torch model's inputs as --input takes them, one
+                                    #   text or a list: ["input_ids=128:int64", ...]
+device = "meta"                     # a torch model's device (meta, cpu, cuda) and
+mode = "eval"                       #   mode (eval, train), as on the command line
 set = { width = 0.5 }               # optional spec variables
 batch = 1                           # optional; also dtype, convention, allow-partial
 max-macs = "2G"                     # K/M/G/T = 10^3.., KiB/MiB/GiB = 2^10..
@@ -28,7 +32,7 @@ from typing import Any
 
 from netcost.budget import BUDGET_METRICS, CheckError, Target
 from netcost.errors import NetcostError
-from netcost.options import AnalyzeOptions, TrainOptions, check_bool, parse_shape
+from netcost.options import AnalyzeOptions, TorchInput, TrainOptions, check_bool, parse_shape, parse_torch_inputs
 from netcost.text import printable
 from netcost.units import parse_percent
 
@@ -39,7 +43,19 @@ else:  # pragma: no cover
 
 BUDGET_KEYS = {f"max-{m.replace('_', '-')}": m for m in BUDGET_METRICS}
 TRAIN_KEYS = {"train", "optimizer", "momentum", "amp", "freeze", "train-device"}
-MODEL_KEYS = {"model", "input", "set", "batch", "dtype", "convention", "allow-partial", *TRAIN_KEYS, *BUDGET_KEYS}
+MODEL_KEYS = {
+    "model",
+    "input",
+    "set",
+    "batch",
+    "dtype",
+    "convention",
+    "device",
+    "mode",
+    "allow-partial",
+    *TRAIN_KEYS,
+    *BUDGET_KEYS,
+}
 TOP_KEYS = {"models", "baseline", "max-increase", *BUDGET_KEYS}
 
 
@@ -128,8 +144,12 @@ def _target(entry: dict[str, Any], defaults: dict[str, Any], where: str) -> Targ
                 raise CheckError(
                     f"{where}: train = false but {', '.join(sorted(TRAIN_KEYS & set(entry) - {'train'}))} given"
                 )
+        shape, inputs = _input(entry.get("input"))
         options = AnalyzeOptions(
-            input_shape=parse_shape(entry.get("input"), "input"),
+            input_shape=shape,
+            inputs=inputs,
+            device=entry.get("device"),
+            mode=entry.get("mode", "eval"),
             overrides=overrides,
             batch=entry.get("batch", 1),
             dtype=entry.get("dtype", "fp32"),
@@ -148,6 +168,16 @@ def _target(entry: dict[str, Any], defaults: dict[str, Any], where: str) -> Targ
         raise CheckError(f"{where} {exc.message}", hint=exc.hint) from None
     except NetcostError as exc:
         raise CheckError(f"{where} {exc.message}", hint=exc.hint) from None
+
+
+def _input(value: Any) -> tuple[tuple[int, ...] | None, tuple[TorchInput, ...]]:
+    """``input``: a list of sizes (a spec's CxHxW), or text as ``--input`` takes it, or a
+    list of such texts (a torch model's several inputs)."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value) and value:
+        return None, parse_torch_inputs(value, "input")
+    if isinstance(value, str):
+        return None, parse_torch_inputs([value], "input")
+    return parse_shape(value, "input"), ()
 
 
 def _known(table: dict, allowed: set[str], where: str) -> None:

@@ -284,8 +284,7 @@ class AnalyzeOptions:
         object.__setattr__(self, "input_shape", parse_shape(self.input_shape))
         object.__setattr__(self, "inputs", parse_torch_inputs(self.inputs))
         if self.device is not None:
-            base = self.device.split(":")[0] if isinstance(self.device, str) else self.device
-            check_choice(base, MODEL_DEVICES, "device")
+            check_model_device(self.device)
         check_choice(self.mode, counting_modes(), "mode")
         overrides = {} if self.overrides is None else self.overrides
         if not isinstance(overrides, Mapping) or not all(isinstance(k, str) for k in overrides):
@@ -299,3 +298,83 @@ class AnalyzeOptions:
             raise OptionError(f"train: expected TrainOptions, got {_show(self.train)}")
         if self.train is not None and self.train.amp and self.dtype != "fp32":
             raise OptionError("--amp keeps fp32 parameters (the master weights): use it with dtype fp32")
+
+    def count_options(self, inputs: tuple[TorchInput, ...]) -> CountOptions:
+        """The options a torch model is counted with (``inputs``: its forward's inputs)."""
+        return CountOptions(
+            inputs=inputs,
+            batch=self.batch,
+            dtype=self.dtype,
+            convention=self.convention,
+            device=self.device or "meta",
+            mode=self.mode,
+        )
+
+
+def check_model_device(device: Any) -> str:
+    """``meta``, ``cpu``, ``cuda`` or ``cuda:N`` (whether this machine has it is checked
+    where the model is built: netcost.counted.device)."""
+    base = device.split(":")[0] if isinstance(device, str) else device
+    check_choice(base, MODEL_DEVICES, "device")
+    return device
+
+
+@dataclass(frozen=True, kw_only=True)
+class CountOptions:
+    """How a torch model is counted: its forward's ``inputs`` (each one sample; empty: the
+    example inputs its factory returns), the ``batch`` prepended to them, the ``dtype`` its
+    memory is reported in, the FLOP ``convention``, the ``device`` it is built and run on
+    (meta: shapes only, nothing allocated; cpu measures peak memory) and its ``mode``."""
+
+    inputs: tuple[TorchInput, ...] = ()
+    batch: int = 1
+    dtype: str = "fp32"
+    convention: Convention = Convention.NETCOST
+    device: str = "meta"
+    mode: str = "eval"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "inputs", parse_torch_inputs(self.inputs, "inputs"))
+        check_int(self.batch, "batch")
+        check_choice(self.dtype, tuple(DTYPE_BYTES), "dtype")
+        convention = check_choice(self.convention, tuple(c.value for c in Convention), "convention")
+        object.__setattr__(self, "convention", Convention(convention))
+        check_model_device(self.device)
+        check_choice(self.mode, counting_modes(), "mode")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfileOptions:
+    """How a model is timed: the batch sizes and dtypes (every pair is one run), the
+    device, autocast (``amp``: fp32 weights, ops in the dtype), channels-last memory
+    format, per-layer timing (with a roofline), torch's thread count (None: torch's
+    default), the seconds of timed runs per setting, and whether to measure the roofline
+    again rather than read the cache."""
+
+    batches: tuple[int, ...] = (1,)
+    dtypes: tuple[str, ...] = ("fp32",)
+    device: str = "cpu"
+    amp: bool = False
+    channels_last: bool = False
+    per_layer: bool = False
+    threads: int | None = None
+    min_run_time: float = 1.0
+    recalibrate: bool = False
+
+    def __post_init__(self) -> None:
+        batches = (self.batches,) if isinstance(self.batches, int) else self.batches
+        if not isinstance(batches, Sequence) or not batches:
+            raise OptionError(f"batches: expected a list of batch sizes, got {_show(self.batches)}")
+        object.__setattr__(self, "batches", tuple(check_int(b, "batch") for b in batches))
+        from netcost.counted.device import check_dtypes  # torch-free: names only
+
+        if not isinstance(self.dtypes, (str, Sequence)):
+            raise OptionError(f"dtypes: expected a list of dtypes, got {_show(self.dtypes)}")
+        object.__setattr__(self, "dtypes", tuple(check_dtypes(self.dtypes)))
+        if not isinstance(self.device, str):
+            raise OptionError(f"device: expected cpu or cuda (cuda:N), got {_show(self.device)}")
+        for flag in ("amp", "channels_last", "per_layer", "recalibrate"):
+            check_bool(getattr(self, flag), flag)
+        if self.threads is not None:
+            check_int(self.threads, "threads", 1, 1024)
+        object.__setattr__(self, "min_run_time", check_number(self.min_run_time, "min_run_time", 0.01))

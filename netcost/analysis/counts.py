@@ -123,6 +123,7 @@ def _analyze_graph(graph: Graph, batch: int, dtype: str, convention: Convention,
             "reference": graph.reference,
             "peak_at": memory.peak_at,
             "max_op_io_at": memory.max_op_io_at,
+            "live_bytes": memory.live,  # the liveness timeline, one entry per row
             "notes": gap_notes(whole),
             **coverage_meta(graph),
         },

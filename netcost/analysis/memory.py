@@ -21,6 +21,7 @@ class Memory:
     peak_at: str  # the node executing at the peak
     max_op_io: int  # max over compute ops of inputs + output
     max_op_io_at: str
+    live: tuple[int, ...] = ()  # bytes alive while each node executes, in execution order
 
 
 def activation_memory(graph: Graph, bytes_per_element: int, batch: int = 1) -> Memory:
@@ -38,7 +39,8 @@ def activation_memory(graph: Graph, bytes_per_element: int, batch: int = 1) -> M
         owner = storage[tensor]
         end[owner] = max(end.get(owner, -1), last)
 
-    peak, peak_at = liveness_peak(graph, {s: (born, end[s], size[s]) for s, born in created.items()})
+    live = live_bytes(graph, {s: (born, end[s], size[s]) for s, born in created.items()})
+    peak, peak_at = peak_of(graph, live)
 
     io, io_at = 0, INPUT
     for node in graph.nodes:
@@ -48,15 +50,14 @@ def activation_memory(graph: Graph, bytes_per_element: int, batch: int = 1) -> M
         if total > io:
             io, io_at = total, node.name
     per_node = {n.name: size[n.name] for n in graph.nodes}
-    return Memory(per_node, peak, peak_at, io, io_at)
+    return Memory(per_node, peak, peak_at, io, io_at, tuple(live))
 
 
-def liveness_peak(graph: Graph, lifetimes: dict[str, tuple[int, int, int]]) -> tuple[int, str]:
-    """(largest live total, the node executing then) over storages alive from step ``born``
-    through step ``end`` inclusive, holding ``size`` bytes each.
+def live_bytes(graph: Graph, lifetimes: dict[str, tuple[int, int, int]]) -> list[int]:
+    """The liveness timeline: bytes alive while each node executes, in execution order,
+    over storages alive from step ``born`` through step ``end`` inclusive.
 
-    One pass: a storage's size is added at its birth and taken away after its last step.
-    The first step reaching the largest total wins, as in a scan of every step."""
+    One pass: a storage's size is added at its birth and taken away after its last step."""
     n = len(graph.nodes)
     change = [0] * (n + 2)  # change[i + 1]: bytes born at step i (minus those freed after step i - 1)
     for born, end, size in lifetimes.values():
@@ -64,9 +65,17 @@ def liveness_peak(graph: Graph, lifetimes: dict[str, tuple[int, int, int]]) -> t
         if end + 2 <= n + 1:
             change[end + 2] -= size
     live = change[0]  # step -1: the network input
-    peak, peak_at = 0, INPUT
-    for i, node in enumerate(graph.nodes):
+    timeline = []
+    for i in range(n):
         live += change[i + 1]
+        timeline.append(live)
+    return timeline
+
+
+def peak_of(graph: Graph, timeline: list[int]) -> tuple[int, str]:
+    """(largest entry of the timeline, the node executing then); the first one wins."""
+    peak, peak_at = 0, INPUT
+    for node, live in zip(graph.nodes, timeline, strict=True):
         if live > peak:
             peak, peak_at = live, node.name
     return peak, peak_at

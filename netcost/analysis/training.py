@@ -71,6 +71,7 @@ from netcost.analysis.counts import DTYPE_BYTES, analyze_graph, collector_paused
 from netcost.core.conventions import Convention
 from netcost.core.cost import BackwardCost, Saved
 from netcost.graph import INPUT, Graph, Node
+from netcost.options import TrainOptions
 from netcost.report.model import Report
 
 
@@ -589,33 +590,32 @@ def _one_tensor(branch: dict) -> bool:
 
 def train_report(
     graph: Graph,
+    *,
     batch: int = 1,
     dtype: str = "fp32",
-    optimizer: str = "sgd",
-    momentum: float = 0.0,
-    amp: bool = False,
-    frozen: Sequence[str] = (),
+    train: TrainOptions | None = None,
     convention: Convention = Convention.NETCOST,
-    device: str = "cuda",
-    foreach: bool | None = None,
     formulas: bool = False,
 ) -> Report:
-    """The analytic Report with training columns per layer and ``report.train`` totals.
+    """The analytic Report with training columns per layer and ``report.train`` totals, for
+    one training step as ``train`` says (default: plain SGD, CUDA's behaviour).
 
-    ``device`` picks torch's implementation where it differs by device: dropout's mask
-    (bool on CUDA, the activation dtype on CPU) and the optimizer's default (``foreach``
-    on CUDA, a loop on CPU; ``foreach`` overrides it)."""
-    with collector_paused():
-        return _train_report(
-            graph, batch, dtype, optimizer, momentum, amp, frozen, convention, device, foreach, formulas
-        )
-
-
-def _train_report(graph, batch, dtype, optimizer, momentum, amp, frozen, convention, device, foreach, formulas):
-    if amp and dtype != "fp32":
+    ``train.device`` picks torch's implementation where it differs by device: dropout's
+    mask (bool on CUDA, the activation dtype on CPU) and the optimizer's default
+    (``foreach`` on CUDA, a loop on CPU; ``train.foreach`` overrides it)."""
+    train = TrainOptions() if train is None else train
+    if train.amp and dtype != "fp32":
         raise ValueError("--amp keeps fp32 parameters (the master weights): use it with dtype fp32")
+    with collector_paused():
+        return _train_report(graph, batch, dtype, train, Convention(convention), formulas)
+
+
+def _train_report(
+    graph: Graph, batch: int, dtype: str, train: TrainOptions, convention: Convention, formulas: bool
+) -> Report:
+    optimizer, momentum, amp, frozen = train.optimizer, train.momentum, train.amp, train.freeze
+    device, foreach = train.device, train.foreach
     opt = resolve_optimizer(optimizer, momentum)
-    convention = Convention(convention)
     report = analyze_graph(graph, batch, dtype, convention, formulas)
     layers = layer_facts(graph, batch, frozen)
     widths = _Widths(graph, dtype, amp)

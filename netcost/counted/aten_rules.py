@@ -93,12 +93,12 @@ PER_OUTPUT = _names(
     clamp clamp_min clamp_max exp exp2 log log2 log10 log1p expm1 sqrt rsqrt pow where masked_fill
     abs reciprocal maximum minimum erf elu celu selu softplus mish threshold _prelu_kernel sin cos
     sign sgn floor ceil round trunc frac remainder fmod eq ne lt le gt ge logical_not logical_and
-    logical_or hardshrink softshrink
+    logical_or logical_xor bitwise_and bitwise_or bitwise_xor bitwise_not hardshrink softshrink
     """
 )
 SOFTMAX = frozenset({"_softmax", "_log_softmax", "_safe_softmax", "softmax", "log_softmax"})
 SOFTMAX_PER_ELEMENT = 3  # exp, sum, divide
-REDUCTIONS = frozenset({"mean", "sum", "amax", "amin", "argmax", "argmin", "prod"})
+REDUCTIONS = frozenset({"mean", "sum", "amax", "amin", "argmax", "argmin", "prod", "all", "any"})
 BN_INFERENCE = 2  # running statistics: one folded scale and one shift per element
 NORM_STATS = 4  # statistics at run time: mean, subtract, variance, divide (+1 with affine)
 UPSAMPLE_TAPS = {"nearest": 0, "linear": 2, "bilinear": 4, "bicubic": 16, "trilinear": 8}

@@ -18,10 +18,11 @@ import torch
 
 from netcost.analysis import DTYPE_BYTES, analyze_graph
 from netcost.counted.compile import build
-from netcost.counted.device import check_device, check_dtypes
+from netcost.counted.device import check_device
 from netcost.counted.timing import MIN_BLOCKS, prepare, time_layers, time_model
 from netcost.errors import NetcostError
 from netcost.graph import Graph
+from netcost.options import ProfileOptions
 from netcost.text import one_line
 from netcost.usercode import FACTORY, FORWARD, load_callable, user_code
 
@@ -128,18 +129,17 @@ def run_row(batch: int, dtype: str, amp: bool, channels_last: bool, timing, flop
 
 def profile_graph(
     graph: Graph,
-    batches: Sequence[int] = (1,),
-    dtypes: Sequence[str] = ("fp32",),
-    device: str = "cpu",
-    amp: bool = False,
-    channels_last: bool = False,
-    per_layer: bool = False,
-    min_run_time: float = 1.0,
-    layer_repeats: int = 10,
+    options: ProfileOptions | None = None,
+    *,
     roofline=None,
+    layer_repeats: int = 10,
     progress: Callable[[str], None] | None = None,
 ) -> ProfileReport:
-    device, dtypes = check_device(device), check_dtypes(dtypes)
+    """Time the module ``graph`` compiles to at each batch and dtype of ``options``; with
+    ``options.per_layer`` every layer too, against ``roofline``'s prediction."""
+    options = ProfileOptions() if options is None else options
+    device, dtypes, batches = check_device(options.device), options.dtypes, options.batches
+    amp, channels_last, min_run_time = options.amp, options.channels_last, options.min_run_time
     report = ProfileReport(graph.name, device, torch.get_num_threads())
     for dtype in dtypes:
         for batch in batches:
@@ -151,7 +151,7 @@ def profile_graph(
             timing = time_model(model, x, context, min_run_time)
             flops = analyze_graph(graph, batch, dtype).totals["flops"]
             report.runs.append(run_row(batch, dtype, amp, channels_last, timing, flops))
-    if per_layer:
+    if options.per_layer:
         batch, dtype = batches[0], dtypes[0]
         if progress:
             progress(f"per layer, batch {batch} {dtype}")
@@ -218,19 +218,16 @@ def _per_layer(report: ProfileReport, graph: Graph, batch: int, dtype: str, time
 def profile_module(
     target: str,
     shape: tuple[int, ...],
-    batches: Sequence[int],
-    dtypes: Sequence[str],
-    device: str,
-    amp: bool,
-    channels_last: bool,
-    min_run_time: float,
+    options: ProfileOptions,
+    *,
     progress: Callable[[str], None] | None = None,
 ) -> ProfileReport:
-    """Whole-model timing of a ``package.module:callable`` torch model; its FLOPs are
-    counted (netcost.counted.torchcount), since there is no spec."""
+    """Whole-model timing of a ``package.module:callable`` torch model on one positional
+    input of ``shape`` (one sample); its FLOPs are counted (netcost.counted.torchcount)."""
     from netcost.counted.torchcount import count_model
 
-    device, dtypes = check_device(device), check_dtypes(dtypes)
+    device, dtypes, batches = check_device(options.device), options.dtypes, options.batches
+    amp, channels_last, min_run_time = options.amp, options.channels_last, options.min_run_time
     factory = load_callable(target)
     shown = one_line(target)
     report = ProfileReport(target, device, torch.get_num_threads())
@@ -246,7 +243,7 @@ def profile_module(
                 model, x, context = prepare(model, (batch, *shape), device, dtype, amp, channels_last)
             with user_code(target, FORWARD, f"timing the forward pass on an input of shape {[batch, *shape]}"):
                 timing = time_model(model, x, context, min_run_time)
-            counted = count_model(target, shape, batch, dtype)
+            counted = count_model(target, shape, batch=batch, dtype=dtype)
             flops = counted.totals["flops"]
             report.runs.append(run_row(batch, dtype, amp, channels_last, timing, flops))
             if counted.meta.get("partial"):

@@ -49,7 +49,7 @@ from netcost.counted.aten_rules import (
 from netcost.counted.device import check_device
 from netcost.counted.memory import StorageTracker
 from netcost.errors import NetcostError, UserCodeError
-from netcost.options import TorchInput, parse_torch_inputs
+from netcost.options import CountOptions, TorchInput
 from netcost.report.model import SUMMED, Report
 from netcost.text import one_line
 from netcost.usercode import FACTORY, FORWARD, describe, load_callable, ordinary, user_code
@@ -606,45 +606,48 @@ def _notes(result: _Result, width: int, dtype: str) -> list[str]:
 
 def count_model(
     model: nn.Module | str,
-    input_shape: tuple[int, ...] = (3, 224, 224),
-    batch: int = 1,
-    dtype: str = "fp32",
-    convention: Convention = Convention.NETCOST,
-    device: str = "meta",
+    input_shape: Sequence[int] | None = None,
     *,
     inputs: Sequence[TorchInput | str] | None = None,
+    batch: int = 1,
+    dtype: str = "fp32",
+    convention: Convention | str = Convention.NETCOST,
+    device: str = "meta",
     mode: str = "eval",
 ) -> Report:
     """The counted Report of a torch model: an ``nn.Module`` (counted on its own device,
     left exactly as it was) or a ``package.module:callable`` built with no arguments (on
     ``device``, by default ``meta``: shapes only, nothing allocated).
 
-    ``inputs``: the forward's inputs (TorchInputs or text such as ``'128:int64'``,
-    ``'attention_mask=128:int64'``), each one sample, ``batch`` prepended; they replace
-    ``input_shape`` (one positional input). ``input_shape=None`` with no ``inputs``: the
-    example inputs the factory returned with the model, used as given. ``mode``: ``eval``
-    (BatchNorm on its running statistics, dropout off) or ``train`` (BatchNorm on the
-    batch's statistics, dropout on; still no gradients)."""
-    if batch < 1:
-        raise ValueError("batch must be at least 1")
-    if mode not in MODES:
-        raise NetcostError(f"unknown mode {mode!r}; one of {', '.join(MODES)}")
-    if dtype not in DTYPE_BYTES:
-        raise NetcostError(f"unknown dtype {dtype!r}; one of {', '.join(DTYPE_BYTES)}")
-    convention = Convention(convention)
+    ``input_shape``: one sample of the one positional input (the batch is prepended);
+    ``inputs`` instead: the forward's inputs (TorchInputs or text such as ``'128:int64'``,
+    ``'attention_mask=128:int64'``), each one sample. Neither: the example inputs the
+    factory returned with the model, used as given. ``mode``: ``eval`` (BatchNorm on its
+    running statistics, dropout off) or ``train`` (BatchNorm on the batch's statistics,
+    dropout on; still no gradients). The keywords are those of
+    :class:`netcost.options.CountOptions`."""
+    if inputs is None and input_shape is not None:
+        inputs = (TorchInput(None, tuple(input_shape)),)
+    options = CountOptions(
+        inputs=inputs or (), batch=batch, dtype=dtype, convention=convention, device=device, mode=mode
+    )
+    return count(model, options)
+
+
+def count(model: nn.Module | str, options: CountOptions) -> Report:
+    """:func:`count_model` with its options as one record (model sources call this)."""
+    convention, dtype, mode, batch = options.convention, options.dtype, options.mode, options.batch
     width, notes = DTYPE_BYTES[dtype], [MODES[mode], PATH_NOTE]
-    if inputs is not None:
-        given = parse_torch_inputs(list(inputs), "inputs")
-    elif input_shape is not None:
-        given = (TorchInput(None, tuple(int(d) for d in input_shape)),)
-    else:
-        given = None
+    given = options.inputs or None
     if isinstance(model, str):
-        device = check_device(device, "device", meta=True)
+        device = check_device(options.device, "device", meta=True)
         result, batch = _count_reference(model, given, batch, width, device, notes, mode=mode)
     else:
         if given is None:
-            raise NetcostError("count_model: an nn.Module needs input_shape or inputs")
+            raise NetcostError(
+                f"counting {type(model).__name__}: an nn.Module needs its inputs",
+                hint="inputs=['3x224x224'] (one sample each; the batch is prepended)",
+            )
         result = _count_module(model, given, batch, width, notes, mode=mode)
     run = result.run
     rows = _rows(run, convention, notes)

@@ -35,7 +35,7 @@ shape (the model, not a loss, is measured). Checks:
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -56,6 +56,7 @@ from netcost.counted.device import check_device
 from netcost.counted.memory import StorageTracker
 from netcost.errors import NetcostError
 from netcost.graph import Graph
+from netcost.options import TrainOptions
 
 GROUPED_WGRAD_NOTE = "FlopCounterMode over-counts grouped wgrad by groups"
 ATTENTION_BACKWARD_NOTES = {
@@ -116,35 +117,31 @@ def make_optimizer(model: torch.nn.Module, optimizer: str, momentum: float, fore
 
 def verify_train(
     graph: Graph,
-    optimizer: str = "sgd",
+    *,
+    train: TrainOptions | None = None,
     batch: int = 2,
-    momentum: float = 0.0,
     device: str = "cpu",
-    frozen: tuple[str, ...] = (),
-    foreach: bool | None = None,
     memory: bool = True,
-    amp: bool = False,
 ) -> TrainVerifyReport:
-    """One real training step of the compiled ``graph`` against :func:`train_report`.
-    ``amp`` runs the forward under ``torch.autocast`` (fp16 on CUDA, bf16 on CPU: 2 bytes
-    either way; the analysis follows CUDA's op lists, which agree with CPU's on conv,
-    linear, norms but batchnorm, activations, pooling and merges)."""
+    """One real training step of the compiled ``graph`` against :func:`train_report`, with
+    the optimizer and options ``train`` gives (default: plain SGD). ``train.amp`` runs the
+    forward under ``torch.autocast`` (fp16 on CUDA, bf16 on CPU: 2 bytes either way; the
+    analysis follows CUDA's op lists, which agree with CPU's on conv, linear, norms but
+    batchnorm, activations, pooling and merges). ``train.device`` is ignored: the step's
+    device is ``device``."""
+    train_options = TrainOptions() if train is None else train
     device = check_device(device)
     torch.manual_seed(0)
     kind = "cuda" if device.startswith("cuda") else "cpu"
-    use_foreach = kind == "cuda" if foreach is None else foreach
-    report = train_report(
-        graph,
-        batch,
-        "fp32",
-        optimizer,
-        momentum,
-        amp=amp,
-        frozen=frozen,
-        convention=Convention.FLOPCOUNTER,
-        device=kind,
-        foreach=use_foreach,
+    optimizer, momentum, frozen, amp = (
+        train_options.optimizer,
+        train_options.momentum,
+        train_options.freeze,
+        train_options.amp,
     )
+    use_foreach = kind == "cuda" if train_options.foreach is None else train_options.foreach
+    modelled = replace(train_options, device=kind, foreach=use_foreach)
+    report = train_report(graph, batch=batch, train=modelled, convention=Convention.FLOPCOUNTER)
     train = report.train
     if not train["trainable_params"]:
         raise NetcostError("verify --train: every layer is frozen, there is no training step to run")

@@ -106,6 +106,7 @@ def _cell(analytic: Any, counted: Any, note: str | None = None) -> dict[str, Any
 
 def verify_graph(
     graph: Graph,
+    *,
     batch: int = 1,
     device: str = "cpu",
     fields: bool = True,

@@ -1,4 +1,4 @@
-"""Rendering of the compare document (netcost.compare.comparison)."""
+"""Rendering of the compare document (netcost.comparison.comparison)."""
 
 from __future__ import annotations
 

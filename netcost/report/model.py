@@ -63,6 +63,12 @@ class Report:
 
         return pd.DataFrame(self.rows).set_index("name")
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the page of ``netcost report`` (netcost.report.html)."""
+        from netcost.report.html.notebook import report_html
+
+        return report_html(self)
+
     def folded(self, depth: int) -> Report:
         """Rows grouped by the first ``depth`` components of their names (``layer2.0``):
         counts summed; shape, output bytes and receptive field those of the group's last

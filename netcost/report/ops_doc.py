@@ -87,3 +87,35 @@ def build_example(cls, kwargs):
         raise ValueError(f"examples take literal values, got {text!r}")
 
     return cls(**{k: coerce(fields[k][0], v, no_expressions) for k, v in kwargs.items()})
+
+
+def ops_markdown() -> str:
+    """The op reference as Markdown (the docs site's ops page; generated, so it cannot
+    drift from the registry): every op with its fields, docstring and evaluated examples,
+    then the built-in blocks."""
+    lines = ["| op | family | what |", "|---|---|---|"]
+    for name, cls in sorted(ops.REGISTRY.items()):
+        lines.append(f"| [`{name}`](#{name}) | {cls.family} | {_cell(summary(cls.__doc__))} |")
+    for name in builtin_blocks():
+        lines.append(f"| [`{name}`](#{name}) | block | {_cell(DESCRIPTIONS[name])} |")
+    for name, cls in sorted(ops.REGISTRY.items()):
+        lines += ["", f"## {name}", "", f"*{cls.family}* — fields: `{op_signature(cls) or 'none'}`", ""]
+        lines += [(cls.__doc__ or "").strip(), "", "| input | args | output | params | MACs | elementwise |"]
+        lines.append("|---|---|---|---|---|---|")
+        for ins, kwargs in cls.EXAMPLES:
+            op = build_example(cls, kwargs)
+            out = op.shape(ins)
+            cost = op.cost(ins, out)
+            shown = ", ".join(x.describe() for x in ins)
+            row = [shown, f"`{kwargs}`", out.describe(), grouped(cost.params), grouped(cost.macs)]
+            lines.append("| " + " | ".join(_cell(c) for c in [*row, grouped(cost.elementwise)]) + " |")
+    for name, block in builtin_blocks().items():
+        lines += ["", f"## {name}", "", f"*built-in block* — args: `{block_signature(block)}`", ""]
+        lines += [DESCRIPTIONS[name], "", "```yaml"]
+        lines += [f"- {dict(layer)}" for layer in block.layers]
+        lines.append("```")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -16,6 +16,7 @@ from netcost.analysis import training
 from netcost.analysis.memory import activation_memory
 from netcost.api import analyze_train, load_graph
 from netcost.graph import INPUT
+from netcost.options import TrainOptions
 from netcost.zoo import bundled
 
 ZOO = sorted(bundled())
@@ -97,7 +98,10 @@ def step(graph, options):
         names = [n.name for n in graph.nodes]
         kept = tuple(p for p in options["frozen"] if any(training.is_frozen(n, (p,)) for n in names))
         options = {**options, "frozen": kept}
-    report = analyze_train(graph, **options)
+    options = dict(options)
+    analysis = {k: options.pop(k) for k in ("batch", "dtype") if k in options}
+    train = TrainOptions(**{("freeze" if k == "frozen" else k): v for k, v in options.items()})
+    report = analyze_train(graph, train=train, **analysis)
     train = report.train
     peak = train["memory"]["peak"]
     rows = [(r["name"], r["saved_activation_bytes"], r["backward_flops"]) for r in report.rows]

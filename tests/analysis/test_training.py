@@ -10,6 +10,7 @@ import pytest
 
 from netcost.analysis.training import OPTIMIZER_STATE, is_frozen, resolve_optimizer, train_report
 from netcost.api import load_graph
+from netcost.options import TrainOptions
 
 # conv 8x3x3x3 + 8 (2 tensors), bn 8 + 8 (2), linear 5x8 + 5 (2): 285 params in 6 tensors
 SMALL = """
@@ -61,7 +62,7 @@ def test_the_table_matches_the_seeds_chapter():
 
 @pytest.mark.parametrize(("optimizer", "expected"), SMALL_STATE.items())
 def test_optimizer_state_bytes_exact(spec_file, optimizer, expected):
-    report = train_report(load_graph(spec_file(SMALL)), optimizer=optimizer)
+    report = train_report(load_graph(spec_file(SMALL)), train=TrainOptions(optimizer=optimizer))
     assert report.train["optimizer_state_bytes"] == expected
     assert report.train["grad_bytes"] == report.train["param_bytes"] == 285 * 4
     assert report.train["buffer_bytes"] == 2 * 8 * 4 + 8  # running mean/var + int64 num_batches_tracked
@@ -103,8 +104,8 @@ def test_grouped_and_depthwise_wgrad_is_divided_by_groups():
 
 def test_frozen_layers_have_no_wgrad_and_no_gradients(spec_file):
     graph = load_graph("resnet18")
-    full = train_report(graph, optimizer="adam")
-    frozen = train_report(graph, optimizer="adam", frozen=("conv1", "bn1", "layer1", "layer2.*"))
+    full = train_report(graph, train=TrainOptions(optimizer="adam"))
+    frozen = train_report(graph, train=TrainOptions(optimizer="adam", freeze=("conv1", "bn1", "layer1", "layer2.*")))
     rows = {r["name"]: r for r in frozen.rows}
     assert rows["layer1.0.conv1"]["backward_flops"] == 0  # nothing trainable feeds it: no backward at all
     assert rows["layer3.0.conv1"]["dgrad_flops"] == 0  # its input needs no gradient
@@ -125,7 +126,7 @@ def test_saved_activations_shared_once_and_peak_by_hand(spec_file):
     #   backward from a seed of 8 bytes (held with the output): fc allocates grad(flat) 64 and
     #   its weight gradient 128; flatten's gradient is a view; relu allocates grad(c) 64:
     #   132 + (x + r + out 8) + (seed 8 + grad(flat) 64 + grad(c) 64) + 128 = 532
-    report = train_report(load_graph(spec_file(CHAIN)), optimizer="sgd")
+    report = train_report(load_graph(spec_file(CHAIN)), train=TrainOptions(optimizer="sgd"))
     t = report.train
     assert t["saved_activation_bytes"] == 128
     assert t["peak_train_bytes"] == 532
@@ -147,12 +148,12 @@ def test_saved_activations_shared_once_and_peak_by_hand(spec_file):
 
 def test_adam_state_and_its_step_temporaries(spec_file):
     graph = load_graph(spec_file(CHAIN))
-    adam = train_report(graph, optimizer="adam", device="cpu").train
+    adam = train_report(graph, train=TrainOptions(optimizer="adam", device="cpu")).train
     assert adam["optimizer_state_bytes"] == 2 * 132 + 2 * 4  # exp_avg, exp_avg_sq + 2 step tensors
     assert adam["peak_train_bytes"] == 532 + 272  # the backward peak, state included
     # the step: grads 132 + state 272 + params 132 + the loop's temporaries at the fc weight:
     # the previous denominator (1) + sqrt and quotient of 32 -> 65 x 4 = 260 -> 796, below 804
-    foreach = train_report(graph, optimizer="adagrad", device="cuda").train
+    foreach = train_report(graph, train=TrainOptions(optimizer="adagrad", device="cuda")).train
     assert foreach["foreach"] and foreach["peak_train_bytes"] == 532 + 132 + 8
 
 
@@ -174,8 +175,8 @@ def test_maxpool_indices_are_int64_and_bn_stats_fp32_whatever_the_dtype(spec_fil
 
 def test_amp_counts_fp32_parameters_and_half_activations(spec_file):
     graph = load_graph(spec_file(CHAIN))
-    amp = train_report(graph, optimizer="adamw", amp=True).train
-    full = train_report(graph, optimizer="adamw").train
+    amp = train_report(graph, train=TrainOptions(optimizer="adamw", amp=True)).train
+    full = train_report(graph, train=TrainOptions(optimizer="adamw")).train
     assert amp["param_bytes"] == full["param_bytes"] == 132  # the fp32 master weights
     assert amp["grad_bytes"] == 132 and amp["optimizer_state_bytes"] == full["optimizer_state_bytes"]
     saved = amp["memory"]["saved_activations"]
@@ -183,11 +184,11 @@ def test_amp_counts_fp32_parameters_and_half_activations(spec_file):
     # fc keeps its half input (= r) and, its input needing a gradient, its half weight (64)
     assert saved == {"tensors": 32, "private": 32, "amp_weight_copies": 2 + 64}
     with pytest.raises(ValueError, match="fp32"):
-        train_report(graph, amp=True, dtype="fp16")
+        train_report(graph, dtype="fp16", train=TrainOptions(amp=True))
 
 
 def test_json_gains_train_and_layer_columns(spec_file):
-    report = train_report(load_graph("resnet18"), batch=8, optimizer="adamw")
+    report = train_report(load_graph("resnet18"), batch=8, train=TrainOptions(optimizer="adamw"))
     doc = json.loads(json.dumps(report.to_dict()))
     for key in (
         "forward_flops",
@@ -220,7 +221,8 @@ def test_training_analysis_never_imports_torch():
         "import sys\n"
         "from netcost.api import load_graph\n"
         "from netcost.analysis.training import train_report\n"
-        "train_report(load_graph('mobilenet_v2'), optimizer='adam', amp=True)\n"
+        "from netcost.options import TrainOptions\n"
+        "train_report(load_graph('mobilenet_v2'), train=TrainOptions(optimizer='adam', amp=True))\n"
         "assert 'torch' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

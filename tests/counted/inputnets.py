@@ -79,3 +79,10 @@ def lstm():
 def bn10():
     """fvcore's own train-mode BatchNorm test: BatchNorm2d(10, affine=False)."""
     return nn.BatchNorm2d(10, affine=False)
+
+
+def gpt2():
+    """A small GPT-2 from its config: causal self-attention through Conv1D (addmm) layers."""
+    from transformers import GPT2Config, GPT2Model
+
+    return GPT2Model(GPT2Config(vocab_size=1000, n_positions=64, n_embd=64, n_layer=2, n_head=4))

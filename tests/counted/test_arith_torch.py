@@ -33,7 +33,7 @@ def test_a_scaled_residual_verifies(spec_file):
 
 
 def test_a_scaled_residual_trains_as_counted(spec_file):
-    report = verify_train(load_graph(spec_file(SCALED_RESIDUAL)), "sgd", batch=2)
+    report = verify_train(load_graph(spec_file(SCALED_RESIDUAL)), batch=2)
     assert report.passed, report.mismatches
     saved = report.check("saved activation bytes")
     assert saved["analytic"] == saved["measured"]

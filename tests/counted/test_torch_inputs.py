@@ -186,6 +186,19 @@ def test_hugging_face_recipe(cli):
     hidden, inner, layers, seq = 64, 128, 2, 32
     per_layer = seq * hidden * 4 * hidden + 2 * seq * seq * hidden + 2 * seq * hidden * inner
     assert doc["totals"]["macs"] == layers * per_layer
+    assert not doc["partial"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("transformers") is None, reason="needs transformers")
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_hugging_face_gpt2(cli, device):
+    """Per layer: the fused QKV projection h x 3h, the output projection h x h, the MLP
+    h x 4h and 4h x h (GPT-2's Conv1D layers are addmm), and the causal attention's two
+    products L x L x h (the mask drops no multiply in the kernel): 12 L h^2 + 2 L^2 h."""
+    doc = analyze_doc(cli, "tests.counted.inputnets:gpt2", "--input", "48:int64", "--device", device)
+    hidden, layers, seq = 64, 2, 48
+    assert doc["totals"]["macs"] == layers * (12 * seq * hidden * hidden + 2 * seq * seq * hidden)
+    assert not doc["partial"]
 
 
 def test_an_lstm_takes_a_sequence_input():

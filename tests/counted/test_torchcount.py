@@ -385,7 +385,7 @@ def test_resnet18_counted_equals_analytic():
     with torch.device("meta"):  # shapes only: fast, and the same counts
         on_meta = netcost.build("resnet18")
     for convention in Convention:
-        counted = count_model(on_meta, convention=convention)
+        counted = count_model(on_meta, (3, 224, 224), convention=convention)
         analytic = netcost.analyze("resnet18", convention=convention)
         for key in ("params", "buffers", "macs", "flops", "elementwise_flops", "activation_bytes", "max_op_io_bytes"):
             assert counted.totals[key] == analytic.totals[key], (convention, key)

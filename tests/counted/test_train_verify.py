@@ -14,6 +14,7 @@ from netcost.analysis.training import OPTIMIZERS, train_report  # noqa: E402
 from netcost.api import load_graph  # noqa: E402
 from netcost.counted.compile import build  # noqa: E402
 from netcost.counted.train_verify import GROUPED_WGRAD_NOTE, make_optimizer, verify_train  # noqa: E402
+from netcost.options import TrainOptions  # noqa: E402
 from netcost.zoo import bundled  # noqa: E402
 from tests.analysis.test_training import SMALL, SMALL_STATE  # noqa: E402
 
@@ -35,7 +36,7 @@ def test_optimizer_state_bytes_equal_torch_optim_state(spec_file, optimizer):
     model = build(graph).train()
     measured = _state_bytes_after_a_step(model, optimizer)
     assert measured == SMALL_STATE[optimizer]  # the hand figure
-    assert train_report(graph, optimizer=optimizer).train["optimizer_state_bytes"] == measured
+    assert train_report(graph, train=TrainOptions(optimizer=optimizer)).train["optimizer_state_bytes"] == measured
 
 
 def _backward_flops(module: nn.Module, x: torch.Tensor) -> tuple[int, int]:
@@ -123,7 +124,7 @@ def test_saved_tensors_equal_what_autograd_holds(spec_file):
 def test_verify_train_passes(name, optimizer):
     if name not in bundled():
         pytest.skip(f"{name} is not bundled yet")
-    report = verify_train(load_graph(name), optimizer, batch=2)
+    report = verify_train(load_graph(name), train=TrainOptions(optimizer=optimizer), batch=2)
     assert report.passed, report.mismatches
     for check in ("optimizer state bytes", "gradient bytes", "saved activation bytes", "peak training memory"):
         c = report.check(check)
@@ -139,7 +140,8 @@ def test_verify_train_passes(name, optimizer):
 
 def test_verify_train_with_frozen_layers_and_foreach():
     graph = load_graph("resnet18")
-    report = verify_train(graph, "rmsprop", batch=2, momentum=0.9, frozen=("conv1", "bn1", "layer1"), foreach=True)
+    train = TrainOptions(optimizer="rmsprop", momentum=0.9, freeze=("conv1", "bn1", "layer1"), foreach=True)
+    report = verify_train(graph, train=train, batch=2)
     assert report.passed, report.mismatches
     assert report.check("gradient bytes")["measured"] == 4 * (11_689_512 - 9408 - 128 - 147_968)
     assert report.analytic["optimizer"] == "rmsprop_momentum"
@@ -147,7 +149,7 @@ def test_verify_train_with_frozen_layers_and_foreach():
 
 def test_verify_train_amp_resnet18():
     # CPU autocast (bf16) and CUDA's (fp16) agree on conv, batchnorm, relu, pooling, add, linear
-    report = verify_train(load_graph("resnet18"), "adamw", batch=2, amp=True)
+    report = verify_train(load_graph("resnet18"), train=TrainOptions(optimizer="adamw", amp=True), batch=2)
     assert report.passed, report.mismatches
     saved = report.analytic["memory"]["saved_activations"]
     # half copies of every conv weight (kept always) and of fc's (kept: its input needs a gradient)
@@ -159,7 +161,7 @@ def test_verify_train_refuses_a_fully_frozen_model():
     from netcost.errors import NetcostError
 
     with pytest.raises(NetcostError, match="every layer is frozen"):
-        verify_train(load_graph("resnet18"), "sgd", frozen=("*",))
+        verify_train(load_graph("resnet18"), train=TrainOptions(freeze=("*",)))
 
 
 ATTENTION_BLOCK = """

@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console
 
 from netcost.api import analyze, analyze_train
+from netcost.options import TrainOptions
 from netcost.report import render
 from netcost.report.check_render import CheckFormat, render_check
 from netcost.report.compare_render import render_compare
@@ -43,7 +44,9 @@ def rich_text(report, formulas=False) -> str:
     [
         pytest.param(lambda: analyze("resnet18"), id="resnet18"),
         pytest.param(lambda: analyze("mobilenet_v2", formulas=True), id="mobilenet_v2-formulas"),
-        pytest.param(lambda: analyze_train("inception_v3", optimizer="adam"), id="inception_v3-train"),
+        pytest.param(
+            lambda: analyze_train("inception_v3", train=TrainOptions(optimizer="adam")), id="inception_v3-train"
+        ),
         pytest.param(lambda: analyze("densenet121").folded(2), id="densenet121-folded"),
     ],
 )
