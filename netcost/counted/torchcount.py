@@ -105,6 +105,27 @@ def _first_tensor(value: Any) -> torch.Tensor | None:
     return tensors[0] if tensors else None
 
 
+def op_kind(func) -> tuple[str, Rule | None, bool]:
+    """(name, rule or None if unsupported, is a view) of an aten (or other) op: the counting
+    rules' verdict on it, shared with the capture (netcost.sources.torch_capture)."""
+    name = func._schema.name.partition("::")[2]
+    aten = func.namespace == "aten"
+    view = func.is_view or name in ALIASING
+    if aten and (name in ZERO_COST or (name.endswith("_") and name[:-1] in ZERO_COST)):
+        rule = _free
+    else:
+        rule = rule_for(name) if aten else None
+        if rule is None and no_arithmetic(func):
+            rule = _free
+            view = view or not aten  # a marker or handle: no activation of its own
+    return name, rule, view
+
+
+def bind(func, args: tuple, kwargs: dict) -> dict[str, Any]:
+    """An op's arguments by schema name, defaults filled in (what a rule reads)."""
+    return _bind(func, args, kwargs)
+
+
 # --- one counting run ------------------------------------------------------------------
 
 
@@ -219,17 +240,7 @@ class _Run:
     # every aten op
     def _kind(self, func) -> tuple[str, Rule | None, bool]:
         """(name, rule or None if unsupported, is a view) of an op, found once per op."""
-        name = func._schema.name.partition("::")[2]
-        aten = func.namespace == "aten"
-        view = func.is_view or name in ALIASING
-        if aten and (name in ZERO_COST or (name.endswith("_") and name[:-1] in ZERO_COST)):
-            rule = _free
-        else:
-            rule = rule_for(name) if aten else None
-            if rule is None and no_arithmetic(func):
-                rule = _free
-                view = view or not aten  # a marker or handle: no activation of its own
-        kind = self._kinds[func] = (name, rule, view)
+        kind = self._kinds[func] = op_kind(func)
         return kind
 
     def op(self, func, args: tuple, kwargs: dict, out: Any) -> None:

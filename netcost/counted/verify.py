@@ -28,7 +28,17 @@ from netcost.graph import Graph
 from netcost.text import one_line
 from netcost.usercode import FACTORY, FORWARD, load_callable, user_code
 
-__all__ = ["VerifyReport", "compare_reference", "load_callable", "verify_graph"]
+__all__ = [
+    "VerifyReport",
+    "cell",
+    "compare_reference",
+    "load_callable",
+    "temporaries",
+    "tool_cell",
+    "tool_total",
+    "total_check",
+    "verify_graph",
+]
 
 # ops whose torch implementation allocates temporaries beside its output, so the measured
 # peak may exceed the analytic one while such an op runs (the analytic model counts outputs)
@@ -99,7 +109,7 @@ class VerifyReport:
         }
 
 
-def _cell(analytic: Any, counted: Any, note: str | None = None) -> dict[str, Any]:
+def cell(analytic: Any, counted: Any, note: str | None = None) -> dict[str, Any]:
     ok = None if counted is None else analytic == counted
     return {"analytic": analytic, "counted": counted, "ok": ok, **({"note": note} if note else {})}
 
@@ -129,27 +139,27 @@ def verify_graph(
         skipped = counted.fvcore_skipped.get(node.name)
         note = f"fvcore cannot count {', '.join(sorted(skipped))}" if skipped else None
         fv_counted = None if counted.fvcore is None else counted.fvcore[node.name]
-        fvcore = _tool_cell(Convention.FVCORE, cost, device, fv_counted, note)
+        fvcore = tool_cell(Convention.FVCORE, cost, device, fv_counted, note)
         rows.append(
             {
                 "name": node.name,
                 "op": node.op.kind,
-                "params": _cell(a["params"], counted.params[node.name]),
-                "buffers": _cell(a["buffers"], counted.buffers[node.name]),
-                "shape": _cell(a["output_shape"], counted.shapes.get(node.name)),
-                "bytes": _cell(a["activation_bytes"], counted.output_bytes.get(node.name)),
+                "params": cell(a["params"], counted.params[node.name]),
+                "buffers": cell(a["buffers"], counted.buffers[node.name]),
+                "shape": cell(a["output_shape"], counted.shapes.get(node.name)),
+                "bytes": cell(a["activation_bytes"], counted.output_bytes.get(node.name)),
                 "fvcore": fvcore,
-                "flopcounter": _tool_cell(Convention.FLOPCOUNTER, cost, device, counted.flopcounter[node.name]),
+                "flopcounter": tool_cell(Convention.FLOPCOUNTER, cost, device, counted.flopcounter[node.name]),
             }
         )
     t_fv = reports[Convention.FVCORE].totals
     totals = [
-        _total("params", t_fv["params"], sum(p.numel() for p in model.parameters())),
-        _total("buffers", t_fv["buffers"], sum(b.numel() for b in model.buffers())),
-        _tool_total(Convention.FLOPCOUNTER, whole, device, counted.flopcounter_total),
+        total_check("params", t_fv["params"], sum(p.numel() for p in model.parameters())),
+        total_check("buffers", t_fv["buffers"], sum(b.numel() for b in model.buffers())),
+        tool_total(Convention.FLOPCOUNTER, whole, device, counted.flopcounter_total),
     ]
     if counted.fvcore_total is not None:
-        totals.append(_tool_total(Convention.FVCORE, whole, device, counted.fvcore_total))
+        totals.append(tool_total(Convention.FVCORE, whole, device, counted.fvcore_total))
     report = VerifyReport(graph.name, device, list(shape), rows, totals, notes=list(counted.notes))
     if fields:
         report.fields = _fields(graph, report.notes)
@@ -171,25 +181,25 @@ def _fields(graph: Graph, notes: list[str]) -> list[FieldCheck]:
     return [measure(graph, node) for node in where]
 
 
-def _total(check: str, analytic: int, counted: int) -> dict[str, Any]:
+def total_check(check: str, analytic: int, counted: int) -> dict[str, Any]:
     return {"check": check, "analytic": analytic, "counted": counted, "ok": analytic == counted}
 
 
-def _tool_cell(convention: Convention, cost: Cost, device: str, counted: int | None, note: str | None = None):
+def tool_cell(convention: Convention, cost: Cost, device: str, counted: int | None, note: str | None = None):
     """A counter's figure for one layer: what the tool should report, blind spots included
     (verify runs it under no_grad); where that differs from the convention's true count,
     the true figure and why, so a known gap is explained, not reported as a mismatch."""
     expected = convention.tool_flops(cost, no_grad=True, device=device)
-    cell = _cell(expected, counted, note)
+    checked = cell(expected, counted, note)
     true = convention.flops(cost)
     if true != expected:
-        cell["true"] = true
-        cell["note"] = "; ".join([*([note] if note else []), _gap(convention, true - expected)])
-    return cell
+        checked["true"] = true
+        checked["note"] = "; ".join([*([note] if note else []), _gap(convention, true - expected)])
+    return checked
 
 
-def _tool_total(convention: Convention, whole: Cost, device: str, counted: int) -> dict[str, Any]:
-    total = _total(f"{convention.value} FLOPs", convention.tool_flops(whole, no_grad=True, device=device), counted)
+def tool_total(convention: Convention, whole: Cost, device: str, counted: int) -> dict[str, Any]:
+    total = total_check(f"{convention.value} FLOPs", convention.tool_flops(whole, no_grad=True, device=device), counted)
     true = convention.flops(whole)
     if true != total["analytic"]:
         total["true"] = true
@@ -206,7 +216,7 @@ def _memory(model, graph: Graph, shape, device, analytic: int) -> dict[str, Any]
     make = (lambda: sample_input(graph, shape, device)) if graph.input_shape.layout == "L" else None
     measured = measure_peak(model, [n.name for n in graph.nodes], shape, device=device, make_input=make)
     at = measured.peak_at
-    reason = _temporaries(graph[at].op) if at is not None else None
+    reason = temporaries(graph[at].op) if at is not None else None
     if measured.peak_bytes == analytic:
         ok, why = True, "equal"
     elif measured.peak_bytes > analytic and reason:
@@ -223,7 +233,7 @@ def _memory(model, graph: Graph, shape, device, analytic: int) -> dict[str, Any]
     }
 
 
-def _temporaries(op) -> str | None:
+def temporaries(op) -> str | None:
     padding = getattr(op, "pad", None)
     if isinstance(padding, tuple) and len(padding) == 4 and (padding[0] != padding[1] or padding[2] != padding[3]):
         return "asymmetric padding makes a padded copy of the input"

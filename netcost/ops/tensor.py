@@ -195,7 +195,9 @@ class MatMul(Op):
 class Opaque(Op):
     """An op netcost has no formula for, carried with what is known of it: ``source_op``
     names it (``aten.cumsum``, ``onnx.TopK``), ``out`` is its output, ``macs``, ``elementwise``
-    (per sample), ``params`` and ``buffers`` its cost as the counting rules give it, and
+    (per sample), ``params`` and ``buffers`` its cost as the counting rules give it (of the
+    MACs, ``attention`` are scaled-dot-product attention's Q·Kᵀ and A·V, which some counters
+    miss: netcost.core.conventions), and
     ``effect`` what it does to receptive fields: ``elementwise`` keeps them (the largest of
     its inputs'), ``reshape`` leaves the grid (as flatten), ``global`` mixes every position.
 
@@ -210,6 +212,7 @@ class Opaque(Op):
     elementwise: Amount = 0
     params: Amount = 0
     buffers: Amount = 0
+    attention: Amount = 0
     effect: Effect = "elementwise"
     known: bool = True
     view: bool = False
@@ -223,7 +226,13 @@ class Opaque(Op):
         return shape_of(self.out, self.layout, self)
 
     def cost(self, ins: Shapes, out: Shape) -> Cost:
-        return Cost(params=self.params, buffers=self.buffers, macs=self.macs, elementwise=self.elementwise)
+        return Cost(
+            params=self.params,
+            buffers=self.buffers,
+            macs=self.macs,
+            elementwise=self.elementwise,
+            attention=min(self.attention, self.macs),
+        )
 
     def rf(self, fields_in: tuple[RF, ...], ins: Shapes, out: Shape) -> RF:
         if self.effect == "global":
