@@ -365,6 +365,7 @@ def verify(
     overrides: Mapping[str, Any] | None = None,
     *,
     input_shape: tuple[int, ...] | str | None = None,
+    inputs: list[TorchInput | str] | None = None,
     batch: int = 1,
     device: str = "cpu",
     fields: bool = True,
@@ -373,14 +374,21 @@ def verify(
 ):
     """Analytic against counted, layer by layer (a VerifyReport; ``.passed``, ``.to_dict()``).
     ``fields``: measure receptive fields by gradient; ``memory``: the peak activation
-    memory; ``against``: also compare with a reference ``package.module:callable``."""
-    options = AnalyzeOptions(input_shape=input_shape, overrides=overrides, batch=batch)
+    memory; ``against``: also compare with a reference ``package.module:callable``. A torch
+    model (``inputs`` as :func:`analyze` takes them): its captured graph against the model
+    itself, per module (FlopCounterMode, fvcore and a real run's peak memory)."""
+    options = AnalyzeOptions(input_shape=input_shape, overrides=overrides, batch=batch, inputs=inputs or ())
     check_bool(fields, "fields")
     check_bool(memory, "memory")
     need_torch("verify")
     from netcost.counted.verify import verify_graph
 
-    graph = _graph_for(source_of(model), options, "verify")
+    source = source_of(model)
+    if isinstance(source, TorchSource):  # its captured graph against the model itself
+        if against is not None:
+            raise OptionError("--against compares a spec's module with a reference; a torch model is its own")
+        return source.verify(options, device=device)
+    graph = _graph_for(source, options, "verify")
     return verify_graph(graph, batch=options.batch, device=device, fields=fields, memory=memory, against=against)
 
 
@@ -483,6 +491,7 @@ def verify_train(
     overrides: Mapping[str, Any] | None = None,
     *,
     input_shape: tuple[int, ...] | str | None = None,
+    inputs: list[TorchInput | str] | None = None,
     batch: int = 2,
     train: TrainOptions | None = None,
     device: str = "cpu",
@@ -490,10 +499,18 @@ def verify_train(
 ):
     """The training-cost model against one real training step (a TrainVerifyReport;
     ``.passed``, ``.to_dict()``). ``train``: the optimizer and its options (default SGD)."""
-    options = AnalyzeOptions(input_shape=input_shape, overrides=overrides, batch=batch, train=train or TrainOptions())
+    options = AnalyzeOptions(
+        input_shape=input_shape, overrides=overrides, batch=batch, train=train or TrainOptions(), inputs=inputs or ()
+    )
     check_bool(memory, "memory")
     need_torch("verify --train")
     from netcost.counted.train_verify import verify_train as run
 
-    graph = _graph_for(source_of(model), options, "verify --train")
+    source = source_of(model)
+    if isinstance(source, TorchSource):
+        raise NetcostError(
+            f"verify --train runs a spec's compiled module; {source.label} is a torch model",
+            hint="`netcost analyze MODEL --train` gives its training cost from the captured graph",
+        )
+    graph = _graph_for(source, options, "verify --train")
     return run(graph, train=options.train, batch=options.batch, device=device, memory=memory)

@@ -36,7 +36,6 @@ from netcost.cli_options import (
     DeviceOpt,
     DtypeOpt,
     FreezeOpt,
-    InputOpt,
     InputsOpt,
     ModelArg,
     ModeOpt,
@@ -44,11 +43,9 @@ from netcost.cli_options import (
     Optimizer,
     OptimizerOpt,
     SetOpt,
-    SpecArg,
     TrainDeviceOpt,
     TrainOpt,
     format_option,
-    parse_input,
     parse_inputs,
     parse_sets,
 )
@@ -222,8 +219,8 @@ def _format(format):
 @app.command()
 @functools.partial(with_training_options, device=False)
 def verify(
-    model: SpecArg,
-    input: InputOpt = None,
+    model: ModelArg,
+    input: InputsOpt = None,
     batch: BatchOpt = 1,
     set_: SetOpt = None,
     device: Annotated[str, typer.Option("--device", help="cpu or cuda (cuda:N).")] = "cpu",
@@ -237,21 +234,24 @@ def verify(
 ) -> None:
     """Analytic numbers against the compiled torch module, layer by layer; exit 1 on any mismatch.
 
+    A torch model (package.module:callable): its captured graph against the model itself, per
+    module (FlopCounterMode, fvcore, a real run's peak memory).
+
     With --train: one real training step with the torch.optim optimizer, checked against the
     analytic optimizer state, gradients, backward FLOPs, saved activations and peak memory.
     """
     from netcost.report.verify_render import render_train_verify, render_verify
 
-    shape, sets = parse_input(input), parse_sets(set_)
+    inputs, sets = parse_inputs(input), parse_sets(set_)
     if training is not None:
         from netcost.api import verify_train
 
-        report = verify_train(model, sets, input_shape=shape, batch=batch, train=training, device=device, memory=memory)
+        report = verify_train(model, sets, inputs=inputs, batch=batch, train=training, device=device, memory=memory)
     else:
         from netcost.api import verify as run_verify
 
         report = run_verify(
-            model, sets, input_shape=shape, batch=batch, device=device, fields=fields, memory=memory, against=against
+            model, sets, inputs=inputs, batch=batch, device=device, fields=fields, memory=memory, against=against
         )
     (render_verify if training is None else render_train_verify)(report.to_dict(), _format(format))
     raise typer.Exit(ExitCode.OK if report.passed else ExitCode.FAILED)

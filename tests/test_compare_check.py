@@ -164,7 +164,7 @@ torch_needed = pytest.mark.skipif(
 @torch_needed
 def test_dotted_path_route(cli):
     doc = json.loads(cli("analyze", "tests.counted.refnets:hand_counted", "--input", "3x8x8", "-f", "json").stdout)
-    assert doc["source"] == "counted" and not doc["partial"] and doc["totals"]["params"] == 201
+    assert doc["source"] == "captured" and not doc["partial"] and doc["totals"]["params"] == 201
     cmp = compare_doc(cli, "tests.counted.refnets:tiny", "tests.counted.refnets:tiny_wider", "--input", "3x16x16")
     assert [m["totals"]["params"] for m in cmp["models"]] == [277, 10 * 27 + 20 + 10 * 5 + 5]
     ok = cli("check", "tests.counted.refnets:tiny", "--input", "3x16x16", "--max-params", "300")

@@ -30,12 +30,14 @@ def test_flags_take_no_value_and_options_show_their_name(cli, monkeypatch):
     assert re.search(r"--convention\s+-c\s+netcost\|flopcounter\|fvcore\|pycls", out)
 
 
-def test_verify_says_it_needs_a_spec(cli, monkeypatch):
-    """verify's help does not offer torch models, and one given gets a reason and a hint."""
+def test_verify_takes_torch_models_but_not_their_training_step(cli, monkeypatch):
+    """verify checks a torch model's captured graph against the model (it needs an input);
+    --train runs a spec's compiled module, and says so for a torch model."""
     monkeypatch.setenv("COLUMNS", "200")
     text = " ".join(cli("verify", "--help").stdout.split())
-    assert "MODEL A spec: a bundled name" in text.replace("│", "").replace("  ", " ")
-    assert "or a torch model as package.module:callable" not in text
-    for args in (("verify", "tests.counted.refnets:tiny"), ("verify", "tests.counted.refnets:tiny", "--train")):
-        out = cli(*args)
-        assert out.exit_code == 2 and "a torch model without a spec" in out.stderr and "netcost analyze" in out.stderr
+    assert "captured graph against the model itself" in text.replace("│", "").replace("  ", " ")
+    out = cli("verify", "tests.counted.refnets:tiny")
+    assert out.exit_code == 2 and "needs an input" in out.stderr
+    assert cli("verify", "tests.counted.refnets:tiny", "--input", "3x16x16").exit_code == 0
+    out = cli("verify", "tests.counted.refnets:tiny", "--input", "3x16x16", "--train")
+    assert out.exit_code == 2 and "verify --train runs a spec's compiled module" in out.stderr

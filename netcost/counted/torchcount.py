@@ -447,7 +447,7 @@ def _run(model: nn.Module, inputs, batch: int, width: int, label: str, *, mode: 
     return _Result(run, str(device), peak, peak_at, dtype, run_width, first_shape)
 
 
-def _construct(reference: str, device: str) -> tuple[nn.Module, _Example | None]:
+def construct(reference: str, device: str) -> tuple[nn.Module, _Example | None]:
     """``reference()`` built under ``torch.device(device)``, as user code: the model, and
     the example inputs where the factory returned ``(model, args[, kwargs])``."""
     factory = load_callable(reference)
@@ -470,6 +470,27 @@ def _construct(reference: str, device: str) -> tuple[nn.Module, _Example | None]
     return made, example
 
 
+NEEDS_INPUT_HINT = (
+    "give one sample's shape: --input 3x224x224, --input 128:int64, "
+    "--input input_ids=128:int64 (repeat for several), or return (model, args) from the factory"
+)
+
+
+def forward_args(
+    model: nn.Module, inputs: Sequence[TorchInput], example: _Example | None, batch: int, label: str
+) -> tuple[tuple, dict, int]:
+    """``model``'s forward arguments on its device: ``inputs`` (each one sample, ``batch``
+    prepended), else the factory's ``example`` inputs as given (their batch: the first
+    dimension); neither is an error, never a guessed input."""
+    if inputs:
+        args, kwargs, _ = _inputs(model, tuple(inputs), batch, _model_device(model))
+        return args, kwargs, batch
+    if example is None:
+        raise NetcostError(f"{one_line(label)} needs an input: netcost does not guess one", hint=NEEDS_INPUT_HINT)
+    args, kwargs, _ = _inputs(model, example, batch, _model_device(model))
+    return args, kwargs, _example_batch(example)
+
+
 def _example_batch(example: _Example) -> int:
     first = _first_tensor((example.args, example.kwargs))
     return int(first.shape[0]) if first is not None and first.dim() else 1
@@ -478,13 +499,11 @@ def _example_batch(example: _Example) -> int:
 def _build_and_run(
     reference: str, inputs, batch, width, device: str, notes: list[str], *, mode: str
 ) -> tuple[_Result, int]:
-    model, example = _construct(reference, device)
+    model, example = construct(reference, device)
     if inputs is None:
         if example is None:
             raise NetcostError(
-                f"{one_line(reference)} needs an input: netcost does not guess one",
-                hint="give one sample's shape: --input 3x224x224, --input 128:int64, "
-                "--input input_ids=128:int64 (repeat for several), or return (model, args) from the factory",
+                f"{one_line(reference)} needs an input: netcost does not guess one", hint=NEEDS_INPUT_HINT
             )
         inputs, batch = example, _example_batch(example)
         notes.append(f"inputs: the factory's example inputs, used as given (batch {batch}, their first dimension)")

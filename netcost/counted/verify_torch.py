@@ -24,7 +24,7 @@ from torch import nn
 from torch.utils._pytree import tree_map
 
 from netcost.analysis import analyze_graph
-from netcost.analysis.memory import liveness_peak
+from netcost.analysis.memory import live_bytes, peak_of
 from netcost.core.conventions import Convention
 from netcost.core.cost import Cost
 from netcost.counted.device import check_device
@@ -198,9 +198,9 @@ def _memory(model, args, kwargs, graph: Graph, batch: int, device: str, paths: s
     input alive throughout (the caller holds it, as here)."""
     known = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())}
     width = DTYPE_BYTES["fp32"]
-    analytic = _peak_input_held(graph, width, batch)
     liveness = analyze_graph(graph, batch).totals["peak_activation_bytes"]
     input_bytes = sum(t.numel() * t.element_size() for t in _tensors((args, kwargs)))
+    analytic = _peak_input_held(graph, width, batch, input_bytes)
     tracker = StorageTracker(known)
     handles = []
     for name, module in model.named_modules():
@@ -237,12 +237,13 @@ def _memory(model, args, kwargs, graph: Graph, batch: int, device: str, paths: s
     }
 
 
-def _peak_input_held(graph: Graph, width: int, batch: int) -> int:
+def _peak_input_held(graph: Graph, width: int, batch: int, input_bytes: int) -> int:
     """netcost.analysis.memory's liveness peak as a torch model's Python keeps tensors: the
     input alive to the end (the caller holds it), and a module call's arguments alive until
-    the call returns (its caller's frame holds them; ``graph.calls``, from the capture)."""
+    the call returns (its caller's frame holds them; ``graph.calls``, from the capture). The
+    input at its own element size (token ids are int64 whatever the model's dtype)."""
     unit = width * batch
-    size = {INPUT: graph.input_shape.numel * unit, **{n.name: n.shape.numel * unit for n in graph.nodes}}
+    size = {INPUT: input_bytes, **{n.name: n.shape.numel * unit for n in graph.nodes}}
     storage, created = {INPUT: INPUT}, {INPUT: -1}
     for i, node in enumerate(graph.nodes):
         storage[node.name] = storage[node.inputs[0]] if node.op.is_view else node.name
@@ -261,5 +262,5 @@ def _peak_input_held(graph: Graph, width: int, batch: int) -> int:
                 if call not in theirs:
                     owner = storage[tensor]
                     end[owner] = max(end[owner], call_end[call])
-    peak, _ = liveness_peak(graph, {s: (born, end[s], size[s]) for s, born in created.items()})
+    peak, _ = peak_of(graph, live_bytes(graph, {s: (born, end[s], size[s]) for s, born in created.items()}))
     return peak

@@ -390,7 +390,7 @@ def test_resnet18_counted_equals_analytic():
         for key in ("params", "buffers", "macs", "flops", "elementwise_flops", "activation_bytes", "max_op_io_bytes"):
             assert counted.totals[key] == analytic.totals[key], (convention, key)
     assert counted.totals["params"] == 11_689_512 and counted.totals["macs"] == 1_814_073_344
-    counted, analytic = count_model(netcost.build("resnet18")), netcost.analyze("resnet18")
+    counted, analytic = count_model(netcost.build("resnet18"), (3, 224, 224)), netcost.analyze("resnet18")
     assert counted.meta["device"] == "cpu"
     by_name = rows(counted)
     assert [r["name"] for r in counted.rows] == [r["name"] for r in analytic.rows]

@@ -307,7 +307,8 @@ def test_netcost_report_is_the_function_and_still_the_package():
 def test_a_counted_torch_model(cli, tmp_path):
     pytest.importorskip("torch")
     out = tmp_path / "tiny.html"
-    result = cli("report", "tests.counted.refnets:tiny", "--input", "3x16x16", "-o", out)
+    # --mode train: counted op by op (a captured graph holds the layers at inference)
+    result = cli("report", "tests.counted.refnets:tiny", "--input", "3x16x16", "--mode", "train", "-o", out)
     assert result.exit_code == 0, result.stderr
     text = out.read_text()
     # conv 3 -> 8, 3x3, no bias: 216; BN(8): 16; linear 8 -> 5: 45

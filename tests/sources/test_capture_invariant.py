@@ -14,6 +14,7 @@ import netcost  # noqa: E402
 from netcost.analysis import analyze_graph  # noqa: E402
 from netcost.analysis.training import train_report  # noqa: E402
 from netcost.core.conventions import Convention  # noqa: E402
+from netcost.options import TrainOptions  # noqa: E402
 from netcost.sources.torch_capture import capture  # noqa: E402
 from netcost.zoo import bundled  # noqa: E402
 
@@ -42,8 +43,8 @@ def assert_same(spec, graph):
         assert figures(got) == figures(want), convention
         assert "partial" not in got.meta
     for optimizer in ("sgd", "adam"):
-        want = train_report(spec, BATCH, optimizer=optimizer, device="cpu")
-        got = train_report(graph, BATCH, optimizer=optimizer, device="cpu")
+        want = train_report(spec, batch=BATCH, train=TrainOptions(optimizer=optimizer, device="cpu"))
+        got = train_report(graph, batch=BATCH, train=TrainOptions(optimizer=optimizer, device="cpu"))
         assert got.train == want.train, optimizer
         assert figures(got) == figures(want)
 

@@ -145,7 +145,7 @@ def test_an_nn_module_is_a_source():
     report = netcost.analyze(model, inputs=["8", "context=6"], batch=3)
     assert report.totals["macs"] == 3 * 56
     assert report.totals["params"] == 8 * 4 + 6 * 4
-    with pytest.raises(NetcostError, match="needs its inputs"):
+    with pytest.raises(NetcostError, match="needs an input"):
         netcost.analyze(model)
     with pytest.raises(NetcostError, match="takes no variables"):
         netcost.analyze(model, {"width": 2}, inputs=["8", "context=6"])
@@ -160,8 +160,13 @@ def test_count_model_is_exported():
 
 
 @needs_torch
-def test_a_torch_model_has_no_graph_yet():
-    with pytest.raises(NoGraph, match="torch model"):
-        netcost.load_graph("tests.counted.inputnets:encoder")
-    with pytest.raises(NoGraph, match="verify checks a spec's formulas"):
-        netcost.verify("tests.counted.inputnets:encoder")
+def test_a_torch_model_is_captured_into_a_graph():
+    """The encoder's graph is its module calls, named by their paths; an LSTM has none
+    (netcost's Graph has no recurrent op) and says why."""
+    graph = netcost.load_graph("tests.counted.inputnets:encoder", input_shape=16)
+    names = [n.name for n in graph.nodes]
+    assert names[0] == "embed" and names[-1] == "head"
+    with pytest.raises(NoGraph, match="recurrent"):
+        netcost.load_graph("tests.counted.inputnets:lstm", input_shape=(50, 128))
+    # the encoder's forward: embedding (no MACs), the encoder layer, a 32 -> 10 head
+    assert netcost.verify("tests.counted.inputnets:encoder", inputs=["16:int64"]).passed

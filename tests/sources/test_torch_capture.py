@@ -75,7 +75,7 @@ def test_a_transformer_encoder_layer_is_attention_linear_and_layernorm():
     params = (4 * c * c + 4 * c) + (c * ff + ff) + (ff * c + c) + 2 * (2 * c) + (32 * 3 + 3)
     assert report.totals["params"] == params == sum(p.numel() for p in model.parameters())
     assert report.totals["attention_macs"] == BATCH * 2 * length * length * c
-    assert train_report(graph, BATCH).train["trainable_params"] == params
+    assert train_report(graph, batch=BATCH).train["trainable_params"] == params
 
 
 def test_an_lstm_cannot_be_captured_and_says_why():
