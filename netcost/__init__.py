@@ -14,6 +14,8 @@ everything else by keyword or as one option record)::
     model = netcost.build("resnet18")        # a torch.nn.Module named like the spec's layers
     result = netcost.verify("resnet18")      # analytic vs counted, per layer (result.passed)
     netcost.report(["resnet18", "resnet50"], output="report.html")  # one self-contained HTML page
+    df = netcost.sweep("regnet", sample=500, seed=0)                  # one row per model
+    best = netcost.fit("mobilenet_v2", "width", budgets={"macs": "300M"})  # best.value
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ from netcost.api import (
     check,
     compare,
     count_model,
+    export,
+    fit,
     load_graph,
     load_spec,
     profile,
+    sweep,
     verify,
     verify_train,
 )
@@ -50,11 +55,14 @@ __all__ = [
     "check",
     "compare",
     "count_model",
+    "export",
+    "fit",
     "load_graph",
     "load_spec",
     "profile",
     "report",
     "source_of",
+    "sweep",
     "verify",
     "verify_train",
 ]

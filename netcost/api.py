@@ -25,6 +25,8 @@ from netcost.options import (
     TorchInput,
     TrainOptions,
     check_bool,
+    check_int,
+    check_number,
     parse_torch_inputs,
 )
 from netcost.report.model import Report
@@ -54,17 +56,12 @@ def load_graph(
 
 
 def _graph_for(source: ModelSource, options: AnalyzeOptions, command: str) -> Graph:
-    """The source's Graph for ``command``, which needs one (a torch model has none yet)."""
+    """The source's Graph for ``command``, which needs one (a torch model that cannot be
+    captured has none: the message says why)."""
     try:
         return source.graph(options)
     except NoGraph as exc:
-        if isinstance(source, TorchSource):
-            raise NoGraph(
-                f"{command} checks a spec's formulas against the module it compiles to; {source.label} is a "
-                "torch model without a spec",
-                hint=exc.hint,
-            ) from None
-        raise
+        raise NoGraph(f"{command} needs the model's graph: {exc.message}", hint=exc.hint) from None
 
 
 def _one_way(options: Any, given: dict[str, Any], defaults: dict[str, Any]) -> None:
@@ -360,6 +357,42 @@ def build(
     return compile_graph(_graph_for(source_of(model), options, "build"))
 
 
+def export(
+    model: str | Path | Spec | Graph,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    input_shape: tuple[int, ...] | str | None = None,
+    inputs: list[TorchInput | str] | None = None,
+) -> str:
+    """The model as YAML text of a spec that expands to the same Graph (names, ops, fields,
+    shapes), repeated structure written as blocks and stages; ``overrides`` and the input
+    are written as their resolved values (see netcost.spec.export)."""
+    from netcost.spec.export import export_spec
+
+    options = AnalyzeOptions(input_shape=input_shape, inputs=inputs or (), overrides=overrides)
+    source = source_of(model)
+    graph = _graph_for(source, options, "export")
+    return export_spec(graph, source=_export_source(source, options))
+
+
+def _export_source(source: ModelSource, options: AnalyzeOptions) -> str | None:
+    """What the header says the spec was exported from: the model, its overrides and input."""
+    from netcost.options import spec_shape
+    from netcost.sources.spec import GraphSource, SpecSource
+
+    if isinstance(source, GraphSource):
+        return None
+    if not isinstance(source, SpecSource):  # a torch model, captured
+        return " ".join([source.label, *(f"--input {i}" for i in options.inputs)])
+    model = source.model
+    what = model.file if isinstance(model, Spec) else str(model)
+    given = [f"--set {k}={v!r}" for k, v in options.overrides.items()]
+    shape = spec_shape(options)
+    if shape is not None:
+        given.append(f"--input {'x'.join(map(str, shape)) if isinstance(shape, tuple) else shape.size}")
+    return " ".join([what, *given])
+
+
 def verify(
     model: Any,
     overrides: Mapping[str, Any] | None = None,
@@ -514,3 +547,113 @@ def verify_train(
         )
     graph = _graph_for(source, options, "verify --train")
     return run(graph, train=options.train, batch=options.batch, device=device, memory=memory)
+
+
+def sweep(
+    model: str | Path | Spec,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    grid: Mapping[str, Any] | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    space: str | None = None,
+    where: str | None = None,
+    input_shape: tuple[int, ...] | str | None = None,
+    batch: int = 1,
+    dtype: str = "fp32",
+    convention: Convention | str = Convention.NETCOST,
+    train: TrainOptions | bool | None = None,
+    jobs: int = 1,
+    frame: bool = True,
+    progress=None,
+):
+    """Many models of one spec: a pandas DataFrame, one row per model (the varied variables,
+    then the totals under analyze's keys; ``df.attrs``: model, kind, space, seed, drawn).
+
+    ``grid``: variable -> values, their cartesian product (``{"width": [0.5, 1.0],
+    "input": ["3x160x160", "3x224x224"]}``: ``input`` varies the input size); or ``sample``
+    models drawn from the spec's design space ``space`` (its first by default) with
+    ``seed``. ``overrides``: values every model takes. ``where``: keep the rows where this
+    expression over their columns holds (``"macs <= 400e6"``). ``jobs``: worker processes
+    (the same rows). ``frame=False``: the SweepResult (``.rows``, ``.to_dict()``, ``.df``)."""
+    from netcost.analysis.sweep import run_grid, run_sample
+
+    options = _options(
+        input_shape=input_shape,
+        overrides=overrides,
+        batch=batch,
+        dtype=dtype,
+        convention=convention,
+        train=train,
+        inputs=None,
+    )
+    check_int(jobs, "jobs", 1, 1024)
+    spec = _sweep_spec(model, options)
+    if (grid is None) == (sample is None):
+        raise OptionError("sweep takes a grid or a sample (one of them)", hint="--grid VAR=a,b,c or --sample N")
+    if grid is not None:
+        if not isinstance(grid, Mapping):
+            raise OptionError(f"grid: expected a mapping variable -> values, got {type(grid).__name__}")
+        values = {k: list(v) if isinstance(v, (list, tuple, range)) else [v] for k, v in grid.items()}
+        result = run_grid(spec, options, values, where, jobs, progress)
+    else:
+        check_int(sample, "sample", 1, 100_000_000)
+        check_int(seed, "seed", 0, 2**63)
+        result = run_sample(spec, options, sample, seed, space, where, jobs, progress)
+    if not check_bool(frame, "frame"):
+        return result
+    df = result.df
+    df.attrs.update({k: v for k, v in result.to_dict().items() if k not in ("rows", "columns")})
+    return df
+
+
+def _sweep_spec(model: Any, options: AnalyzeOptions) -> Spec:
+    from netcost.options import spec_shape
+    from netcost.sources.spec import SpecSource
+
+    source = source_of(model)
+    if not isinstance(source, SpecSource):
+        raise NetcostError(
+            f"sweep varies a spec's variables: {source.label} is a {source.kind} model",
+            hint="give a spec (a bundled name, a YAML path, an inline spec, a Spec)",
+        )
+    return source.spec(spec_shape(options))
+
+
+def fit(
+    model: str | Path | Spec,
+    vary: str | list[str] | tuple[str, ...],
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    budgets: Mapping[str, int | str],
+    low: float | None = None,
+    high: float | None = None,
+    tol: float = 1e-4,
+    input_shape: tuple[int, ...] | str | None = None,
+    batch: int = 1,
+    dtype: str = "fp32",
+    convention: Convention | str = Convention.NETCOST,
+    train: TrainOptions | bool | None = None,
+):
+    """The largest value of a numeric variable whose model fits ``budgets`` (a FitResult:
+    ``.value``, ``.variables``, ``.row``, ``.to_dict()``), by bisection over totals that
+    grow with it. ``vary``: a variable (``"width"``), or several tied to one scale x
+    (``["width=1.1**x", "depth=1.2**x"]``); ``low``/``high``: the range searched (default:
+    galloping out from the variable's default); ``budgets``: as :func:`check`'s."""
+    from netcost.analysis.fit import fit as search
+
+    options = _options(
+        input_shape=input_shape,
+        overrides=overrides,
+        batch=batch,
+        dtype=dtype,
+        convention=convention,
+        train=train,
+        inputs=None,
+    )
+    for name, bound in (("low", low), ("high", high)):
+        if bound is not None:
+            check_number(bound, name, float("-inf"))
+    check_number(tol, "tol", 0.0)
+    ties = [vary] if isinstance(vary, str) else list(vary)
+    return search(_sweep_spec(model, options), options, ties, budgets, low=low, high=high, tol=tol)

@@ -36,6 +36,7 @@ from netcost.cli_options import (
     DeviceOpt,
     DtypeOpt,
     FreezeOpt,
+    InputOpt,
     InputsOpt,
     ModelArg,
     ModeOpt,
@@ -43,9 +44,11 @@ from netcost.cli_options import (
     Optimizer,
     OptimizerOpt,
     SetOpt,
+    SpecArg,
     TrainDeviceOpt,
     TrainOpt,
     format_option,
+    parse_input,
     parse_inputs,
     parse_sets,
 )
@@ -432,6 +435,200 @@ def _with_budget_options(command):
 
 app.command("check")(_with_budget_options(with_training_options(check)))
 
+SweepFormat = format_option("SweepFormat", ("table", "csv", "json", "markdown"))
+FitFormat = format_option("FitFormat", ("table", "json"))
+
+
+def parse_grid(items: list[str] | None) -> dict[str, list]:
+    """``--grid`` values: commas separate them (``width=0.5,1.0,1.4``, ``rounding=pycls,torchvision``);
+    ``range(12, 29, 4)`` gives its items; a list value is written in brackets
+    (``depths=[2,2,2,2],[3,4,6,3]``; one list alone: ``depths=[3,4,6,3]``); ``input=160,224``
+    or ``input=3x160x160,3x224x224`` varies the input size."""
+    from netcost.spec import expr, setvalue
+
+    grid: dict[str, list] = {}
+    for item in items or []:
+        name, sep, raw = (part.strip() for part in item.partition("="))
+        if not sep or not name.isidentifier():
+            raise typer.BadParameter(f"{item!r} is not VAR=a,b,c (e.g. --grid width=0.5,1.0)", param_hint="--grid")
+        if name in grid:
+            raise typer.BadParameter(f"{name} is given twice", param_hint="--grid")
+        if name == "input":
+            grid[name] = [v.strip() for v in raw.split(",") if v.strip()]
+            continue
+        try:
+            value = expr.evaluate(raw, {})
+        except expr.ExprError:  # bare words: rounding=pycls,torchvision
+            value = tuple(raw.split(","))
+        try:
+            if isinstance(value, tuple):
+                grid[name] = [setvalue.parse(v) if isinstance(v, str) else setvalue.parse(repr(v)) for v in value]
+            elif isinstance(value, list) and not raw.startswith("["):  # range(...)
+                grid[name] = list(value)
+            else:
+                grid[name] = [setvalue.parse(raw)]
+        except ValueError as exc:
+            raise typer.BadParameter(f"{item!r}: {exc}", param_hint="--grid") from None
+    return grid
+
+
+@contextmanager
+def _counting(format) -> Iterator:
+    """A progress bar over a sweep's models on a terminal's stderr; silent otherwise."""
+    if format.value != "table" or os.environ.get("CI") or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True
+    ) as bar:
+        task = bar.add_task("models")
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@app.command()
+@with_training_options
+def sweep(
+    model: SpecArg,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option("--grid", "-g", metavar="VAR=a,b,c", help="Values of a variable (repeatable: every combination)."),
+    ] = None,
+    sample: Annotated[
+        int | None, typer.Option("--sample", "-n", min=1, help="Draw N models from the spec's design space.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed of --sample.")] = 0,
+    space: Annotated[
+        str | None, typer.Option("--space", help="Which of the spec's design spaces (default: its first).")
+    ] = None,
+    where: Annotated[
+        str | None, typer.Option("--where", metavar="EXPR", help="Keep rows where EXPR holds: 'macs <= 400e6'.")
+    ] = None,
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    set_: SetOpt = None,
+    dtype: DtypeOpt = "fp32",
+    convention: ConventionOpt = Convention.NETCOST,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes (the same rows).")] = 1,
+    plot: Annotated[
+        str | None, typer.Option("--plot", metavar="FILE", help="Write a plot (PNG/SVG; needs matplotlib).")
+    ] = None,
+    format: SweepFormat = "table",
+    training: TrainOptions | None = None,
+) -> None:
+    """Many models of one spec, one row each: a --grid of variable values or a --sample of its design space.
+
+    Each row holds the varied variables and the totals of `analyze` with those values (--set).
+    """
+    from netcost.api import sweep as run
+    from netcost.report.sweep_render import render_sweep
+
+    fmt = _format(format)
+    with _counting(fmt) as progress:
+        result = run(
+            model,
+            parse_sets(set_),
+            grid=parse_grid(grid) if grid else None,
+            sample=sample,
+            seed=seed,
+            space=space,
+            where=where,
+            input_shape=parse_input(input),
+            batch=batch,
+            dtype=dtype,
+            convention=convention.value,
+            train=training,
+            jobs=jobs,
+            frame=False,
+            progress=progress,
+        )
+    doc = result.to_dict()
+    if plot:
+        from netcost.report.sweep_plot import plot_sweep
+
+        plot_sweep(doc, plot)
+    render_sweep(doc, fmt)
+
+
+def fit(
+    model: SpecArg,
+    vary: Annotated[
+        list[str],
+        typer.Option("--vary", metavar="VAR[=EXPR]", help="The variable to grow, or VAR=EXPR of x (repeatable: tied)."),
+    ],
+    range_: Annotated[
+        str | None, typer.Option("--range", metavar="LOW:HIGH", help="Search between LOW and HIGH.")
+    ] = None,
+    tol: Annotated[float, typer.Option("--tol", min=0.0, help="Relative precision of a non-integer value.")] = 1e-4,
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    set_: SetOpt = None,
+    dtype: DtypeOpt = "fp32",
+    convention: ConventionOpt = Convention.NETCOST,
+    format: FitFormat = "table",
+    training: TrainOptions | None = None,
+    **budgets: str | None,
+) -> None:
+    """The largest value of a variable whose model fits the budgets (--max-macs 300M, ...), by bisection.
+
+    Exit 0: found; 1: not even the smallest value fits; 2: an error.
+    """
+    from netcost.api import fit as search
+    from netcost.report.sweep_render import render_fit
+
+    low, high = _range(range_)
+    limits = {option.removeprefix("max_"): text for option, text in budgets.items() if text is not None}
+    from netcost.errors import BudgetExceeded
+
+    try:
+        result = _fit_search(
+            search, model, vary, set_, limits, low, high, tol, input, batch, dtype, convention, training
+        )
+    except BudgetExceeded as exc:  # nothing in the range fits: the budget's verdict, exit 1
+        _error(str(exc))
+        raise typer.Exit(ExitCode.FAILED) from None
+    render_fit(result.to_dict(), _format(format))
+
+
+def _fit_search(search, model, vary, set_, limits, low, high, tol, input, batch, dtype, convention, training):
+    return search(
+        model,
+        vary,
+        parse_sets(set_),
+        budgets=limits,
+        low=low,
+        high=high,
+        tol=tol,
+        input_shape=parse_input(input),
+        batch=batch,
+        dtype=dtype,
+        convention=convention.value,
+        train=training,
+    )
+
+
+def _range(text: str | None) -> tuple[float | None, float | None]:
+    if text is None:
+        return None, None
+    low, _sep, high = text.partition(":")
+    try:
+        return _number(low), _number(high)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not LOW:HIGH (e.g. 0.25:2)", param_hint="--range") from None
+
+
+def _number(text: str) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    value = float(text)
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
+app.command("fit")(_with_budget_options(with_training_options(fit)))
+
 
 @app.command()
 def profile(
@@ -484,6 +681,34 @@ def profile(
             plot_roofline(doc, plot)
         except (OSError, ValueError) as exc:
             raise NetcostError(f"--plot {plot}: cannot write the plot: {exc}") from None
+
+
+@app.command()
+def export(
+    model: ModelArg,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the spec to FILE (default: stdout).")
+    ] = None,
+    input: InputsOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Write a model as a readable YAML spec that analyses identically.
+
+    Layer names are kept; repeated structure becomes blocks and stages; --set and --input are
+    written as their resolved values. Edit the spec, then `netcost compare` it with the original.
+    """
+    from netcost.api import export as run_export
+
+    text = run_export(model, parse_sets(set_), inputs=parse_inputs(input))
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from netcost.files import write_atomic
+
+    try:
+        write_atomic(output, text)
+    except OSError as exc:
+        raise NetcostError(f"-o {output}: cannot write the spec: {exc.strerror or exc}") from None
 
 
 @app.command()

@@ -70,7 +70,7 @@ SpecArg = Annotated[
     typer.Argument(
         metavar="MODEL",
         help="A spec: a bundled name (see `netcost zoo`), a path to a YAML spec, or an inline spec such as "
-        "'conv(64,k=3) > relu' (a torch model has no formulas to check: analyze and profile take it).",
+        "'conv(64,k=3) > relu' (its variables are what is varied; a torch model has none).",
         autocompletion=complete_model,
     ),
 ]

@@ -56,10 +56,18 @@ def test_compare_train(cli):
     assert ratio == pytest.approx((2 * 4 * 3_504_872 + 4 * 158) / (2 * 4 * 11_689_512 + 4 * 62))
 
 
-def test_train_needs_a_spec(cli):
+def test_train_on_a_torch_model_uses_its_captured_graph(cli):
+    """refnets:tiny has 277 parameters (conv 3 -> 8 3x3 no bias: 216, BN(8): 16, linear
+    8 -> 5: 45): fp32 gradients are 4 x 277 bytes, Adam's state two moments each plus a
+    4-byte step per tensor (5 tensors: conv weight, BN weight and bias, linear weight and
+    bias). An LSTM has no graph, and --train says why."""
     pytest.importorskip("torch")
-    result = cli("analyze", "tests.counted.refnets:tiny", "--input", "3x16x16", "--train")
-    assert result.exit_code == 2 and "--train needs a spec" in result.stderr
+    args = ("analyze", "tests.counted.refnets:tiny", "--input", "3x16x16", "--train", "--optimizer", "adam")
+    doc = json.loads(cli(*args, "-f", "json").stdout)
+    assert doc["train"]["grad_bytes"] == 4 * 277
+    assert doc["train"]["optimizer_state_bytes"] == 2 * 4 * 277 + 4 * 5
+    lstm = cli("analyze", "tests.counted.inputnets:lstm", "--input", "50x128", "--train")
+    assert lstm.exit_code == 2 and "--train needs a graph" in lstm.stderr and "recurrent" in lstm.stderr
 
 
 def test_verify_train_cli(cli, spec_file):

@@ -22,6 +22,7 @@ dimension); the caller falls back to counting op by op (netcost.counted.torchcou
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import operator
 from dataclasses import dataclass, field
@@ -147,6 +148,7 @@ class _Multi:
     node: fx.Node
     first: _Act | None = None  # a module's element 0: the module's own node
     elements: dict[int, _Act] = field(default_factory=dict)
+    record: NodeWork | None = None  # what the call did by the counting rules, once asked
 
 
 class _Lowering:
@@ -238,6 +240,9 @@ class _Lowering:
         ):
             index = node.args[1]
             return self._element(self.refs[node.args[0]], index) if isinstance(index, int) else None
+        field_index = _named_field(node)
+        if field_index is not None and isinstance(self.refs.get(node.args[0]), _Multi):
+            return self._element(self.refs[node.args[0]], field_index)  # ``.values`` of torch.sort's result
         acts, consts = self._inputs(node)
         if not acts:  # made of the model's tensors and constants alone
             if not isinstance(value, torch.Tensor):
@@ -320,7 +325,8 @@ class _Lowering:
             counter = getattr(self.tracer.modules.get(parent), "num_batches_tracked", None)
             read |= {id(counter)} if isinstance(counter, torch.Tensor) else set()
         buffers = self._claim(read, buffers=True)
-        base = function_name(target)
+        attribute = target is builtins.getattr and isinstance(node.args[1], str)
+        base = node.args[1] if attribute else function_name(target)  # ``x.mT``: ``mT``
         return self._add(f"{parent}.{base}" if parent else base, built, acts, out, node, params, buffers)
 
     def _const_shapes(self, node: fx.Node) -> list[tuple[int, ...]]:
@@ -410,7 +416,10 @@ class _Lowering:
 
     def _element(self, multi: _Multi, index: int) -> _Act | None:
         """Element ``index`` of a tuple result: a module's first output is its node; a
-        channel split of a map is ``split``; anything else an opaque view of its input."""
+        channel split of a map is ``split``; an element of a call that only views its input
+        (``chunk``, ``unbind``) an opaque view of it; an element of any other call (``sort``,
+        ``topk``) an opaque output of it, counted by the counting rules (its work on the first
+        element used, unknown when one of its aten ops has no rule)."""
         if index in multi.elements:
             return multi.elements[index]
         if multi.first is not None and index == 0:
@@ -427,6 +436,14 @@ class _Lowering:
         if multi.first is None and source and source[0].shape.is_map and _split_dim(node) in (1, -3):
             sizes = tuple(int(t.shape[1]) for t in node.meta["value"])
             built = op("split", sizes=sizes, index=index)
+        record = None
+        if multi.first is None:
+            if multi.record is None:
+                multi.record = self.tracer.work_of(node)
+            record = multi.record
+        if built is None and record is not None and (record.unsupported or not record.views_only):
+            counted = record if not multi.elements else _without_work(record)
+            built = _opaque(node, counted, tuple(a.shape for a in source), out, self.batch)
         if built is None:
             known = multi.first is None
             x = source[0].shape
@@ -440,8 +457,8 @@ class _Lowering:
                 effect="elementwise" if known and len(out) == x.rank else "reshape",
             )
         parent = node.meta.get("netcost_parent", "")
-        base = f"{parent}.{name}" if parent and node.op != "call_module" else str(node.target)
-        unique = self._unique(f"{base}.{index}" if node.op == "call_module" else base)
+        own = f"{parent}.{name}" if parent else name  # a function's element: its parent's path plus the op
+        unique = self._unique(f"{node.target}.{index}" if node.op == "call_module" else own)
         shape = built.shape(tuple(a.shape for a in source))
         self.graph.add(Node(unique, built, tuple(a.name for a in source), tuple(a.shape for a in source), shape))
         self.graph.calls[unique] = _calls(node)
@@ -478,6 +495,20 @@ def _opaque(node: fx.Node, record: NodeWork, ins: tuple[Shape, ...], out: tuple[
         known=known,
         view=bool(record.ops) and record.views_only and effect != "global",
     )
+
+
+def _without_work(record: NodeWork) -> NodeWork:
+    """A call's record with its work taken off (counted on the first of its elements used)."""
+    return NodeWork(unsupported=dict(record.unsupported), ops=list(record.ops), views_only=record.views_only)
+
+
+def _named_field(node: fx.Node) -> int | None:
+    """The index of ``result.values`` in a named tuple (torch.return_types.sort), or None."""
+    if node.op != "call_function" or node.target is not builtins.getattr or not isinstance(node.args[1], str):
+        return None
+    result = _values(node.args[0])
+    element = getattr(result, node.args[1], None) if isinstance(result, tuple) else None
+    return next((i for i, item in enumerate(result) if item is element), None) if element is not None else None
 
 
 def _source_op(node: fx.Node, record: NodeWork) -> str:

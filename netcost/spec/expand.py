@@ -527,6 +527,14 @@ class _Expander:
         x: Tensor,
         extra: dict[str, Any],
     ) -> Tensor:
+        values = self.block_values(key, args, path, at, scope, x, extra)
+        return self.block_body(key, values, name, at, scope, x)
+
+    def block_values(
+        self, key: str, args: LocDict, path: str, at: Location, scope: Scope, x: Tensor, extra: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A block call's arguments, evaluated (given ones in the caller's scope, defaults in
+        the block's), with ``extra`` (a stage's index variable)."""
         bdef = self.spec.blocks[key]
         if key in scope.blocks:
             cycle = " -> ".join([*scope.blocks[scope.blocks.index(key) :], key])
@@ -549,6 +557,11 @@ class _Expander:
                 raise SpecError(f"block `{key}` needs argument `{arg}`", at)
             with _located(lambda arg=arg: self.at(bdef.args, arg, f"blocks.{key}.args.{arg}")):
                 values[arg] = _value(default, _evaluator(ChainMap(incoming, values, self.graph.vars)))
+        return values
+
+    def block_body(self, key: str, values: dict[str, Any], name: Any, at: Location, scope: Scope, x: Tensor) -> Tensor:
+        """The block's layers, named under the block's name in ``scope``, on ``x``."""
+        bdef = self.spec.blocks[key]
         with _located(at):
             prefix = self.names.take(scope, name, key)
         inner = Scope(prefix, ChainMap(values, self.graph.vars), bdef.naming, (*scope.blocks, key))

@@ -214,6 +214,12 @@ class _Program:
         except (ValueError, MemoryError) as e:  # e.g. null bytes, surrogates
             raise ExprError(f"cannot parse expression: {e}") from None
         self._check(self.tree, 0)
+        from netcost.spec.compiled import Bail, compile_tree
+
+        try:
+            self.fast = compile_tree(self.tree, FUNCTIONS, _BINOPS, _UNOPS, _CMPOPS)
+        except (Bail, RecursionError):
+            self.fast = None
 
     def pos(self, lineno: int | None, col: int, in_bytes: bool = True) -> int:
         """Character offset in the original text of (line, column) in the parsed body."""
@@ -528,8 +534,17 @@ def _program(text: str) -> _Program:
 
 
 def evaluate(text: str, scope: Mapping[str, object]) -> object:
-    """Evaluate one expression over variables in `scope`. Raises ExprError on any problem."""
+    """Evaluate one expression over variables in `scope`. Raises ExprError on any problem.
+
+    The closures of netcost.spec.compiled compute it first; where they leave it (anything
+    unusual), the tree walker below decides, value or error."""
     prog = _program(text)
+    fast = prog.fast
+    if fast is not None:
+        try:
+            return fast(scope)
+        except Exception:  # Bail, or any error: the walker gives the answer
+            pass
     try:
         return _Evaluator(prog, scope).value(prog.tree, {})
     except RecursionError:

@@ -9,6 +9,7 @@ from netcost import ops
 from netcost.core.shape import LAYOUTS
 from netcost.spec.fields import INTS, PADDING, PAIR, _marker, domain_of, op_fields
 from netcost.spec.schema import BLOCK_KEYS, TOP_LEVEL
+from netcost.spec.space import KINDS
 from netcost.spec.variables import TYPES
 
 SIZES = {"type": "array", "items": {"type": ["integer", "string"]}, "minItems": 1, "maxItems": 3}
@@ -34,6 +35,27 @@ VARIABLE = {
         "min": {"type": "number"},
         "max": {"type": "number"},
         "description": {"type": "string"},
+    },
+}
+DISTRIBUTION = {
+    "anyOf": [
+        {"type": ["number", "boolean", "string", "array"], "description": "a fixed value"},
+        {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": False,
+            "properties": {kind: {"type": "array"} for kind in KINDS} | {"step": {"type": "number"}},
+        },
+    ]
+}
+SPACE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "description": {"type": "string"},
+        "extends": {"type": "string", "description": "a space above this one"},
+        "vars": {"type": "object", "additionalProperties": DISTRIBUTION},
+        "where": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
     },
 }
 COMMON = {"name": {"type": ["string", "integer"]}, "when": {"type": ["boolean", "string"]}}
@@ -118,6 +140,11 @@ def spec_schema() -> dict[str, Any]:
                 "additionalProperties": {"anyOf": [{"type": ["number", "boolean", "string", "array"]}, VARIABLE]},
             },
             "let": {"type": "object", "description": "values derived from vars (not settable)"},
+            "space": {
+                "type": "object",
+                "description": "design spaces for `netcost sweep --sample` (netcost.spec.space)",
+                "additionalProperties": SPACE,
+            },
             "extends": {"type": "string", "description": "a bundled spec name or a path to build on"},
             "blocks": {
                 "type": "object",

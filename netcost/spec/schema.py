@@ -16,10 +16,12 @@ from netcost.errors import Location, SpecError
 from netcost.ops import did_you_mean
 from netcost.spec.fields import FieldError
 from netcost.spec.load import LocDict, LocList
+from netcost.spec.space import Space, parse_spaces
 from netcost.spec.variables import Variable, declare
 
 REQUIRED = "required"  # a block argument written `out: required` has no default
 TOP_LEVEL = {"name", "description", "reference", "extends", "input", "vars", "let", "blocks", "layers", "notes"}
+TOP_LEVEL |= {"space"}  # design spaces (netcost.spec.space)
 BLOCK_KEYS = {"args", "layers", "description", "naming"}
 
 
@@ -48,6 +50,7 @@ class Spec:
     description: str = ""
     raw: LocDict = field(default_factory=LocDict)
     variables: dict[str, Variable] = field(default_factory=dict)  # the typed view of `vars`
+    spaces: dict[str, Space] = field(default_factory=dict)  # design spaces to sample (netcost.spec.space)
 
     def where(self, container: Any, key: Any, path: str, at_key: bool = False) -> Location:
         return where(self.file, container, key, path, at_key)
@@ -108,6 +111,7 @@ def parse_spec(data: Any, file: str, default_name: str) -> Spec:
             where(file, data, "reference", "reference"),
             hint="e.g. `reference: torchvision.models:resnet18`",
         )
+    spaces = parse_spaces(data.get("space"), typed, file, derived)
     return Spec(
         name=str(data.get("name", default_name)),
         file=file,
@@ -121,6 +125,7 @@ def parse_spec(data: Any, file: str, default_name: str) -> Spec:
         description=str(data.get("description", "")),
         raw=data,
         variables=typed,
+        spaces=spaces,
     )
 
 

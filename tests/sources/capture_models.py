@@ -126,3 +126,27 @@ class FunctionalAttention(nn.Module):
         attn = (q @ k.transpose(-2, -1)).softmax(dim=-1)
         y = (attn @ v).transpose(1, 2).reshape(b, n, c)
         return self.proj(y)
+
+
+class TopkBlock(nn.Module):
+    """The two largest of each row (torch.topk: a named tuple, no counting rule), doubled."""
+
+    def forward(self, x):
+        return torch.topk(x, 2, dim=-1).values * 2
+
+
+class TopkNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+        self.block = TopkBlock()
+
+    def forward(self, x):
+        return self.block(self.fc(x))
+
+
+class MaxOverRows(nn.Module):
+    """torch.max over a dimension: a named tuple (values, indices) whose op has a counting rule."""
+
+    def forward(self, x):
+        return torch.max(x, dim=-1).values + 1

@@ -108,6 +108,37 @@ def test_an_op_without_a_counting_rule_makes_the_report_partial():
     assert report.totals["macs"] == BATCH * 4 * 6 * 6  # the linear over 4 tokens is known
 
 
+def test_a_sort_is_an_unknown_layer_named_sort_and_its_values_no_layer_of_their_own():
+    from tests.counted.refnets import Sorts
+
+    graph = capture(Sorts().eval(), (torch.randn(BATCH, 3, 8, 8),), {}, name="sorts")
+    assert [n.name for n in graph.nodes] == ["sort", "add"]  # ``.values`` is the sort's element 0
+    sort = graph.nodes[0].op
+    assert sort.kind == "opaque" and sort.known is False and sort.source_op == "aten.sort"
+    report = analyze_graph(graph, BATCH)
+    assert report.meta["partial"] is True and report.meta["unsupported_ops"] == {"aten.sort": 1}
+    assert report.totals["elementwise_flops"] == BATCH * 3 * 8 * 8  # the ``+ 1``: one add per element
+
+
+def test_an_unknown_op_returning_a_named_tuple_inside_a_module_makes_the_report_partial():
+    graph = capture(models.TopkNet().eval(), (torch.randn(BATCH, 4, 6),), {}, name="topk")
+    assert [n.name for n in graph.nodes] == ["fc", "block.topk", "block.mul"]
+    assert graph.nodes[1].op.known is False and graph.nodes[1].shape.dims == (4, 2)
+    report = analyze_graph(graph, BATCH)
+    assert report.meta["unsupported_ops"] == {"aten.topk": 1}
+    assert report.totals["macs"] == BATCH * 4 * 6 * 6  # the linear over 4 tokens is known
+    assert report.totals["elementwise_flops"] == BATCH * (4 * 6 + 4 * 2)  # its bias adds, the ``* 2``
+
+
+def test_a_counted_op_returning_a_named_tuple_keeps_its_work():
+    graph = capture(models.MaxOverRows().eval(), (torch.randn(BATCH, 3, 8, 8),), {}, name="max")
+    assert [n.name for n in graph.nodes] == ["max", "add"]
+    report = analyze_graph(graph, BATCH)
+    assert "partial" not in report.meta
+    # the max reads each of the 3 * 8 * 8 inputs once (one comparison each), the ``+ 1`` adds to its 3 * 8 outputs
+    assert report.totals["elementwise_flops"] == BATCH * (3 * 8 * 8 + 3 * 8)
+
+
 def test_capture_leaves_the_model_as_it_was():
     model = models.SharedBlockNet().eval()
     before = dict(model.__dict__)
