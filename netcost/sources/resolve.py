@@ -9,6 +9,7 @@ from typing import Any
 from netcost.graph import Graph
 from netcost.options import OptionError
 from netcost.sources.base import ModelSource
+from netcost.sources.onnx_lower import is_onnx_path
 from netcost.sources.spec import GraphSource, SpecSource
 from netcost.sources.torch_model import TorchSource, is_callable_path, is_torch_module
 from netcost.spec.schema import Spec
@@ -16,8 +17,9 @@ from netcost.spec.schema import Spec
 
 def source_of(model: Any) -> ModelSource:
     """The source ``model`` names: a ModelSource as it is; a Graph; a Spec; an nn.Module;
-    text or a Path: an existing file or a bundled name (a spec), ``package.module:callable``
-    (a torch model), else an inline spec (whose parser says what is wrong with it)."""
+    text or a Path: an ``.onnx`` file (an ONNX model), an existing file or a bundled name (a
+    spec), ``package.module:callable`` (a torch model), else an inline spec (whose parser
+    says what is wrong with it)."""
     from netcost.zoo import exists
 
     if isinstance(model, ModelSource):
@@ -28,6 +30,10 @@ def source_of(model: Any) -> ModelSource:
         return SpecSource(model)
     if is_torch_module(model):
         return TorchSource(model)
+    if is_onnx_path(model):
+        from netcost.sources.onnx_model import OnnxSource
+
+        return OnnxSource(model)
     if isinstance(model, Path):
         return SpecSource(model)
     if isinstance(model, str):
