@@ -141,14 +141,28 @@ def test_every_bundled_spec_validates_against_the_json_schema(cli):
     assert list(validator.iter_errors(bad))  # an unknown argument is caught by editors too
 
 
-def test_the_readme_names_every_bundled_spec():
-    """The README's family table lists every bundled spec (netcost zoo has the figures)."""
+def test_the_docs_name_every_bundled_spec():
+    """The zoo page's family table lists every bundled spec (its figures table is generated
+    from the specs when the site is built)."""
     from pathlib import Path
 
     from netcost.zoo import bundled
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = readme[readme.index("## Bundled specs") : readme.index("### The seeds' tables")]
+    page = (Path(__file__).resolve().parent.parent / "docs" / "zoo.md").read_text()
+    section = page[: page.index("### The seeds' tables")]
     effnets = {f"efficientnet_b{i}" for i in range(1, 7)}  # written efficientnet_b0 … efficientnet_b7
     missing = [name for name in bundled() if f"`{name}`" not in section and name not in effnets]
     assert missing == []
+
+
+def test_the_readme_is_a_first_screen_with_links():
+    """README: what it is, the two commands, examples, links; the reference is in docs/
+    (at most 15 KB, every docs link resolves to a file)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    assert len(readme.encode()) <= 15_000
+    links = re.findall(r"\]\((docs/[^)#]+)", readme)
+    assert links and all((root / link).is_file() for link in links), links
