@@ -318,7 +318,7 @@ def compare(models: Any, *, depth: int | None = None, **keywords: Any):
     """Models side by side (a Comparison dict: every total with its ratio to the first
     model). ``models``: two or more of any model source; the keywords are :func:`analyze`'s
     (one set for every model); ``depth``: also the per-block rows folded to that depth."""
-    from netcost.comparison import comparison
+    from netcost.comparison import Comparison, comparison
 
     if isinstance(models, (str, Path)) or len(models) < 2:
         raise OptionError("compare: give at least two models")
@@ -331,7 +331,7 @@ def compare(models: Any, *, depth: int | None = None, **keywords: Any):
         raise OptionError(f"compare() got unexpected keywords {', '.join(unknown)}")
     _one_way(options, given, ANALYZE_DEFAULTS)
     options = options or _options(**given)
-    return comparison([analyze_options(m, options) for m in models], depth)
+    return Comparison(comparison([analyze_options(m, options) for m in models], depth))
 
 
 def count_model(model: Any, input_shape=None, **keywords: Any) -> Report:

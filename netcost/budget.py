@@ -13,12 +13,13 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from netcost.comparison import METRICS
 from netcost.errors import NetcostError
 from netcost.options import AnalyzeOptions, TrainOptions
 from netcost.report.model import Report
+from netcost.report.views import ResultViews
 from netcost.text import printable
 from netcost.units import parse_percent, parse_quantity
 
@@ -80,10 +81,13 @@ class BudgetRow:
 
 
 @dataclass(frozen=True)
-class CheckResult:
+class CheckResult(ResultViews):
     """The gate's verdict: ``passed`` only when every row passed (and there is a row, or
     the totals were recorded as a baseline). ``totals``: each model's checkable totals, as
     a baseline holds them (:meth:`baseline_document`)."""
+
+    TABLE: ClassVar[str] = "results"
+    TITLE: ClassVar[str] = "netcost check"
 
     rows: tuple[BudgetRow, ...]
     totals: Mapping[str, Mapping[str, int]] = field(default_factory=dict)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from netcost.report.model import SCHEMA_VERSION, Report
+from netcost.report.views import ResultViews
 
 METRICS = (
     "params",
@@ -66,3 +68,33 @@ def with_predictions(doc: dict[str, Any], predictions: Sequence[dict[str, Any]])
         predicted = {"latency_s": seconds, "ratio_to_first": seconds / first if first else None}
         models.append({**m, "predicted": {**predicted, "calibration": p["calibration"]}})
     return {**doc, "models": models}
+
+
+@dataclass(frozen=True)
+class Comparison(ResultViews):
+    """What ``netcost.compare`` returns: the compare document (``.to_dict()``; indexed like
+    it, ``result["models"]``), ``.df`` one row per model (its totals and ratios)."""
+
+    doc: dict[str, Any]
+
+    TABLE: ClassVar[str] = "models"
+    TITLE: ClassVar[str] = "netcost compare"
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.doc
+
+    def __getitem__(self, key: str) -> Any:
+        return self.doc[key]
+
+    def records(self) -> list[dict[str, Any]]:
+        keep = ("model", "totals", "ratio_to_first")
+        return [_flat_model({k: m[k] for k in keep if k in m}) for m in self.doc["models"]]
+
+
+def _flat_model(model: dict[str, Any]) -> dict[str, Any]:
+    out = {"model": model["model"]}
+    for group in ("totals", "ratio_to_first"):
+        for key, value in (model.get(group) or {}).items():
+            if not isinstance(value, (dict, list)):
+                out[key if group == "totals" else f"{key}_ratio"] = value
+    return out

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from netcost.analysis.sweep import Point, RowMaker
 from netcost.budget import TRAIN_METRICS, parse_budgets
 from netcost.errors import BudgetExceeded, NetcostError
 from netcost.options import AnalyzeOptions, OptionError, TrainOptions
+from netcost.report.views import ResultViews
 from netcost.spec import expr
 from netcost.spec.schema import Spec
 
@@ -38,7 +39,10 @@ class Tie:
 
 
 @dataclass
-class FitResult:
+class FitResult(ResultViews):
+    TABLE: ClassVar[str] = "totals"
+    TITLE: ClassVar[str] = "netcost fit"
+
     model: str
     scale: str  # the variable bisected, or "x" for a tie
     value: int | float  # the largest value that fits

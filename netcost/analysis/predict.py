@@ -15,12 +15,13 @@ the weights, at the dtype. The whole model adds the compiled module's own loop p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from netcost.analysis.latency_record import OpClassCalibration
 from netcost.errors import NetcostError
 from netcost.graph import Graph, Node
 from netcost.options import DTYPE_BYTES
+from netcost.report.views import ResultViews
 
 # class -> (what it is, what its throughput is of)
 OP_CLASSES: dict[str, tuple[str, str]] = {
@@ -79,7 +80,10 @@ def layer_work(node: Node, batch: int, dtype: str) -> tuple[int, int]:
 
 
 @dataclass
-class Prediction:
+class Prediction(ResultViews):
+    TABLE: ClassVar[str] = "layers"
+    TITLE: ClassVar[str] = "netcost predict"
+
     model: str
     batch: int
     dtype: str

@@ -13,11 +13,12 @@ import itertools
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from netcost.analysis.sweep_totals import TOTAL_KEYS, TotalsEngine
 from netcost.errors import NetcostError, SpecError
 from netcost.options import AnalyzeOptions, OptionError, TrainOptions, parse_shape
+from netcost.report.views import ResultViews
 from netcost.spec import expr
 from netcost.spec.schema import Spec
 
@@ -37,8 +38,11 @@ class Point:
 
 
 @dataclass
-class SweepResult:
+class SweepResult(ResultViews):
     """The rows of a sweep (``columns``: the varied variables, then the totals)."""
+
+    TABLE: ClassVar[str] = "rows"
+    TITLE: ClassVar[str] = "netcost sweep"
 
     model: str
     kind: str  # grid or sample

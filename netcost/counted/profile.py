@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -23,12 +23,16 @@ from netcost.counted.timing import MIN_BLOCKS, prepare, time_layers, time_model
 from netcost.errors import NetcostError
 from netcost.graph import Graph
 from netcost.options import ProfileOptions
+from netcost.report.views import ResultViews
 from netcost.text import one_line
 from netcost.usercode import FACTORY, FORWARD, load_callable, user_code
 
 
 @dataclass
-class ProfileReport:
+class ProfileReport(ResultViews):
+    TABLE: ClassVar[str] = "runs"
+    TITLE: ClassVar[str] = "netcost profile"
+
     model: str
     device: str
     threads: int

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -57,6 +57,7 @@ from netcost.counted.memory import StorageTracker
 from netcost.errors import NetcostError
 from netcost.graph import Graph
 from netcost.options import TrainOptions
+from netcost.report.views import ResultViews
 
 GROUPED_WGRAD_NOTE = "FlopCounterMode over-counts grouped wgrad by groups"
 ATTENTION_BACKWARD_NOTES = {
@@ -66,7 +67,10 @@ ATTENTION_BACKWARD_NOTES = {
 
 
 @dataclass
-class TrainVerifyReport:
+class TrainVerifyReport(ResultViews):
+    TABLE: ClassVar[str] = "checks"
+    TITLE: ClassVar[str] = "netcost verify --train"
+
     model: str
     device: str
     input: list[int]

@@ -11,7 +11,7 @@ storages, and optionally a reference implementation's parameter shapes and MACs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -25,6 +25,7 @@ from netcost.counted.memory import measure_peak
 from netcost.counted.receptive import FieldCheck, checkpoints, measure
 from netcost.errors import NetcostError
 from netcost.graph import Graph
+from netcost.report.views import ResultViews
 from netcost.text import one_line
 from netcost.usercode import FACTORY, FORWARD, load_callable, user_code
 
@@ -55,7 +56,10 @@ COLUMNS = ("params", "buffers", "shape", "bytes", "fvcore", "flopcounter")
 
 
 @dataclass
-class VerifyReport:
+class VerifyReport(ResultViews):
+    TABLE: ClassVar[str] = "layers"
+    TITLE: ClassVar[str] = "netcost verify"
+
     model: str
     device: str
     input: list[int]

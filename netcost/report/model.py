@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
+
+from netcost.report.views import ResultViews
 
 SCHEMA_VERSION = 1
 SUMMED = (
@@ -21,7 +23,10 @@ TRAIN_SUMMED = ("backward_flops", "dgrad_flops", "wgrad_flops", "backward_elemen
 
 
 @dataclass
-class Report:
+class Report(ResultViews):
+    TABLE: ClassVar[str] = "layers"
+    TITLE: ClassVar[str] = "netcost analyze"
+
     model: str
     convention: str
     input: list[int]
