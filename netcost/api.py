@@ -12,6 +12,7 @@ deep inside."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -325,7 +326,7 @@ def compare(models: Any, *, depth: int | None = None, **keywords: Any):
     if keywords.get("formulas"):
         raise OptionError("compare: formulas= belongs to analyze")
     options = keywords.pop("options", None)
-    given = {**{k: v for k, v in ANALYZE_DEFAULTS.items()}, **keywords}
+    given = {**ANALYZE_DEFAULTS, **keywords}
     unknown = sorted(set(keywords) - set(ANALYZE_DEFAULTS))
     if unknown:
         raise OptionError(f"compare() got unexpected keywords {', '.join(unknown)}")
@@ -484,7 +485,7 @@ def profile(
     from netcost.counted.device import check_device
     from netcost.counted.profile import profile_graph, profile_module
 
-    timing = _replace(timing, device=check_device(timing.device))
+    timing = replace(timing, device=check_device(timing.device))
     if timing.threads:
         torch.set_num_threads(timing.threads)
     check_bool(predict, "predict")
@@ -507,12 +508,6 @@ def profile(
             recalibrate=timing.recalibrate,
         )
     return profile_graph(graph, timing, roofline=rl, progress=progress, calibration=calibration)
-
-
-def _replace(options, **changes):
-    from dataclasses import replace
-
-    return replace(options, **changes)
 
 
 def _profiled_shape(model: str, inputs: tuple[TorchInput, ...]) -> tuple[int, ...]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 def write_atomic(path: str | Path, text: str) -> None:
@@ -20,3 +22,27 @@ def write_atomic(path: str | Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_cache_entries(path: Path, schema_version: int, what: str) -> tuple[dict[str, Any], str | None]:
+    """(the entries of a ``{"schema_version", "entries"}`` JSON cache, as stored; what is
+    wrong with the file, if anything). A missing file is an empty cache; anything else that
+    is not a ``what`` of this schema is a problem (the caller measures again)."""
+    try:
+        if not path.exists():
+            return {}, None
+        raw = path.read_bytes()
+    except OSError as exc:
+        return {}, f"cannot read it: {exc.strerror or exc}"
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return {}, "not UTF-8 text"
+    except (json.JSONDecodeError, RecursionError):
+        return {}, "not JSON"
+    if not isinstance(doc, dict) or doc.get("schema_version") != schema_version:
+        return {}, f"not a schema-{schema_version} {what}"
+    entries = doc.get("entries")
+    if not isinstance(entries, dict) or not all(isinstance(k, str) for k in entries):
+        return {}, "its entries are not a mapping"
+    return dict(entries), None

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netcost.files import write_atomic
+from netcost.files import read_cache_entries, write_atomic
 
 SCHEMA_VERSION = 1
 BASES = ("flops", "bytes")
@@ -140,25 +140,8 @@ def cache_file() -> Path:
 
 
 def read_cache(path: Path) -> tuple[dict[str, Any], str | None]:
-    """(the entries as stored, what is wrong with the file if anything); missing: empty."""
-    try:
-        if not path.exists():
-            return {}, None
-        raw = path.read_bytes()
-    except OSError as exc:
-        return {}, f"cannot read it: {exc.strerror or exc}"
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        return {}, "not UTF-8 text"
-    except (json.JSONDecodeError, RecursionError):
-        return {}, "not JSON"
-    if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION:
-        return {}, f"not a schema-{SCHEMA_VERSION} op-class calibration cache"
-    entries = doc.get("entries")
-    if not isinstance(entries, dict) or not all(isinstance(k, str) for k in entries):
-        return {}, "its entries are not a mapping"
-    return dict(entries), None
+    """(the cache's entries, as stored; what is wrong with the file, if anything)."""
+    return read_cache_entries(path, SCHEMA_VERSION, "op-class calibration cache")
 
 
 def write_cache(path: Path, entries: dict[str, Any]) -> str | None:

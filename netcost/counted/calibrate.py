@@ -18,7 +18,7 @@ import torch
 
 from netcost.counted.device import RUN_DTYPES, check_device, check_dtype
 from netcost.counted.timing import DTYPES, synchronize
-from netcost.files import write_atomic
+from netcost.files import read_cache_entries, write_atomic
 from netcost.text import one_line
 
 
@@ -153,26 +153,8 @@ _POSITIVE_FIGURES = ("peak_flop_per_s", "bandwidth_bytes_per_s")
 
 
 def read_cache(path: Path) -> tuple[dict[str, Any], str | None]:
-    """(the cache's entries, as stored; what is wrong with the file, if anything). A missing
-    file is an empty cache; anything else that is not a cache of this schema is a problem."""
-    try:
-        if not path.exists():
-            return {}, None
-        raw = path.read_bytes()
-    except OSError as exc:
-        return {}, f"cannot read it: {exc.strerror or exc}"
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        return {}, "not UTF-8 text"
-    except (json.JSONDecodeError, RecursionError):
-        return {}, "not JSON"
-    if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION:
-        return {}, f"not a schema-{SCHEMA_VERSION} calibration cache"
-    entries = doc.get("entries")
-    if not isinstance(entries, dict) or not all(isinstance(k, str) for k in entries):
-        return {}, "its entries are not a mapping"
-    return dict(entries), None
+    """(the cache's entries, as stored; what is wrong with the file, if anything)."""
+    return read_cache_entries(path, SCHEMA_VERSION, "calibration cache")
 
 
 def from_entry(entry: Any) -> Roofline | None:
