@@ -8,7 +8,11 @@ Each op class (netcost.analysis.predict.OP_CLASSES) is fitted as ``overhead_s`` 
 of a call that does next to no work) plus its work divided by the throughput achieved at
 that amount of work: ``points`` are (work, work per second) pairs measured at a few sizes,
 interpolated linearly in log-log space and clamped at the ends. Work is FLOPs for the
-compute classes (convolutions, linear, attention) and bytes moved for the rest.
+compute classes (convolutions, linear, attention, window pooling) and bytes moved for the
+rest. What a network adds to its layers alone (cold weights, the previous layer's output,
+the framework between layers) is a factor on every layer, ``network_factor``, and a cost
+per layer, ``step_overhead_s``, both fitted on the calibration's reference networks
+(netcost.counted.reference_networks).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 
 from netcost.files import read_cache_entries, write_atomic
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the step measured on reference networks; window/global pooling, matvec apart
 BASES = ("flops", "bytes")
 STALE_DAYS = 90  # older than this: warned about
 BUSY = 0.5  # 1-minute load per CPU above which a machine is busy
@@ -74,8 +78,9 @@ class OpClassCalibration:
     threads: int
     channels_last: bool
     classes: dict[str, ClassFit]
-    step_overhead_s: float  # per layer, between layers (the compiled module's own loop)
+    step_overhead_s: float  # per layer: the module's loop and the framework (the reference networks)
     bandwidth_bytes_per_s: float  # the best elementwise throughput: bounds every layer's traffic
+    network_factor: float = 1.0  # on every layer's time alone, inside a network (the reference networks)
     measured_at: str = ""  # UTC, ISO 8601
     load_average: float | None = None  # the 1-minute load average before measuring
     cpus: int = 0
@@ -173,7 +178,8 @@ def fit_from(doc: Any) -> ClassFit | None:
     works = [p[0] for p in points]
     if works != sorted(works):
         return None
-    return ClassFit(doc["basis"], float(doc["overhead_s"]), tuple((float(w), float(r)) for w, r in points))
+    pts = tuple((float(w), float(r)) for w, r in points)
+    return ClassFit(doc["basis"], float(doc["overhead_s"]), pts)
 
 
 _TEXT = ("host", "device_type", "device", "dtype", "measured_at", "torch_version")
@@ -192,6 +198,8 @@ def from_dict(doc: Any) -> OpClassCalibration | None:
         return None
     if not _non_negative(doc["step_overhead_s"]) or not _positive(doc["bandwidth_bytes_per_s"]):
         return None
+    if not _positive(doc["network_factor"]) or doc["network_factor"] < 1:
+        return None
     load = doc["load_average"]
     if not _non_negative(doc["seconds"]) or (load is not None and not _non_negative(load)):
         return None
@@ -206,6 +214,7 @@ def from_dict(doc: Any) -> OpClassCalibration | None:
         classes=fits,
         notes=tuple(notes),
         step_overhead_s=float(doc["step_overhead_s"]),
+        network_factor=float(doc["network_factor"]),
         bandwidth_bytes_per_s=float(doc["bandwidth_bytes_per_s"]),
         seconds=float(doc["seconds"]),
     )

@@ -1,15 +1,19 @@
 """Latency predicted from the Graph and a per-op-class calibration (no torch).
 
-Each layer falls in one op class (:func:`op_class`); its predicted time is
+Each layer falls in one op class (:func:`op_class`); its time alone (as in a
+microbenchmark) is
 
     overhead(class) + max(FLOPs / achieved FLOP/s(class, FLOPs), bytes / bandwidth)
 
-for the compute classes (convolutions by kind, linear, attention), and
+for the compute classes (convolutions by kind, linear, attention, window pooling), and
 ``overhead(class) + bytes / achieved B/s(class, bytes)`` for the bandwidth-bound ones
-(elementwise, pooling, normalisation); a view costs its overhead alone. FLOPs are 2 x MACs
-plus the elementwise work; bytes moved are the inputs and the output at the batch, plus
-the weights, at the dtype. The whole model adds the compiled module's own loop per layer
-(``step_overhead_s``) to the sum of the layers.
+(elementwise, global pooling, normalisation); a view costs its overhead alone. FLOPs are
+2 x MACs plus the elementwise work; bytes moved are the inputs and the output at the batch,
+plus the weights, at the dtype. A network runs slower than its layers alone (cold
+weights, the previous layer's output, the module's loop and the framework between layers):
+each layer's time alone is multiplied by the calibration's ``network_factor`` and the whole
+model adds ``step_overhead_s`` per layer, both fitted on the calibration's reference
+networks (netcost.counted.reference_networks).
 """
 
 from __future__ import annotations
@@ -30,17 +34,21 @@ OP_CLASSES: dict[str, tuple[str, str]] = {
     "conv_large": ("dense convolution, larger kernels (5x5, 7x7, 1x7, 11x11)", "flops"),
     "depthwise": ("depthwise convolution (groups = input channels)", "flops"),
     "grouped": ("grouped convolution (1 < groups < input channels)", "flops"),
-    "linear": ("linear layers and other matrix products", "flops"),
+    "linear": ("linear layers on many rows (tokens, positions) and other matrix products", "flops"),
+    "matvec": ("linear layers on a few rows (a head at batch 1): streaming the weights", "bytes"),
     "attention": ("multi-head attention with its projections (windowed too)", "flops"),
     "elementwise": ("activations, merges, scaling, resampling: bandwidth-bound", "bytes"),
-    "pool": ("pooling (max, average, global)", "bytes"),
+    "pool": ("window pooling (max, average): priced by its window reads", "flops"),
+    "global_pool": ("global and adaptive average pooling, means: bandwidth-bound", "bytes"),
     "norm": ("normalisation (batch, layer, group, LRN)", "bytes"),
     "view": ("views (flatten, identity, dropout in eval): the call alone", "bytes"),
 }
 CONV_KINDS = ("conv", "conv_transpose", "sparse_conv")
 ATTENTION_KINDS = ("attention", "window_attention")
 NORM_KINDS = ("bn", "layernorm", "groupnorm", "lrn")
-POOL_KINDS = ("maxpool", "avgpool", "adaptive_avgpool", "gap", "mean", "subsample")
+POOL_KINDS = ("maxpool", "avgpool", "subsample")
+GLOBAL_POOL_KINDS = ("adaptive_avgpool", "gap", "mean")
+MATVEC_ROWS = 8  # a linear layer on at most this many rows (per sample) streams its weights
 
 
 def op_class(node: Node) -> str:
@@ -61,8 +69,12 @@ def op_class(node: Node) -> str:
         return "norm"
     if op.kind in POOL_KINDS:
         return "pool"
+    if op.kind in GLOBAL_POOL_KINDS:
+        return "global_pool"
     if op.is_view:
         return "view"
+    if op.kind == "linear" and node.in_shapes[0].numel // max(node.in_shapes[0].c, 1) <= MATVEC_ROWS:
+        return "matvec"
     if op.cost(node.in_shapes, node.shape).macs:
         return "linear"
     return "elementwise"
@@ -90,7 +102,7 @@ class Prediction(ResultViews):
     calibration: dict[str, Any]
     layers: list[dict[str, Any]]
     layer_sum_s: float
-    step_overhead_s: float  # the compiled module's loop, all layers together
+    step_overhead_s: float  # what the network adds to its layers alone, all layers together
     total_s: float
     notes: list[str] = field(default_factory=list)
 
@@ -140,7 +152,8 @@ def predict_layer(node: Node, calibration: OpClassCalibration, batch: int, dtype
         "op_class": cls,
         "flops": flops,
         "bytes_moved": moved,
-        "predicted_s": fit.overhead_s + work,
+        "alone_s": fit.overhead_s + work,
+        "predicted_s": (fit.overhead_s + work) * calibration.network_factor,
         "bound": bound,
     }
 
@@ -155,6 +168,8 @@ def calibration_summary(calibration: OpClassCalibration) -> dict[str, Any]:
         "channels_last": calibration.channels_last,
         "measured_at": calibration.measured_at,
         "load_average": calibration.load_average,
+        "network_factor": calibration.network_factor,
+        "step_overhead_s": calibration.step_overhead_s,
         "cpus": calibration.cpus,
         "torch_version": calibration.torch_version,
         "cudnn_benchmark": calibration.cudnn_benchmark,

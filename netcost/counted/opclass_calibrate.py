@@ -19,7 +19,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -39,6 +39,7 @@ from netcost.analysis.latency_record import (
 from netcost.analysis.predict import OP_CLASSES, layer_work
 from netcost.counted.calibrate import device_name
 from netcost.counted.device import check_device, check_dtype
+from netcost.counted.in_network import network_fit, time_references
 from netcost.counted.timing import DTYPES
 from netcost.errors import NetcostError
 from netcost.graph import Node
@@ -98,12 +99,15 @@ FULL_CASES: tuple[Case, ...] = (
     *_cases("grouped", "conv(1024,k=3,g=32,bias=false)", [(1024, 7, 7)]),
     *_cases("grouped", "conv(224,k=3,g=14,bias=false)", [(224, 14, 14)]),
     *_cases("grouped", "conv(48,k=3,g=6,bias=false)", [(48, 56, 56)]),
-    *_cases("linear", "flatten > linear(8)", [(8, 1, 1)]),
-    *_cases("linear", "flatten > linear(1000)", [(512, 1, 1), (2048, 1, 1)]),
-    *_cases("linear", "flatten > linear(4096)", [(4096, 1, 1), (9216, 1, 1)]),
+    *_cases("matvec", "flatten > linear(8)", [(8, 1, 1)]),
+    *_cases("matvec", "flatten > linear(1000)", [(512, 1, 1), (2048, 1, 1)]),
+    *_cases("matvec", "flatten > linear(4096)", [(4096, 1, 1), (9216, 1, 1)]),
+    *_cases("linear", "to_tokens > linear(8)", [(8, 4, 4)]),
+    *_cases("linear", "to_tokens > linear(256)", [(64, 28, 28)]),
     *_cases("linear", "to_tokens > linear(768)", [(768, 14, 14)]),
     *_cases("linear", "to_tokens > linear(3072)", [(768, 14, 14)]),
     *_cases("linear", "permute(layout=HWC) > linear(384)", [(96, 56, 56)]),
+    *_cases("linear", "permute(layout=HWC) > linear(1536)", [(384, 14, 14)]),
     *_cases("attention", "to_tokens > attention(heads=1)", [(8, 2, 2)]),
     *_cases("attention", "to_tokens > attention(heads=12)", [(768, 14, 14)]),
     *_cases("attention", "to_tokens > attention(heads=6)", [(384, 14, 14)]),
@@ -113,10 +117,11 @@ FULL_CASES: tuple[Case, ...] = (
     *_cases("elementwise", "hardswish()", [(96, 112, 112)]),
     *_cases("elementwise", "silu()", [(240, 28, 28)]),
     *_cases("elementwise", "to_tokens > gelu()", [(3072, 14, 14)]),
-    *_cases("pool", "maxpool(k=3,s=2,p=1)", [(8, 8, 8), (64, 112, 112)]),
+    *_cases("pool", "maxpool(k=3,s=2,p=1)", [(8, 8, 8), (64, 112, 112), (24, 112, 112)]),
+    *_cases("pool", "maxpool(k=3,s=1,p=1)", [(192, 28, 28)]),
     *_cases("pool", "maxpool(k=2,s=2)", [(128, 112, 112)]),
     *_cases("pool", "avgpool(k=2,s=2)", [(256, 28, 28)]),
-    *_cases("pool", "gap()", [(512, 7, 7), (2048, 7, 7), (96, 56, 56)]),
+    *_cases("global_pool", "gap()", [(8, 4, 4), (512, 7, 7), (2048, 7, 7), (96, 56, 56), (1280, 7, 7)]),
     *_cases("norm", "bn()", [(8, 4, 4), (64, 112, 112), (64, 56, 56), (256, 56, 56), (512, 7, 7), (2048, 7, 7)]),
     *_cases("norm", "to_tokens > layernorm", [(768, 14, 14), (96, 56, 56)]),
     *_cases("view", "identity()", [(8, 4, 4)]),
@@ -130,6 +135,7 @@ FULL_MERGES: tuple[Case, ...] = (
     Case("add", (512, 7, 7), "elementwise"),
     Case("concat", (128, 28, 28), "elementwise"),
 )
+REFERENCE_RUN_TIME = 0.3  # seconds of whole-model timing per reference network and round
 STEP_LAYERS = 32  # identity layers in the compiled chain that prices the module's own loop
 
 
@@ -241,8 +247,11 @@ def measure(
     rounds: int = 3,
     cases: Sequence[Case] | None = None,
     merges: Sequence[Case] | None = None,
+    in_network: bool = True,
+    reference_run_time: float = REFERENCE_RUN_TIME,
 ) -> OpClassCalibration:
-    """Run the microbenchmarks (every class of the full table, ~30 s on a 2-core CPU) and fit."""
+    """Run the microbenchmarks (every class of the full table, ~30 s on a 2-core CPU) and
+    fit; then (``in_network``) time the reference networks for what a network adds per layer."""
     device, dtype = check_device(device), check_dtype(dtype)
     if rounds < 1 or min_run_time <= 0:
         raise NetcostError("a calibration needs at least one round of positive length")
@@ -257,10 +266,8 @@ def measure(
     if missing:
         raise NetcostError(f"the calibration cases leave op classes unmeasured: {', '.join(missing)}")
     steps = step_overhead(device, dtype, min_run_time, classes["view"].overhead_s)
-    after = load_average()
-    spread = statistics.median(m.spread for m in measured)
     dev = torch.device(device)
-    return OpClassCalibration(
+    record = OpClassCalibration(
         host=host(),
         device_type=dev.type,
         device=device_name(dev),
@@ -270,13 +277,28 @@ def measure(
         classes=classes,
         step_overhead_s=steps,
         bandwidth_bytes_per_s=bandwidth,
-        measured_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        load_average=max((v for v in (before, after) if v is not None), default=None),
         cpus=cpus,
         torch_version=torch.__version__,
         cudnn_benchmark=bool(torch.backends.cudnn.benchmark) if dev.type == "cuda" else None,
+    )
+    spread = statistics.median(m.spread for m in measured)
+    notes = [f"{len(measured)} cases x {rounds} rounds; median spread between rounds {100 * spread:.0f}%"]
+    if in_network:  # what a network adds to its layers alone
+        timings = time_references(record, device, dtype, channels_last, reference_run_time, rounds)
+        network = network_fit(timings, bare_step_s=steps)
+        record = replace(record, step_overhead_s=network.step_s, network_factor=network.factor)
+        per = ", ".join(f"{t.name} {t.whole_s * 1e3:.2f} ms against {t.alone_s * 1e3:.2f} alone" for t in timings)
+        notes.append(
+            f"in a network: layers x {network.factor:.2f} + {network.step_s * 1e6:.1f} us each "
+            f"(bare loop {steps * 1e6:.1f}), from the reference networks: {per}"
+        )
+    after = load_average()
+    return replace(
+        record,
+        measured_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        load_average=max((v for v in (before, after) if v is not None), default=None),
         seconds=round(time.perf_counter() - start, 2),
-        notes=(f"{len(measured)} cases x {rounds} rounds; median spread between rounds {100 * spread:.0f}%",),
+        notes=tuple(notes),
     )
 
 

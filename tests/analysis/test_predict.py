@@ -56,10 +56,11 @@ def store(*records: lr.OpClassCalibration) -> None:
 
 def test_op_classes_of_resnet18_by_hand():
     # resnet18: a 7x7 stem, 8 basic blocks of two 3x3 convs, 3 1x1 downsample convs, a BN
-    # after each of the 20 convs, max pool + global pool, flatten, one linear
+    # after each of the 20 convs, max pool + global pool, flatten, one linear on one row
     counts = Counter(op_class(n) for n in load_graph("resnet18").nodes)
     assert counts["conv_large"] == 1 and counts["conv3x3"] == 16 and counts["pointwise"] == 3
-    assert counts["norm"] == 20 and counts["pool"] == 2 and counts["linear"] == 1 and counts["view"] == 1
+    assert counts["norm"] == 20 and counts["pool"] == 1 and counts["global_pool"] == 1 and counts["view"] == 1
+    assert counts["matvec"] == 1 and counts["linear"] == 0
     assert counts["elementwise"] == 1 + 8 * 2 + 8  # stem relu, two relus and one add per block
 
 
@@ -68,6 +69,39 @@ def test_op_classes_of_mobilenet_v2_by_hand():
     # only, the other 16 expand and project; then the 1x1 to 1280; the stem is a 3x3
     counts = Counter(op_class(n) for n in load_graph("mobilenet_v2").nodes)
     assert counts["depthwise"] == 17 and counts["pointwise"] == 1 + 16 * 2 + 1 and counts["conv3x3"] == 1
+
+
+def test_linear_layers_on_rows_and_on_one_row():
+    # vit_b_16: 12 blocks x 4 linears on 197 tokens (the attention's own projections are in
+    # `attention`), then the head on the class token alone: one row
+    counts = Counter(op_class(n) for n in load_graph("vit_b_16").nodes)
+    assert counts["linear"] == 12 * 2 and counts["matvec"] == 1 and counts["attention"] == 12
+    few = load_graph("to_tokens > linear(8)", input_shape=(4, 2, 4))  # 8 rows: still a matvec
+    many = load_graph("to_tokens > linear(8)", input_shape=(4, 3, 3))  # 9 rows
+    assert op_class(few.nodes[-1]) == "matvec" and op_class(many.nodes[-1]) == "linear"
+
+
+def test_window_pooling_is_priced_by_its_window_reads():
+    g = load_graph("maxpool(k=3,s=2,p=1) > gap()", input_shape=(8, 16, 16))
+    pool = g.nodes[0]
+    assert [op_class(n) for n in g.nodes] == ["pool", "global_pool"]
+    assert layer_work(pool, 1, "fp32")[0] == 8 * 8 * 8 * 9  # each output reads a 3x3 window
+    p = predict_graph(g, record(rates={"pool": 1e9, "global_pool": 1e8}))
+    assert p.layers[0]["predicted_s"] == pytest.approx(8 * 8 * 8 * 9 / 1e9)
+    assert p.layers[1]["predicted_s"] == pytest.approx((8 * 8 * 8 + 8) * 4 / 1e8)  # bytes in and out
+
+
+def test_the_network_factor_scales_every_layer_and_the_step_is_per_layer():
+    g = load_graph("conv(64,k=3,bias=false) > relu()", input_shape=(64, 56, 56))
+    alone = predict_graph(g, record(overhead=1e-5))
+    inside = predict_graph(g, record(overhead=1e-5, step=4e-5, network_factor=1.25))
+    conv_alone = 1e-5 + 231_211_008 / 1e11  # as in test_one_conv_by_hand
+    relu_alone = 1e-5 + 2 * 64 * 56 * 56 * 4 / 1e10
+    assert [r["alone_s"] for r in inside.layers] == pytest.approx([conv_alone, relu_alone])
+    assert [r["predicted_s"] for r in inside.layers] == pytest.approx([1.25 * conv_alone, 1.25 * relu_alone])
+    assert inside.total_s == pytest.approx(1.25 * (conv_alone + relu_alone) + 2 * 4e-5)
+    assert alone.total_s == pytest.approx(conv_alone + relu_alone)
+    assert inside.calibration["network_factor"] == 1.25 and inside.calibration["step_overhead_s"] == 4e-5
 
 
 def test_grouped_and_large_kernels():
@@ -145,7 +179,7 @@ def test_the_cache_finds_this_hosts_entry(cache):
     assert lr.matching(entries, device_type="cpu", dtype="bf16", channels_last=False, threads=None)[0] == []
 
 
-@pytest.mark.parametrize(("content", "problem"), [(b"{", "not JSON"), (b'{"schema_version": 9}', "not a schema-1")])
+@pytest.mark.parametrize(("content", "problem"), [(b"{", "not JSON"), (b'{"schema_version": 1}', "not a schema-2")])
 def test_a_broken_cache_file_is_named(cache, content, problem):
     lr.cache_file().write_bytes(content)
     assert problem in lr.read_cache(lr.cache_file())[1]

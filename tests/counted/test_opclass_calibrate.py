@@ -23,11 +23,13 @@ TINY = (
     oc.Case("conv(8,k=5,bias=false)", (8, 8, 8), "conv_large"),
     oc.Case("conv(8,k=3,g=8,bias=false)", (8, 8, 8), "depthwise"),
     oc.Case("conv(8,k=3,g=2,bias=false)", (8, 8, 8), "grouped"),
-    oc.Case("flatten > linear(8)", (8, 1, 1), "linear"),
+    oc.Case("to_tokens > linear(8)", (8, 4, 4), "linear"),
+    oc.Case("flatten > linear(8)", (8, 1, 1), "matvec"),
     oc.Case("to_tokens > attention(heads=1)", (8, 2, 2), "attention"),
     oc.Case("relu()", (8, 4, 4), "elementwise"),
     oc.Case("relu()", (16, 16, 16), "elementwise"),
     oc.Case("maxpool(k=3,s=2,p=1)", (8, 8, 8), "pool"),
+    oc.Case("gap()", (8, 4, 4), "global_pool"),
     oc.Case("bn()", (8, 4, 4), "norm"),
     oc.Case("identity()", (8, 4, 4), "view"),
 )
@@ -53,8 +55,18 @@ def roofline(monkeypatch):
 MEASURE = oc.measure  # the real one (tests replace oc.measure to count calls)
 
 
-def tiny(device="cpu", dtype="fp32", channels_last=False):
-    return MEASURE(device, dtype, channels_last, min_run_time=0.01, rounds=1, cases=TINY, merges=MERGE)
+def tiny(device="cpu", dtype="fp32", channels_last=False, in_network=False):
+    return MEASURE(
+        device,
+        dtype,
+        channels_last,
+        min_run_time=0.01,
+        rounds=1,
+        cases=TINY,
+        merges=MERGE,
+        in_network=in_network,
+        reference_run_time=0.02,
+    )
 
 
 @pytest.mark.parametrize("case", oc.FULL_CASES + oc.FULL_MERGES, ids=lambda c: f"{c.spec}@{c.input}")
@@ -94,7 +106,9 @@ def test_noise_never_makes_work_free():
 
 
 def test_a_tiny_real_calibration_is_a_valid_record():
-    rec = tiny()
+    rec = tiny(in_network=True)
+    assert rec.network_factor >= 1 and rec.step_overhead_s > 0  # fitted on the reference networks
+    assert any(note.startswith("in a network: layers x") for note in rec.notes)
     assert set(rec.classes) == set(OP_CLASSES)
     assert rec.threads == torch.get_num_threads() and rec.device_type == "cpu" and rec.cudnn_benchmark is None
     assert all(f.overhead_s > 0 for f in rec.classes.values())
