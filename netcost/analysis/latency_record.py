@@ -81,6 +81,7 @@ class OpClassCalibration:
     step_overhead_s: float  # per layer: the module's loop and the framework (the reference networks)
     bandwidth_bytes_per_s: float  # the best elementwise throughput: bounds every layer's traffic
     network_factor: float = 1.0  # on every layer's time alone, inside a network (the reference networks)
+    disturbed: bool = False  # a reference network ran far faster than its layers alone: not to be trusted
     measured_at: str = ""  # UTC, ISO 8601
     load_average: float | None = None  # the 1-minute load average before measuring
     cpus: int = 0
@@ -113,6 +114,8 @@ def doubts(record: OpClassCalibration, now: datetime.datetime | None = None) -> 
         found.append(f"it is {(now - taken).days} days old")
     if busy(record.load_average, record.cpus):
         found.append(f"it was measured under load ({record.load_average:g} on {record.cpus} CPUs)")
+    if record.disturbed:
+        found.append("its microbenchmarks disagree with its reference networks (the machine was busy)")
     return found
 
 
@@ -195,6 +198,8 @@ def from_dict(doc: Any) -> OpClassCalibration | None:
     if type(doc["threads"]) is not int or doc["threads"] < 1 or type(doc["cpus"]) is not int or doc["cpus"] < 0:
         return None
     if type(doc["channels_last"]) is not bool or doc["cudnn_benchmark"] not in (None, True, False):
+        return None
+    if type(doc["disturbed"]) is not bool:
         return None
     if not _non_negative(doc["step_overhead_s"]) or not _positive(doc["bandwidth_bytes_per_s"]):
         return None

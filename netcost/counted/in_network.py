@@ -27,10 +27,20 @@ class ReferenceTiming:
     whole_s: float  # the measured forward pass (median, the best of a few rounds)
 
 
+DISAGREE = 2.0  # a reference network this many times faster than its layers alone: disturbed
+
+
 @dataclass(frozen=True)
 class NetworkFit:
     factor: float  # on every layer's predicted time alone (>= 1)
     step_s: float  # per layer, the module's bare loop included
+    disturbed: bool = False  # some reference ran DISAGREE x faster than its layers alone
+
+
+def disturbed(timings: Sequence[ReferenceTiming]) -> bool:
+    """Whether the microbenchmarks were slowed by something else: a network cannot run much
+    faster than its own layers alone (on a busy 2-core CPU, 2 threads, they were 30-100x)."""
+    return any(t.alone_s > DISAGREE * t.whole_s for t in timings)
 
 
 def network_fit(timings: Sequence[ReferenceTiming], bare_step_s: float = 0.0) -> NetworkFit:
@@ -56,7 +66,7 @@ def network_fit(timings: Sequence[ReferenceTiming], bare_step_s: float = 0.0) ->
         only_a = (max(say / saa, 0.0), 0.0) if saa else (0.0, 0.0)
         only_c = (0.0, max(scy / scc, 0.0)) if scc else (0.0, 0.0)
         a, c = min(only_a, only_c, key=lambda ac: sum((y - ac[0] * x - ac[1] * n) ** 2 for x, n, y in rows))
-    return NetworkFit(1.0 + a, bare_step_s + c)
+    return NetworkFit(1.0 + a, bare_step_s + c, disturbed(timings))
 
 
 def time_references(calibration, device: str, dtype: str, channels_last: bool, min_run_time: float, rounds: int = 3):

@@ -286,7 +286,9 @@ def measure(
     if in_network:  # what a network adds to its layers alone
         timings = time_references(record, device, dtype, channels_last, reference_run_time, rounds)
         network = network_fit(timings, bare_step_s=steps)
-        record = replace(record, step_overhead_s=network.step_s, network_factor=network.factor)
+        record = replace(
+            record, step_overhead_s=network.step_s, network_factor=network.factor, disturbed=network.disturbed
+        )
         per = ", ".join(f"{t.name} {t.whole_s * 1e3:.2f} ms against {t.alone_s * 1e3:.2f} alone" for t in timings)
         notes.append(
             f"in a network: layers x {network.factor:.2f} + {network.step_s * 1e6:.1f} us each "
@@ -334,6 +336,9 @@ def calibration(
     record = measure(device, dtype, channels_last)
     for doubt in doubts(record):
         warn(f"this calibration may be slow: {doubt}; measure again on an idle machine (--recalibrate)")
+    if record.disturbed:  # not kept: the next prediction measures again
+        warn("the op-class calibration is not cached: its microbenchmarks were disturbed")
+        return record, False
     entries[record.key] = record.to_dict()
     failure = write_cache(path, entries)
     if failure:

@@ -42,3 +42,11 @@ def test_the_reference_networks_cover_every_op_class_and_are_not_zoo_models():
     classes = Counter(op_class(n) for g in reference_graphs().values() for n in g.nodes)
     assert set(classes) == set(OP_CLASSES)
     assert not {f"reference_{name}" for name in SPECS} & set(bundled())
+
+
+def test_microbenchmarks_slowed_by_a_busy_machine_are_caught_by_the_references():
+    # measured on this machine under load, 2 threads: 580 ms alone for a 17 ms network
+    busy = [ReferenceTiming("residual", 94, 0.58069, 0.01691), ReferenceTiming("tokens", 49, 0.0300, 0.0333)]
+    assert network_fit(busy).disturbed
+    quiet = [ReferenceTiming("residual", 94, 0.0156, 0.0197), ReferenceTiming("tokens", 49, 0.0285, 0.0337)]
+    assert not network_fit(quiet).disturbed

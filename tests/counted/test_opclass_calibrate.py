@@ -218,3 +218,13 @@ def test_cuda_profile_reports_peak_memory_and_cudnn(cache):
     assert run["device_peak_bytes"] >= 4 * 16 * 32 * 32 * 2
     assert any("cudnn autotuning" in n for n in report.notes)
     assert all(r["time_s"] > 0 for r in report.layers)
+
+
+def test_a_disturbed_calibration_is_said_and_not_cached(cache, monkeypatch, capsys):
+    from dataclasses import replace
+
+    monkeypatch.setattr(oc, "measure", lambda device, dtype, channels_last: replace(tiny(), disturbed=True))
+    record, cached = oc.calibration("cpu", "fp32")
+    err = capsys.readouterr().err
+    assert not cached and record.disturbed and "not cached" in err and "disagree with its reference" in err
+    assert lr.read_cache(lr.cache_file()) == ({}, None)
