@@ -30,10 +30,11 @@ def _cells(r: dict[str, Any]) -> list[str]:
 
 
 def summary_lines(doc: dict[str, Any]) -> list[str]:
-    t = doc["totals"]
+    t, c = doc["totals"], doc["calibration"]
     lines = [
-        f"predicted: {_ms(t['predicted_s'])} for the whole model (layers {_ms(t['layer_sum_s'])} + "
-        f"the module's loop between them {_ms(t['step_overhead_s'])})"
+        f"predicted: {_ms(t['predicted_s'])} for the whole model (layers {_ms(t['layer_sum_s'])}, each "
+        f"{c['network_factor']:.2f}x its time alone, + {_ms(c['step_overhead_s'])} per layer between them "
+        f"{_ms(t['step_overhead_s'])}; both fitted on the calibration's reference networks)"
     ]
     for cls, acc in sorted(doc["by_class"].items(), key=lambda kv: -kv[1]["predicted_s"]):
         rate = f", {si(acc['flops'] / acc['predicted_s'])}FLOP/s" if acc["flops"] and acc["predicted_s"] else ""
