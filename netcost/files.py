@@ -1,4 +1,5 @@
-"""Writing files whole: a reader never sees half a file, and a failed write leaves the old one."""
+"""Netcost's files: where its caches live, written whole (a reader never sees half a file,
+and a failed write leaves the old one) and read back checked."""
 
 from __future__ import annotations
 
@@ -7,6 +8,18 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+
+def cache_path(name: str) -> Path:
+    """Where the cache file ``name`` lives: ``$NETCOST_CACHE_DIR``, else the platform's user
+    cache folder for netcost (platformdirs: ``$XDG_CACHE_HOME/netcost`` or ``~/.cache/netcost``
+    on Linux, ``~/Library/Caches/netcost`` on macOS, ``%LOCALAPPDATA%\\netcost\\Cache`` on Windows)."""
+    root = os.environ.get("NETCOST_CACHE_DIR")
+    if root:
+        return Path(root) / name
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("netcost", appauthor=False)) / name
 
 
 def write_atomic(path: str | Path, text: str) -> None:

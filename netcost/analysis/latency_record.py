@@ -140,11 +140,9 @@ def host() -> str:
 
 def cache_file() -> Path:
     """Beside the roofline's cache (netcost.counted.calibrate.cache_file), in the same folder."""
-    root = os.environ.get("NETCOST_CACHE_DIR")
-    if root:
-        return Path(root) / "opclass_calibration.json"
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "netcost" / "opclass_calibration.json"
+    from netcost.files import cache_path
+
+    return cache_path("opclass_calibration.json")
 
 
 def read_cache(path: Path) -> tuple[dict[str, Any], str | None]:

@@ -41,11 +41,9 @@ class Roofline:
 
 
 def cache_file() -> Path:
-    root = os.environ.get("NETCOST_CACHE_DIR")
-    if root:
-        return Path(root) / "calibration.json"
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "netcost" / "calibration.json"
+    from netcost.files import cache_path
+
+    return cache_path("calibration.json")
 
 
 def device_name(device: torch.device) -> str:

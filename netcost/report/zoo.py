@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -80,11 +79,9 @@ def spec_row(name: str, path: Path) -> dict[str, Any]:
 
 
 def cache_file() -> Path:
-    root = os.environ.get("NETCOST_CACHE_DIR")
-    if root:
-        return Path(root) / "zoo.json"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "netcost" / "zoo.json"
+    from netcost.files import cache_path
+
+    return cache_path("zoo.json")
 
 
 def _keys(contents: dict[str, bytes]) -> dict[str, str]:
