@@ -94,7 +94,6 @@ blocks:
                   branches:
                     - []
                     - when: se
-                      else: []
                       layers:
                         - gap
                         - conv: {out: hidden // 4, k: 1}
@@ -133,15 +132,9 @@ name: reference_tokens
 description: a small vision transformer with windowed and global attention, layer norm, GELU MLPs
 input: [3, 192, 192]
 blocks:
-  window_block:
-    args: {heads: required, width: in_channels}
+  mlp:
+    args: {width: in_channels}
     layers:
-      - parallel:
-          merge: add
-          branches:
-            - - layernorm
-              - window_attention: {heads: heads}
-            - []
       - parallel:
           merge: add
           branches:
@@ -150,32 +143,26 @@ blocks:
               - gelu
               - linear: {out: width}
             - []
-  global_block:
-    args: {heads: required, width: in_channels}
+  encoder:
+    args: {heads: required, windowed: false}
     layers:
       - parallel:
           merge: add
           branches:
             - - layernorm
-              - attention: {heads: heads}
+              - window_attention: {heads: heads, when: windowed}
+              - attention: {heads: heads, when: not windowed}
             - []
-      - parallel:
-          merge: add
-          branches:
-            - - layernorm
-              - linear: {out: width * 4}
-              - gelu
-              - linear: {out: width}
-            - []
+      - mlp
 layers:
   - conv: {out: 80, k: 4, stride: 4}
   - permute: {layout: HWC}
   - layernorm
-  - stage: {block: window_block, n: 2, heads: 2}
+  - stage: {block: encoder, n: 2, heads: 2, windowed: true}
   - permute: {layout: CHW}
   - conv: {out: 320, k: 4, stride: 4}
   - to_tokens
-  - stage: {block: global_block, n: 3, heads: 5}
+  - stage: {block: encoder, n: 3, heads: 5}
   - layernorm
   - select_token
   - linear: {out: 500}
