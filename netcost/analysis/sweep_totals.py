@@ -25,14 +25,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from netcost.analysis.sweep_keys import MISSING, bindable_names, block_reads, free_names, frozen, lookup, names_in
+from netcost.analysis.sweep_keys import (
+    MISSING,
+    block_reads,
+    free_names,
+    frozen,
+    lookup,
+    words_in,
+)
 from netcost.core.conventions import Convention
 from netcost.core.shape import Shape
 from netcost.graph import INPUT, Node
 from netcost.options import DTYPE_BYTES
 from netcost.spec import expr
 from netcost.spec.expand import (
+    _FIELD,
     Scope,
+    StageCall,
     Tensor,
     _evaluator,
     _Expander,
@@ -40,7 +49,6 @@ from netcost.spec.expand import (
     _variables,
     shape_vars,
 )
-from netcost.spec.load import LocDict, LocList
 from netcost.spec.schema import Spec
 
 # the scalar totals of analyze, in its order (netcost.analysis.counts)
@@ -175,18 +183,64 @@ class TotalsEngine:
         self.costs: dict[Any, tuple[int, ...]] = {}
         self.summaries: dict[Any, Summary | None] = {}
         self.values: dict[Any, Any] = {}  # (expression, the values it reads) -> its scalar value
-        self.used: dict[Any, tuple[str, ...]] = {}  # (block, its raw arguments) -> the names they may read
         self.arguments: dict[Any, dict[str, Any]] = {}  # a block call's evaluated arguments (cached_values)
         self.reads = {name: block_reads(spec, name) for name in spec.blocks}
-        self.bindable = bindable_names(spec)  # every name a scope may hold
+        self.read_sets = {name: frozenset(names) for name, names in self.reads.items()}
+        self.templates: dict[Any, str] = {}  # (a stage's names template, the values it reads) -> the name
+        self.runs: dict[Any, tuple[Summary, Summary]] = {}  # (id(summary), k, shape, storage) -> (it, k of it)
+        self._spec_reads: dict[Any, tuple[str, ...]] = {}
+        self._template_reads: dict[str, tuple[str, ...] | None] = {}
+        self._index_unread: dict[Any, bool] = {}
 
-    def argument_reads(self, key: str, raw: tuple) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(the names a block call's written arguments may read in the caller's scope, the
-        spec variables its defaults may read): every word of their text that names something."""
-        bdef = self.spec.blocks[key]
-        given = set().union(*(names_in(v) for _, v in raw)) & self.bindable
-        defaults = set().union(*(names_in(v) for v in bdef.args.values())) - set(bdef.args)
-        return tuple(sorted(given)), tuple(sorted(defaults & (set(self.spec.vars) | set(self.spec.let))))
+    def spec_reads(self, key: str, bound: tuple[str, ...]) -> tuple[str, ...]:
+        """The spec variables a block's arguments and layers may read (not those its arguments
+        or the ``bound`` names, a stage's index variable, hide)."""
+        hit = self._spec_reads.get((key, bound))
+        if hit is None:
+            hidden = {*self.spec.blocks[key].args, *bound}
+            variables = {*self.spec.vars, *self.spec.let}
+            hit = tuple(n for n in self.reads[key] if n in variables and n not in hidden)
+            self._spec_reads[key, bound] = hit
+        return hit
+
+    def template_reads(self, text: str) -> tuple[str, ...] | None:
+        """The names a ``{expression}`` template reads (None where one does not parse)."""
+        if text not in self._template_reads:
+            try:
+                names = set().union(*(expr.names_used(f) for f in _FIELD.findall(text)))
+                self._template_reads[text] = tuple(sorted(names))
+            except expr.ExprError:
+                self._template_reads[text] = None
+        return self._template_reads[text]
+
+    def index_unread(self, call: StageCall) -> bool:
+        """Whether a stage's block calls 1, 2, ... never read its index variable: neither the
+        arguments written in the stage nor the block (its defaults and layers)."""
+        try:
+            key = (call.block, call.var, tuple(call.rest.items()))
+            hit = self._index_unread.get(key)
+        except TypeError:
+            key, hit = None, None
+        if hit is None:
+            hit = call.var not in self.read_sets[call.block] and call.var not in words_in(dict(call.rest))
+            if key is not None:
+                self._index_unread[key] = hit
+        return hit
+
+    def repeated(self, unit: Summary, k: int, shape: Shape, storage: int) -> Summary:
+        """The summary of ``k`` runs of ``unit`` one after the other, each on the last one's
+        output (which has ``shape`` and ``storage``, as its first input has): the run of k - 1
+        and then one more."""
+        key = (id(unit), k, shape, storage)
+        hit = self.runs.get(key)
+        if hit is None or hit[0] is not unit:
+            before = unit if k == 2 else self.repeated(unit, k - 1, shape, storage)
+            sub = Recording({}, self, storage={INPUT: storage})
+            for name, source, part in (("a", INPUT, before), ("b", "a", unit)):
+                out = sub.storage_of(source) if part.out_alias else part.out_storage
+                sub.append(Step(name, (source,), part.shape.numel, part.out_alias, out, part.sums, part))
+            hit = self.runs[key] = (unit, _summarise(sub, Tensor(INPUT, shape), storage, Tensor("b", unit.shape)))
+        return hit[1]  # type: ignore[return-value]: a run of steps is never empty
 
     def cost(self, node: Node) -> tuple[int, ...]:
         try:
@@ -243,26 +297,37 @@ class _MemoExpander(_Expander):
     def __init__(self, spec: Spec, recording: Recording, engine: TotalsEngine):
         super().__init__(spec, recording)  # type: ignore[arg-type]: a Recording stands in for the Graph
         self.engine = engine
+        self.frozen: dict[int, tuple[Any, Any]] = {}  # id(value) -> (value, frozen(value)), this model's
+        self.repeats: dict[StageCall, _Repeat] = {}  # a stage's blocks 1, 2, ... that are one summary
+
+    def freeze(self, value: Any) -> Any:
+        """``frozen(value)``, once per list or mapping of this model (the same list is read
+        by many block calls: the spec's `let` lists)."""
+        if type(value) is int or type(value) is str:
+            return frozen(value)
+        if isinstance(value, (list, dict)):
+            hit = self.frozen.get(id(value))
+            if hit is None or hit[0] is not value:
+                hit = self.frozen[id(value)] = (value, frozen(value))
+            return hit[1]
+        return frozen(value)
 
     def block(self, key, args, name, path, at, scope, x, extra):
-        values = self.cached_values(key, args, path, at, scope, x, extra)
         rec: Recording = self.graph  # type: ignore[assignment]
-        reads = self.engine.reads[key]
-        visible = {**rec.vars, **values}
-        try:
-            read = tuple((n, frozen(visible[n])) for n in reads if n in visible)
-            ident = (key, x.shape, rec.storage_of(x.name), read)
+        storage = rec.storage_of(x.name)
+        values, ident = self.cached_values(key, args, path, at, scope, x, extra)
+        summary: Summary | bool | None = False
+        if ident is not None:  # the values, and so the body, are a function of ident
+            ident = (ident, storage)
             summary = self.engine.summaries.get(ident, False)
-        except TypeError:
-            ident, summary = None, False
         if summary is False:
-            sub = Recording(rec.vars, self.engine, storage={x.name: rec.storage_of(x.name)})
+            sub = Recording(rec.vars, self.engine, storage={x.name: storage})
             self.graph = sub
             try:
                 y = self.block_body(key, values, name, at, scope, x)
             finally:
                 self.graph = rec
-            summary = _summarise(sub, x, rec.storage_of(x.name), y)
+            summary = _summarise(sub, x, storage, y)
             if ident is not None:
                 self.engine.summaries[ident] = summary
         else:
@@ -270,9 +335,44 @@ class _MemoExpander(_Expander):
         if summary is None:  # the block added nothing
             return x
         out = f"{scope.path(str(name) if name is not None else key)}\0{len(rec.nodes)}"
-        storage = rec.storage_of(x.name) if summary.out_alias else summary.out_storage
-        rec.append(Step(out, (x.name,), summary.shape.numel, summary.out_alias, storage, summary.sums, summary))
+        out_storage = storage if summary.out_alias else summary.out_storage
+        rec.append(Step(out, (x.name,), summary.shape.numel, summary.out_alias, out_storage, summary.sums, summary))
         return Tensor(out, summary.shape)
+
+    def stage_block(self, call: StageCall, i: int, x: Tensor) -> Tensor:
+        """Block ``i`` of a stage. Blocks 1, 2, ... are called with the same arguments; where
+        the block does not read the index variable and the input is the same (shape and
+        storage) as block 1's, each is block 1's summary again: its name is taken and the
+        run of them is one step (:meth:`TotalsEngine.repeated`)."""
+        rec: Recording = self.graph  # type: ignore[assignment]
+        repeat = self.repeats.get(call) if i >= 2 else None
+        if repeat is not None and repeat.follows(rec, x):
+            self.names.take(call.scope, self.stage_name(call, i), call.block)
+            return repeat.extend(rec, self.engine)
+        before = len(rec.nodes)
+        y = super().stage_block(call, i, x)
+        if i == 1 and len(rec.nodes) == before + 1 and self.engine.index_unread(call):
+            step = rec.nodes[-1]
+            if step.summary is not None and step.inputs == (x.name,):
+                self.repeats[call] = _Repeat(step.summary, step, x, rec.storage_of(x.name))
+        return y
+
+    def stage_name(self, call: StageCall, i: int) -> str | None:
+        """The template's name for block ``i``, remembered by the values of the names it reads."""
+        if call.names is None:
+            return None
+        text = str(call.names)
+        reads = self.engine.template_reads(text)
+        if reads is None:
+            return super().stage_name(call, i)
+        try:
+            key = (text, *(frozen(i) if n == call.var else self.freeze(lookup(call.scope.vars, n)) for n in reads))
+            hit = self.engine.templates.get(key)
+        except TypeError:
+            return super().stage_name(call, i)
+        if hit is None:
+            hit = self.engine.templates[key] = super().stage_name(call, i)
+        return hit
 
     def evaluator(self, scope: Scope, x: Tensor):
         """The expander's evaluator, remembering each expression's scalar value by the values
@@ -280,10 +380,14 @@ class _MemoExpander(_Expander):
         env = ChainMap(shape_vars(x.shape), scope.vars)
         slow = _evaluator(env)
         memo = self.engine.values
+        freeze = self.freeze
 
         def evaluate(text: str) -> Any:
             try:
-                key = (text, *(frozen(lookup(env, n)) for n in free_names(text)))
+                read = [lookup(env, n) for n in free_names(text)]
+                if any(isinstance(v, (list, dict)) for v in read):
+                    return slow(text)  # a model's own lists (`let` widths): remembering them is no use
+                key = (text, *(freeze(v) for v in read))
                 hit = memo.get(key, MISSING)
             except (TypeError, expr.ExprError):
                 return slow(text)
@@ -295,30 +399,56 @@ class _MemoExpander(_Expander):
 
         return evaluate
 
-    def cached_values(self, key, args, path, at, scope, x, extra) -> dict[str, Any]:
-        """The evaluated arguments of a block call, remembered by what they are computed from:
-        the arguments as written, the input shape, and the values of every name they and the
-        block's defaults may read (in the caller's scope and among the spec's variables)."""
+    def cached_values(self, key, args, path, at, scope, x, extra) -> tuple[dict[str, Any], Any]:
+        """The evaluated arguments of a block call, its defaults remembered by what they are
+        computed from: the input shape, and the values of the given arguments, the index
+        variable and the spec's variables that the block may read. Returns (values, that key;
+        None where it cannot be made); the values are shared between calls, never written to."""
+        engine = self.engine
+        given = self.given_values(key, args, path, scope, x, extra)
+        freeze, reads = self.freeze, engine.read_sets[key]
         try:
-            raw = tuple((k, v) for k, v in args.items() if not isinstance(v, (LocDict, LocList)))
-            if len(raw) != len(args):
-                raise TypeError
-            names = self.engine.used.get((key, raw))
-            if names is None:
-                names = self.engine.used[key, raw] = self.engine.argument_reads(key, raw)
-            given, defaults = names
-            caller = ChainMap(extra, scope.vars)
-            here = tuple(frozen(caller.get(n, MISSING)) for n in given)
-            spec_vars = tuple(frozen(self.graph.vars.get(n, MISSING)) for n in defaults)
-            ident = (key, raw, x.shape, here, spec_vars)
-            hit = self.engine.arguments.get(ident)
+            here = tuple((n, freeze(v)) for n, v in given.items() if n in reads)
+            spec_vars = tuple(freeze(self.graph.vars[n]) for n in engine.spec_reads(key, tuple(extra)))
+            ident = (key, x.shape, here, spec_vars)
+            hit = engine.arguments.get(ident)
         except TypeError:
-            return self.block_values(key, args, path, at, scope, x, extra)
-        if hit is not None:
-            return {**hit, **extra}
-        values = self.block_values(key, args, path, at, scope, x, extra)
-        self.engine.arguments[ident] = values
-        return dict(values)
+            return self.block_defaults(key, given, at, x), None
+        if hit is None:
+            hit = engine.arguments[ident] = self.block_defaults(key, given, at, x)
+        return hit, ident
+
+
+@dataclass
+class _Repeat:
+    """A stage's run of blocks 1, 2, ..., k that are one summary, and the step standing for them."""
+
+    unit: Summary  # block 1's summary
+    step: Step  # the run's step (block 1's own while k == 1)
+    entry: Tensor  # block 1's input
+    storage: int  # ... and its storage
+    k: int = 1
+
+    def follows(self, rec: Recording, x: Tensor) -> bool:
+        """Whether ``x`` is the run's output and the next block's input is the same as block 1's."""
+        return (
+            rec.nodes[-1] is self.step
+            and x.name == self.step.name
+            and x.shape == self.entry.shape
+            and rec.storage_of(x.name) == self.storage
+        )
+
+    def extend(self, rec: Recording, engine: TotalsEngine) -> Tensor:
+        """One more block of the run: its step becomes the run's of k + 1."""
+        self.k += 1
+        run = engine.repeated(self.unit, self.k, self.entry.shape, self.storage)
+        out = f"{self.step.name}\0{self.k}"
+        storage = self.storage if run.out_alias else run.out_storage
+        self.step = Step(out, (self.entry.name,), run.shape.numel, run.out_alias, storage, run.sums, run)
+        rec.nodes[-1] = self.step
+        rec.storage[out] = storage
+        rec.output = out
+        return Tensor(out, run.shape)
 
 
 def _summarise(sub: Recording, x: Tensor, x_storage: int, y: Tensor) -> Summary | None:

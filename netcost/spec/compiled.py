@@ -20,6 +20,9 @@ ITEMS = 100_000  # items in one value at most (MAX_ITEMS: 1,000,000)
 INT_BITS = 10_000  # bits of an integer result at most (MAX_INT_BITS: 100,000)
 
 
+_UNBOUND = object()  # a name no comprehension binds
+
+
 class Bail(Exception):
     """Leave it to the tree walker."""
 
@@ -113,8 +116,9 @@ class _Compiler:
         name = node.id
 
         def get(run, env):
-            if name in env:
-                return env[name]
+            value = env.get(name, _UNBOUND)
+            if value is not _UNBOUND:
+                return value
             try:
                 return run.scope[name]
             except KeyError:
@@ -140,20 +144,29 @@ class _Compiler:
     def _BinOp(self, node) -> Fn:
         left, right = self.node(node.left), self.node(node.right)
         sym, fn = self.binops[type(node.op)]
+        if sym == "*":
 
-        def binop(run, env):
-            a, b = left(run, env), right(run, env)
-            if sym == "%" and isinstance(a, str):
-                raise Bail
-            if sym == "*" and (isinstance(a, (str, list, tuple)) or isinstance(b, (str, list, tuple))):
-                seq, n = (a, b) if isinstance(a, (str, list, tuple)) else (b, a)
-                if not isinstance(n, int) or n * run.size(seq) > ITEMS:
+            def repeat(run, env):
+                a, b = left(run, env), right(run, env)
+                if isinstance(a, (str, list, tuple)) or isinstance(b, (str, list, tuple)):
+                    seq, n = (a, b) if isinstance(a, (str, list, tuple)) else (b, a)
+                    if not isinstance(n, int) or n * run.size(seq) > ITEMS:
+                        raise Bail
+                    if not isinstance(seq, str) and any(isinstance(v, (list, tuple)) for v in seq):
+                        raise Bail  # shared nested lists: the walker counts them
+                return _charged(run, fn(a, b))
+
+            return repeat
+        if sym == "%":
+
+            def modulo(run, env):
+                a, b = left(run, env), right(run, env)
+                if isinstance(a, str):
                     raise Bail
-                if not isinstance(seq, str) and any(isinstance(v, (list, tuple)) for v in seq):
-                    raise Bail  # shared nested lists: the walker counts them
-            return run.charge(fn(a, b))
+                return _charged(run, fn(a, b))
 
-        return binop
+            return modulo
+        return lambda run, env: _charged(run, fn(left(run, env), right(run, env)))
 
     def _BoolOp(self, node) -> Fn:
         values = [self.node(v) for v in node.values]
@@ -171,6 +184,9 @@ class _Compiler:
     def _Compare(self, node) -> Fn:
         left = self.node(node.left)
         pairs = [(self.cmpops[type(op)][1], self.node(c)) for op, c in zip(node.ops, node.comparators, strict=True)]
+        if len(pairs) == 1:
+            ((fn, right),) = pairs
+            return lambda run, env: fn(left(run, env), right(run, env))
 
         def compare(run, env):
             a = left(run, env)
@@ -197,7 +213,8 @@ class _Compiler:
 
         def subscript(run, env):
             obj, idx = value(run, env), index(run, env)
-            if not isinstance(obj, (Sequence, Mapping)):
+            kind = type(obj)
+            if kind is not list and kind is not tuple and not isinstance(obj, (Sequence, Mapping)):
                 raise Bail
             return obj[idx]
 
@@ -213,26 +230,33 @@ class _Compiler:
                 return run.charge(fn(*[a(run, env) for a in args], **{k: v(run, env) for k, v in keywords}))
 
             return call
-        return lambda run, env: run.charge(fn(*[a(run, env) for a in args]))
+        if len(args) == 1:
+            (one,) = args
+            return lambda run, env: _charged(run, fn(one(run, env)))
+        if len(args) == 2:
+            first, second = args
+            return lambda run, env: _charged(run, fn(first(run, env), second(run, env)))
+        return lambda run, env: _charged(run, fn(*[a(run, env) for a in args]))
 
     def _ListComp(self, node) -> Fn:
         element = self.node(node.elt)
         per_item = _count(node)  # every node of the comprehension, each iteration (an upper bound)
         clauses = [(self.node(g.iter), _binder(g.target), [self.node(c) for c in g.ifs]) for g in node.generators]
+        last = len(clauses) - 1
 
         def comprehend(run, env, i, out):
-            if i == len(clauses):
-                out.append(run.charge(element(run, env)))
-                return
             iterable, bind, ifs = clauses[i]
+            inner = dict(env)  # the clause's variables, bound again for each item
             for item in iterable(run, env):
                 run.work += per_item
                 if run.work > WORK:
                     raise Bail
-                inner = dict(env)
                 bind(item, inner)
-                if all(bool(c(run, inner)) for c in ifs):
-                    comprehend(run, inner, i + 1, out)
+                if all(c(run, inner) for c in ifs):
+                    if i == last:
+                        out.append(run.charge(element(run, inner)))
+                    else:
+                        comprehend(run, inner, i + 1, out)
 
         def listcomp(run, env):
             out: list = []
@@ -242,6 +266,17 @@ class _Compiler:
         return listcomp
 
     _GeneratorExp = _ListComp
+
+
+def _charged(run: _Run, v):
+    """``run.charge(v)``, its common case (a number) inline."""
+    kind = type(v)
+    if kind is float or (kind is int and v.bit_length() <= INT_BITS):
+        run.work += 1
+        if run.work > WORK:
+            raise Bail
+        return v
+    return run.charge(v)
 
 
 def _binder(target) -> Callable[[object, dict], None]:

@@ -120,6 +120,11 @@ def _variables(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
     """``vars`` in order (each may use the earlier ones; ``--set`` replaces a value, checked
     against the variable's type and domain), then the derived ``let`` entries, which
     ``--set`` cannot touch."""
+    return _derived(spec, _settable(spec, overrides))
+
+
+def _settable(spec: Spec, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec's ``vars`` with the ``--set`` overrides (the first part of :func:`_variables`)."""
     for name in overrides:
         if name in spec.let:
             raise SpecError(
@@ -137,22 +142,28 @@ def _variables(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
     for name, raw in spec.vars.items():
         var = spec.variables.get(name) or declare(name, raw)
         default, table, key = (var.default, raw, "default") if isinstance(raw, LocDict) else (raw, spec.vars, name)
-        if name in overrides:
-            with _located(spec.where(table, key, f"vars.{name}")):
+        with _located(lambda table=table, key=key, name=name: spec.where(table, key, f"vars.{name}")):
+            if name in overrides:
                 typed = var.typed(_default(var, default, values))
                 try:
                     values[name] = typed.check(_override(overrides[name], typed))
                 except FieldError as exc:
                     allowed = "" if typed.choices else f" ({name} is {typed.allowed()})"
                     raise FieldError(f"--set {name}: {exc}{allowed}") from None
-            continue
-        with _located(spec.where(table, key, f"vars.{name}")):
-            value = _default(var, default, values)
-            var.typed(value).check(value)
-            values[name] = value
+            else:
+                value = _default(var, default, values)
+                var.typed(value).check(value)
+                values[name] = value
+    return values
+
+
+def _derived(spec: Spec, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (the settable variables) with the spec's ``let`` entries after them, in a new dict."""
+    values = dict(values)
+    evaluate = _evaluator(values)
     for name, raw in spec.let.items():
-        with _located(spec.where(spec.let, name, f"let.{name}")):
-            values[name] = _value(raw, _evaluator(values))
+        with _located(lambda name=name: spec.where(spec.let, name, f"let.{name}")):
+            values[name] = _value(raw, evaluate)
     return values
 
 
@@ -256,6 +267,21 @@ class _located:
                 exc.message = prefix + exc.message
             return False
         raise SpecError(prefix + str(exc), at) from None
+
+
+@dataclass(frozen=True, eq=False)
+class StageCall:
+    """One expansion of a ``stage``: what each of its block calls is made from."""
+
+    block: str
+    first: LocDict  # the arguments of block 0 (with the stage's stride)
+    rest: LocDict  # of blocks 1..n-1 (without it)
+    names: Any  # the ``names`` template, or None
+    var: str  # the index variable
+    path: str
+    at: Location
+    scope: Scope  # where the blocks are named
+    args: LocDict  # the stage's own arguments, as written
 
 
 class _Expander:
@@ -479,22 +505,28 @@ class _Expander:
                 f"`stage` needs `block`: a block name of this spec, got {show_value(block)}", where, hint=hint
             )
         var = self.name_arg(args, "var", path, "index", "a variable name")
-        names = args.get("names")
         n = self.count(args, path, scope, x, 1, at)
         block_args = _without(args, "block", "n", "var", "names")
         # a named stage numbers its blocks 0..n-1 under its name (layer1.0, layer1.1); an
         # unnamed one names them in the enclosing scope (features.1, features.2, ...)
         inner = self.scope_for(scope, name, at, naming="index")
+        call = StageCall(
+            block, block_args, _without(block_args, "stride"), args.get("names"), var, path, at, inner, args
+        )
+        return self.loop(n, at, x, lambda i, x: self.stage_block(call, i, x))
 
-        def one(i: int, x: Tensor) -> Tensor:
-            these = block_args if i == 0 else _without(block_args, "stride")
-            child = None
-            if names is not None:
-                with _located(lambda: self.at(args, "names", f"{path}.names")):
-                    child = _template(str(names), _evaluator(ChainMap({var: i}, inner.vars)))
-            return self.block(block, these, child, f"{path}[{i}]", at, inner, x, {var: i})
+    def stage_block(self, call: StageCall, i: int, x: Tensor) -> Tensor:
+        """Block ``i`` of a stage, on ``x``."""
+        these = call.first if i == 0 else call.rest
+        child = self.stage_name(call, i)
+        return self.block(call.block, these, child, f"{call.path}[{i}]", call.at, call.scope, x, {call.var: i})
 
-        return self.loop(n, at, x, one)
+    def stage_name(self, call: StageCall, i: int) -> str | None:
+        """The name of block ``i`` by the stage's ``names`` template (None: numbered)."""
+        if call.names is None:
+            return None
+        with _located(lambda: self.at(call.args, "names", f"{call.path}.names")):
+            return _template(str(call.names), _evaluator(ChainMap({call.var: i}, call.scope.vars)))
 
     def repeat(self, args: LocDict, name: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
         unknown_keys(args, {"n", "layers", "var"}, self.spec.file, path, "repeat key")
@@ -535,6 +567,12 @@ class _Expander:
     ) -> dict[str, Any]:
         """A block call's arguments, evaluated (given ones in the caller's scope, defaults in
         the block's), with ``extra`` (a stage's index variable)."""
+        return self.block_defaults(key, self.given_values(key, args, path, scope, x, extra), at, x)
+
+    def given_values(
+        self, key: str, args: LocDict, path: str, scope: Scope, x: Tensor, extra: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``extra`` and the arguments a block call gives, evaluated in the caller's scope."""
         bdef = self.spec.blocks[key]
         if key in scope.blocks:
             cycle = " -> ".join([*scope.blocks[scope.blocks.index(key) :], key])
@@ -549,6 +587,12 @@ class _Expander:
                 )
             with _located(lambda arg=arg: self.at(args, arg, f"{path}.{arg}")):
                 values[arg] = _value(raw, caller)
+        return values
+
+    def block_defaults(self, key: str, values: dict[str, Any], at: Location, x: Tensor) -> dict[str, Any]:
+        """``values`` with the block's defaults for the arguments not given (each may read the
+        incoming shape, the arguments before it and the spec's variables)."""
+        bdef = self.spec.blocks[key]
         incoming = shape_vars(x.shape)
         for arg, default in bdef.args.items():
             if arg in values:

@@ -27,6 +27,7 @@ value is checked against the variable's declared domain when the spec is loaded.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -100,7 +101,7 @@ class Space:
     location: Location | None = None
     settable: frozenset[str] = frozenset()  # the spec's `vars` (a constraint on them alone is checked first)
 
-    @property
+    @functools.cached_property
     def early(self) -> tuple[str, ...]:
         """The constraints that read settable variables only (no `let` value)."""
         return tuple(t for t in self.where if expr.names_used(t) <= self.settable)
