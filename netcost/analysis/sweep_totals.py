@@ -30,7 +30,6 @@ from netcost.analysis.sweep_keys import (
     block_reads,
     free_names,
     frozen,
-    lookup,
     words_in,
 )
 from netcost.core.conventions import Convention
@@ -46,6 +45,7 @@ from netcost.spec.expand import (
     _evaluator,
     _Expander,
     _input_shape,
+    _located,
     _variables,
     shape_vars,
 )
@@ -186,6 +186,8 @@ class TotalsEngine:
         self.arguments: dict[Any, dict[str, Any]] = {}  # a block call's evaluated arguments (cached_values)
         self.reads = {name: block_reads(spec, name) for name in spec.blocks}
         self.read_sets = {name: frozenset(names) for name, names in self.reads.items()}
+        self.ops: dict[Any, tuple[Shape, bool, tuple[int, ...]]] = {}  # an op layer -> (shape, is a view, sums)
+        self.op_words: dict[Any, tuple[str, ...]] = {}  # an op's arguments as written -> the names they may read
         self.templates: dict[Any, str] = {}  # (a stage's names template, the values it reads) -> the name
         self.runs: dict[Any, tuple[Summary, Summary]] = {}  # (id(summary), k, shape, storage) -> (it, k of it)
         self._spec_reads: dict[Any, tuple[str, ...]] = {}
@@ -299,6 +301,7 @@ class _MemoExpander(_Expander):
         self.engine = engine
         self.frozen: dict[int, tuple[Any, Any]] = {}  # id(value) -> (value, frozen(value)), this model's
         self.repeats: dict[StageCall, _Repeat] = {}  # a stage's blocks 1, 2, ... that are one summary
+        self.flats: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}  # id(scope vars) -> (them, flat)
 
     def freeze(self, value: Any) -> Any:
         """``frozen(value)``, once per list or mapping of this model (the same list is read
@@ -311,6 +314,22 @@ class _MemoExpander(_Expander):
                 hit = self.frozen[id(value)] = (value, frozen(value))
             return hit[1]
         return frozen(value)
+
+    def flat(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """A scope's variables as one dict (scopes nest ChainMaps; a lookup through them is
+        slow): made once per scope of this model."""
+        if type(variables) is dict:
+            return variables
+        hit = self.flats.get(id(variables))
+        if hit is None or hit[0] is not variables:
+            out: dict[str, Any] = {}
+            if isinstance(variables, ChainMap):
+                for part in reversed(variables.maps):
+                    out.update(self.flat(part))
+            else:
+                out.update(variables)
+            hit = self.flats[id(variables)] = (variables, out)
+        return hit[1]
 
     def block(self, key, args, name, path, at, scope, x, extra):
         rec: Recording = self.graph  # type: ignore[assignment]
@@ -339,6 +358,38 @@ class _MemoExpander(_Expander):
         rec.append(Step(out, (x.name,), summary.shape.numel, summary.out_alias, out_storage, summary.sums, summary))
         return Tensor(out, summary.shape)
 
+    def op(self, kind, args, name, path, at, scope, x):
+        """An op layer; its output shape and costs remembered by its arguments as written, the
+        input shape and the values of the names they read."""
+        engine, rec = self.engine, self.graph
+        try:
+            raw = tuple(args.items())
+            words = engine.op_words.get((kind, raw))
+            if words is None:
+                words = engine.op_words[kind, raw] = tuple(sorted(words_in(dict(raw))))
+            env = self.flat(scope.vars)
+            read = [env.get(n, MISSING) for n in words]
+            if any(isinstance(v, (list, dict)) for v in read):
+                raise TypeError  # a model's own lists: remembering them is no use
+            key = (kind, raw, x.shape, tuple(self.freeze(v) for v in read))
+            hit = engine.ops.get(key)
+        except TypeError:
+            return super().op(kind, args, name, path, at, scope, x)
+        if hit is None:
+            before = len(rec.nodes)
+            y = super().op(kind, args, name, path, at, scope, x)
+            if len(rec.nodes) == before + 1:
+                step = rec.nodes[-1]
+                engine.ops[key] = (y.shape, step.alias, step.sums)
+            return y
+        shape, alias, sums = hit
+        with _located(at):
+            full_name = self.names.take(scope, name, kind)
+        self.room(at)
+        size = sums[-1]
+        rec.append(Step(full_name, (x.name,), size, alias, rec.storage_of(x.name) if alias else size, sums))
+        return Tensor(full_name, shape)
+
     def stage_block(self, call: StageCall, i: int, x: Tensor) -> Tensor:
         """Block ``i`` of a stage. Blocks 1, 2, ... are called with the same arguments; where
         the block does not read the index variable and the input is the same (shape and
@@ -366,7 +417,8 @@ class _MemoExpander(_Expander):
         if reads is None:
             return super().stage_name(call, i)
         try:
-            key = (text, *(frozen(i) if n == call.var else self.freeze(lookup(call.scope.vars, n)) for n in reads))
+            env = self.flat(call.scope.vars)
+            key = (text, *(frozen(i) if n == call.var else self.freeze(env.get(n, MISSING)) for n in reads))
             hit = self.engine.templates.get(key)
         except TypeError:
             return super().stage_name(call, i)
@@ -377,14 +429,14 @@ class _MemoExpander(_Expander):
     def evaluator(self, scope: Scope, x: Tensor):
         """The expander's evaluator, remembering each expression's scalar value by the values
         of the names it reads (an expression is a pure function of them)."""
-        env = ChainMap(shape_vars(x.shape), scope.vars)
+        env = {**self.flat(scope.vars), **shape_vars(x.shape)}
         slow = _evaluator(env)
         memo = self.engine.values
         freeze = self.freeze
 
         def evaluate(text: str) -> Any:
             try:
-                read = [lookup(env, n) for n in free_names(text)]
+                read = [env.get(n, MISSING) for n in free_names(text)]
                 if any(isinstance(v, (list, dict)) for v in read):
                     return slow(text)  # a model's own lists (`let` widths): remembering them is no use
                 key = (text, *(freeze(v) for v in read))

@@ -433,10 +433,14 @@ class _Expander:
             shape = op.shape(in_shapes)
         except ShapeError as exc:
             raise ShapeError(f"{name}: {exc.message}", at, exc.hint) from None
-        if len(self.graph.nodes) >= MAX_NODES:
-            raise SpecError(f"the graph would have more than {MAX_NODES:,} layers: {_LIMIT}", at)
+        self.room(at)
         self.graph.add(Node(name, op, tuple(t.name for t in ins), in_shapes, shape, at))
         return Tensor(name, shape)
+
+    def room(self, at: Location) -> None:
+        """Refuse a layer beyond the graph's limit."""
+        if len(self.graph.nodes) >= MAX_NODES:
+            raise SpecError(f"the graph would have more than {MAX_NODES:,} layers: {_LIMIT}", at)
 
     # -- structures ------------------------------------------------------------------------
     def scope_for(self, scope: Scope, name: Any, at: Location, naming: str = "kind", **extra_vars) -> Scope:
