@@ -34,6 +34,7 @@ from netcost.analysis.sweep_keys import (
 )
 from netcost.core.conventions import Convention
 from netcost.core.shape import Shape
+from netcost.errors import Location
 from netcost.graph import INPUT, Node
 from netcost.options import DTYPE_BYTES
 from netcost.spec import expr
@@ -49,6 +50,7 @@ from netcost.spec.expand import (
     _variables,
     shape_vars,
 )
+from netcost.spec.load import LocList
 from netcost.spec.schema import Spec
 
 # the scalar totals of analyze, in its order (netcost.analysis.counts)
@@ -93,6 +95,7 @@ class Step:
     storage: int  # elements of the output's storage when it owns one
     sums: tuple[int, ...]
     summary: Summary | None = None
+    io: int = 0  # its inputs + output (a layer's that is no view), or the largest of its run's layers
 
 
 @dataclass
@@ -110,7 +113,8 @@ class Recording:
         view = node.op.is_view
         storage = self.storage_of(node.inputs[0]) if view else size
         sums = (*self.engine.cost(node), size)
-        self.append(Step(node.name, node.inputs, size, view, storage, sums))
+        io = 0 if view else sum(s.numel for s in node.in_shapes) + size
+        self.append(Step(node.name, node.inputs, size, view, storage, sums, io=io))
 
     def append(self, step: Step) -> None:
         self.nodes.append(step)
@@ -124,29 +128,23 @@ class Recording:
 def run_pass(steps: list[Step], entry: str, entry_size: int, entry_storage: int, exit: str, keep_entry: bool):
     """(sums, max io, peak) of ``steps`` on the tensor ``entry``; ``exit`` is read after them,
     ``entry`` too where ``keep_entry``. The liveness rule is netcost.analysis.memory's."""
-    size = {entry: entry_size}
     owner = {entry: entry}
     owner_size = {entry: entry_storage}
     born = {entry: -1}
     last = {entry: -1}
-    sums = list(_ZERO)
-    io = 0
     for j, step in enumerate(steps):
-        size[step.name] = step.size
+        name = step.name
         if step.alias:
-            owner[step.name] = owner[step.inputs[0]]
+            owner[name] = owner[step.inputs[0]]
         else:
-            owner[step.name] = step.name
-            owner_size[step.name] = step.storage
-            born[step.name] = j
-        last[step.name] = j
-        for name in step.inputs:
-            last[name] = j
-        sums = [a + b for a, b in zip(sums, step.sums, strict=True)]
-        if step.summary is not None:
-            io = max(io, step.summary.max_io)
-        elif not step.alias:
-            io = max(io, sum(size[i] for i in step.inputs) + step.size)
+            owner[name] = name
+            owner_size[name] = step.storage
+            born[name] = j
+        last[name] = j
+        for tensor in step.inputs:
+            last[tensor] = j
+    sums = tuple(map(sum, zip(*[step.sums for step in steps], strict=True))) if steps else _ZERO
+    io = max([step.io for step in steps], default=0)
     n = len(steps)
     last[exit] = n
     if keep_entry:
@@ -170,7 +168,7 @@ def run_pass(steps: list[Step], entry: str, entry_size: int, entry_storage: int,
             inner = s.peak_lives if end[source] > j else s.peak_dies
             here = live - owner_size[source] - (0 if s.out_alias else step.storage) + inner
         peak = max(peak, here)
-    return tuple(sums), io, peak, owner
+    return sums, io, peak, owner
 
 
 class TotalsEngine:
@@ -188,8 +186,9 @@ class TotalsEngine:
         self.read_sets = {name: frozenset(names) for name, names in self.reads.items()}
         self.ops: dict[Any, tuple[Shape, bool, tuple[int, ...]]] = {}  # an op layer -> (shape, is a view, sums)
         self.op_words: dict[Any, tuple[str, ...]] = {}  # an op's arguments as written -> the names they may read
+        self.places: dict[Any, tuple[Any, Location]] = {}  # (id(a list of the spec), index, path) -> (it, where)
+        self.parsed: dict[Any, tuple[Any, tuple]] = {}  # (id(a layer item), path) -> (it, its parts)
         self.templates: dict[Any, str] = {}  # (a stage's names template, the values it reads) -> the name
-        self.runs: dict[Any, tuple[Summary, Summary]] = {}  # (id(summary), k, shape, storage) -> (it, k of it)
         self._spec_reads: dict[Any, tuple[str, ...]] = {}
         self._template_reads: dict[str, tuple[str, ...] | None] = {}
         self._index_unread: dict[Any, bool] = {}
@@ -228,21 +227,6 @@ class TotalsEngine:
             if key is not None:
                 self._index_unread[key] = hit
         return hit
-
-    def repeated(self, unit: Summary, k: int, shape: Shape, storage: int) -> Summary:
-        """The summary of ``k`` runs of ``unit`` one after the other, each on the last one's
-        output (which has ``shape`` and ``storage``, as its first input has): the run of k - 1
-        and then one more."""
-        key = (id(unit), k, shape, storage)
-        hit = self.runs.get(key)
-        if hit is None or hit[0] is not unit:
-            before = unit if k == 2 else self.repeated(unit, k - 1, shape, storage)
-            sub = Recording({}, self, storage={INPUT: storage})
-            for name, source, part in (("a", INPUT, before), ("b", "a", unit)):
-                out = sub.storage_of(source) if part.out_alias else part.out_storage
-                sub.append(Step(name, (source,), part.shape.numel, part.out_alias, out, part.sums, part))
-            hit = self.runs[key] = (unit, _summarise(sub, Tensor(INPUT, shape), storage, Tensor("b", unit.shape)))
-        return hit[1]  # type: ignore[return-value]: a run of steps is never empty
 
     def cost(self, node: Node) -> tuple[int, ...]:
         try:
@@ -303,11 +287,32 @@ class _MemoExpander(_Expander):
         self.repeats: dict[StageCall, _Repeat] = {}  # a stage's blocks 1, 2, ... that are one summary
         self.flats: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}  # id(scope vars) -> (them, flat)
 
+    def at(self, container, key, path):
+        """Where ``container[key]`` is: the spec's lists of layers are asked again and again."""
+        if not isinstance(container, LocList):
+            return super().at(container, key, path)
+        places = self.engine.places
+        hit = places.get((id(container), key, path))
+        if hit is None or hit[0] is not container:
+            hit = places[id(container), key, path] = (container, super().at(container, key, path))
+        return hit[1]
+
+    def parse(self, item, path, at):
+        """The parts of a layer item, once per item of the spec (the arguments are never written to)."""
+        parsed = self.engine.parsed
+        hit = parsed.get((id(item), path))
+        if hit is None or hit[0] is not item:
+            hit = parsed[id(item), path] = (item, super().parse(item, path, at))
+        return hit[1]
+
     def freeze(self, value: Any) -> Any:
         """``frozen(value)``, once per list or mapping of this model (the same list is read
         by many block calls: the spec's `let` lists)."""
-        if type(value) is int or type(value) is str:
-            return frozen(value)
+        kind = type(value)
+        if kind is int or kind is str:
+            return value  # as frozen() has it
+        if kind is float:
+            return ("float", value)
         if isinstance(value, (list, dict)):
             hit = self.frozen.get(id(value))
             if hit is None or hit[0] is not value:
@@ -350,12 +355,14 @@ class _MemoExpander(_Expander):
             if ident is not None:
                 self.engine.summaries[ident] = summary
         else:
-            self.names.take(scope, name, key)  # the name, as the expansion takes it
+            with _located(at):
+                self.names.take(scope, name, key)  # the name, as block_body takes it
         if summary is None:  # the block added nothing
             return x
         out = f"{scope.path(str(name) if name is not None else key)}\0{len(rec.nodes)}"
         out_storage = storage if summary.out_alias else summary.out_storage
-        rec.append(Step(out, (x.name,), summary.shape.numel, summary.out_alias, out_storage, summary.sums, summary))
+        numel, alias = summary.shape.numel, summary.out_alias
+        rec.append(Step(out, (x.name,), numel, alias, out_storage, summary.sums, summary, summary.max_io))
         return Tensor(out, summary.shape)
 
     def op(self, kind, args, name, path, at, scope, x):
@@ -387,25 +394,26 @@ class _MemoExpander(_Expander):
             full_name = self.names.take(scope, name, kind)
         self.room(at)
         size = sums[-1]
-        rec.append(Step(full_name, (x.name,), size, alias, rec.storage_of(x.name) if alias else size, sums))
+        storage, io = (rec.storage_of(x.name), 0) if alias else (size, x.shape.numel + size)
+        rec.append(Step(full_name, (x.name,), size, alias, storage, sums, io=io))
         return Tensor(full_name, shape)
 
     def stage_block(self, call: StageCall, i: int, x: Tensor) -> Tensor:
         """Block ``i`` of a stage. Blocks 1, 2, ... are called with the same arguments; where
         the block does not read the index variable and the input is the same (shape and
-        storage) as block 1's, each is block 1's summary again: its name is taken and the
-        run of them is one step (:meth:`TotalsEngine.repeated`)."""
+        storage) as block 1's, each is block 1's summary again: only its name is taken."""
         rec: Recording = self.graph  # type: ignore[assignment]
         repeat = self.repeats.get(call) if i >= 2 else None
         if repeat is not None and repeat.follows(rec, x):
-            self.names.take(call.scope, self.stage_name(call, i), call.block)
-            return repeat.extend(rec, self.engine)
+            with _located(call.at):
+                name = self.names.take(call.scope, self.stage_name(call, i), call.block)
+            return repeat.extend(rec, name)
         before = len(rec.nodes)
         y = super().stage_block(call, i, x)
         if i == 1 and len(rec.nodes) == before + 1 and self.engine.index_unread(call):
             step = rec.nodes[-1]
             if step.summary is not None and step.inputs == (x.name,):
-                self.repeats[call] = _Repeat(step.summary, step, x, rec.storage_of(x.name))
+                self.repeats[call] = _Repeat(step, x, rec.storage_of(x.name))
         return y
 
     def stage_name(self, call: StageCall, i: int) -> str | None:
@@ -429,17 +437,29 @@ class _MemoExpander(_Expander):
     def evaluator(self, scope: Scope, x: Tensor):
         """The expander's evaluator, remembering each expression's scalar value by the values
         of the names it reads (an expression is a pure function of them)."""
-        env = {**self.flat(scope.vars), **shape_vars(x.shape)}
+        return self.remembering({**self.flat(scope.vars), **shape_vars(x.shape)})
+
+    def caller(self, scope: Scope, x: Tensor, extra: dict[str, Any]):
+        return self.remembering({**self.flat(scope.vars), **extra, **shape_vars(x.shape)})
+
+    def remembering(self, env: dict[str, Any]):
+        """An evaluator over ``env`` that remembers values by what they read."""
         slow = _evaluator(env)
         memo = self.engine.values
         freeze = self.freeze
 
         def evaluate(text: str) -> Any:
             try:
-                read = [env.get(n, MISSING) for n in free_names(text)]
-                if any(isinstance(v, (list, dict)) for v in read):
-                    return slow(text)  # a model's own lists (`let` widths): remembering them is no use
-                key = (text, *(freeze(v) for v in read))
+                names = free_names(text)
+                if len(names) == 1 and names[0] == text and text in env:
+                    return env[text]  # a variable's name: its value
+                parts = [text]
+                for n in names:
+                    v = env.get(n, MISSING)
+                    if isinstance(v, (list, dict)):
+                        return slow(text)  # a model's own lists (`let` widths): remembering them is no use
+                    parts.append(freeze(v))
+                key = tuple(parts)
                 hit = memo.get(key, MISSING)
             except (TypeError, expr.ExprError):
                 return slow(text)
@@ -473,16 +493,14 @@ class _MemoExpander(_Expander):
 
 @dataclass
 class _Repeat:
-    """A stage's run of blocks 1, 2, ..., k that are one summary, and the step standing for them."""
+    """A stage's blocks 1, 2, ... that are one summary: the last one's step."""
 
-    unit: Summary  # block 1's summary
-    step: Step  # the run's step (block 1's own while k == 1)
+    step: Step
     entry: Tensor  # block 1's input
     storage: int  # ... and its storage
-    k: int = 1
 
     def follows(self, rec: Recording, x: Tensor) -> bool:
-        """Whether ``x`` is the run's output and the next block's input is the same as block 1's."""
+        """Whether ``x`` is the last block's output and so the next block's input is the same as block 1's."""
         return (
             rec.nodes[-1] is self.step
             and x.name == self.step.name
@@ -490,17 +508,13 @@ class _Repeat:
             and rec.storage_of(x.name) == self.storage
         )
 
-    def extend(self, rec: Recording, engine: TotalsEngine) -> Tensor:
-        """One more block of the run: its step becomes the run's of k + 1."""
-        self.k += 1
-        run = engine.repeated(self.unit, self.k, self.entry.shape, self.storage)
-        out = f"{self.step.name}\0{self.k}"
-        storage = self.storage if run.out_alias else run.out_storage
-        self.step = Step(out, (self.entry.name,), run.shape.numel, run.out_alias, storage, run.sums, run)
-        rec.nodes[-1] = self.step
-        rec.storage[out] = storage
-        rec.output = out
-        return Tensor(out, run.shape)
+    def extend(self, rec: Recording, name: str) -> Tensor:
+        """One more block, ``name``d: a step of the same summary on the last one's output."""
+        last = self.step
+        out = f"{name}\0{len(rec.nodes)}"
+        self.step = Step(out, (last.name,), last.size, last.alias, last.storage, last.sums, last.summary, last.io)
+        rec.append(self.step)
+        return Tensor(out, self.entry.shape)
 
 
 def _summarise(sub: Recording, x: Tensor, x_storage: int, y: Tensor) -> Summary | None:

@@ -20,6 +20,7 @@ ITEMS = 100_000  # items in one value at most (MAX_ITEMS: 1,000,000)
 INT_BITS = 10_000  # bits of an integer result at most (MAX_INT_BITS: 100,000)
 
 
+_WORD = 2**63  # an integer within one 64-bit word has size 1
 _UNBOUND = object()  # a name no comprehension binds
 
 
@@ -62,7 +63,11 @@ class _Run:
                 return hit[1]
             n = 0
             for item in v:
-                n += self.size(item)
+                kind = type(item)
+                if kind is float or kind is bool or (kind is int and -_WORD < item < _WORD):
+                    n += 1  # what size() gives a number of one word
+                else:
+                    n += self.size(item)
                 if n > ITEMS:
                     raise Bail
             n = max(1, n)

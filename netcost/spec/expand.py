@@ -152,7 +152,7 @@ def _settable(spec: Spec, overrides: Mapping[str, Any]) -> dict[str, Any]:
                     raise FieldError(f"--set {name}: {exc}{allowed}") from None
             else:
                 value = _default(var, default, values)
-                var.typed(value).check(value)
+                var.check(value)  # (the type a default implies is its own: only the declared one can fail)
                 values[name] = value
     return values
 
@@ -372,10 +372,14 @@ class _Expander:
         self.depth -= 1
         return x
 
-    def item(self, item: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
+    def parse(self, item: Any, path: str, at: Location) -> tuple[str, LocDict, LocDict]:
+        """(kind, arguments, arguments without `name` and `when`) of a layer item."""
         key, args = self.split(item, at)
+        return key, args, _without(args, *RESERVED)
+
+    def item(self, item: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
+        key, args, rest = self.parse(item, path, at)
         path = f"{path}.{key}"
-        rest = _without(args, *RESERVED)
         if "when" in args:
             with _located(lambda: self.at(args, "when", f"{path}.when")):
                 if not to_bool(_value(args["when"], self.evaluator(scope, x))):
@@ -581,7 +585,7 @@ class _Expander:
         if key in scope.blocks:
             cycle = " -> ".join([*scope.blocks[scope.blocks.index(key) :], key])
             raise SpecError(f"template cycle: {cycle}", bdef.location)
-        caller = self.evaluator(Scope(scope.prefix, ChainMap(extra, scope.vars)), x)
+        caller = self.caller(scope, x, extra)
         values: dict[str, Any] = dict(extra)
         for arg, raw in args.items():
             if arg not in bdef.args:
@@ -592,6 +596,10 @@ class _Expander:
             with _located(lambda arg=arg: self.at(args, arg, f"{path}.{arg}")):
                 values[arg] = _value(raw, caller)
         return values
+
+    def caller(self, scope: Scope, x: Tensor, extra: dict[str, Any]):
+        """The evaluator of a block call's given arguments: the caller's scope and ``extra``."""
+        return self.evaluator(Scope(scope.prefix, ChainMap(extra, scope.vars)), x)
 
     def block_defaults(self, key: str, values: dict[str, Any], at: Location, x: Tensor) -> dict[str, Any]:
         """``values`` with the block's defaults for the arguments not given (each may read the
