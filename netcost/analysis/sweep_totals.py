@@ -188,6 +188,7 @@ class TotalsEngine:
         self.op_words: dict[Any, tuple[str, ...]] = {}  # an op's arguments as written -> the names they may read
         self.places: dict[Any, tuple[Any, Location]] = {}  # (id(a list of the spec), index, path) -> (it, where)
         self.parsed: dict[Any, tuple[Any, tuple]] = {}  # (id(a layer item), path) -> (it, its parts)
+        self.stage_args: dict[int, tuple[Any, tuple]] = {}  # id(a stage's arguments) -> (them, its blocks')
         self.templates: dict[Any, str] = {}  # (a stage's names template, the values it reads) -> the name
         self._spec_reads: dict[Any, tuple[str, ...]] = {}
         self._template_reads: dict[str, tuple[str, ...] | None] = {}
@@ -303,6 +304,13 @@ class _MemoExpander(_Expander):
         hit = parsed.get((id(item), path))
         if hit is None or hit[0] is not item:
             hit = parsed[id(item), path] = (item, super().parse(item, path, at))
+        return hit[1]
+
+    def stage_args(self, args):
+        """A stage's block arguments, once per stage of the spec (its parsed item's arguments)."""
+        hit = self.engine.stage_args.get(id(args))
+        if hit is None or hit[0] is not args:
+            hit = self.engine.stage_args[id(args)] = (args, super().stage_args(args))
         return hit[1]
 
     def freeze(self, value: Any) -> Any:

@@ -144,7 +144,7 @@ def _settable(spec: Spec, overrides: Mapping[str, Any]) -> dict[str, Any]:
         default, table, key = (var.default, raw, "default") if isinstance(raw, LocDict) else (raw, spec.vars, name)
         with _located(lambda table=table, key=key, name=name: spec.where(table, key, f"vars.{name}")):
             if name in overrides:
-                typed = var.typed(_default(var, default, values))
+                typed = _typed(var, _default(var, default, values))
                 try:
                     values[name] = typed.check(_override(overrides[name], typed))
                 except FieldError as exc:
@@ -155,6 +155,23 @@ def _settable(spec: Spec, overrides: Mapping[str, Any]) -> dict[str, Any]:
                 var.check(value)  # (the type a default implies is its own: only the declared one can fail)
                 values[name] = value
     return values
+
+
+_TYPED: dict[tuple[int, type], tuple[Variable, Variable]] = {}  # (id(variable), type of its default) -> typed
+
+
+def _typed(var: Variable, default: Any) -> Variable:
+    """``var.typed(default)``, made once per variable and type of a plain default (a sweep
+    checks many values of the same variable)."""
+    if isinstance(default, (list, tuple)):
+        return var.typed(default)
+    key = (id(var), type(default))
+    hit = _TYPED.get(key)
+    if hit is None or hit[0] is not var:
+        if len(_TYPED) > 10_000:
+            _TYPED.clear()
+        hit = _TYPED[key] = (var, var.typed(default))
+    return hit[1]
 
 
 def _derived(spec: Spec, values: dict[str, Any]) -> dict[str, Any]:
@@ -514,14 +531,17 @@ class _Expander:
             )
         var = self.name_arg(args, "var", path, "index", "a variable name")
         n = self.count(args, path, scope, x, 1, at)
-        block_args = _without(args, "block", "n", "var", "names")
+        first, rest = self.stage_args(args)
         # a named stage numbers its blocks 0..n-1 under its name (layer1.0, layer1.1); an
         # unnamed one names them in the enclosing scope (features.1, features.2, ...)
         inner = self.scope_for(scope, name, at, naming="index")
-        call = StageCall(
-            block, block_args, _without(block_args, "stride"), args.get("names"), var, path, at, inner, args
-        )
+        call = StageCall(block, first, rest, args.get("names"), var, path, at, inner, args)
         return self.loop(n, at, x, lambda i, x: self.stage_block(call, i, x))
+
+    def stage_args(self, args: LocDict) -> tuple[LocDict, LocDict]:
+        """The arguments of a stage's block 0, and of its blocks 1..n-1 (no stride)."""
+        first = _without(args, "block", "n", "var", "names")
+        return first, _without(first, "stride")
 
     def stage_block(self, call: StageCall, i: int, x: Tensor) -> Tensor:
         """Block ``i`` of a stage, on ``x``."""
