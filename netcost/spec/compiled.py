@@ -21,7 +21,6 @@ INT_BITS = 10_000  # bits of an integer result at most (MAX_INT_BITS: 100,000)
 
 
 _WORD = 2**63  # an integer within one 64-bit word has size 1
-_UNBOUND = object()  # a name no comprehension binds
 
 
 class Bail(Exception):
@@ -106,6 +105,7 @@ def _count(node: ast.AST) -> int:
 class _Compiler:
     def __init__(self, functions, binops, unops, cmpops):
         self.functions, self.binops, self.unops, self.cmpops = functions, binops, unops, cmpops
+        self.bound: frozenset[str] = frozenset()  # names the comprehensions around a node bind
 
     def node(self, node) -> Fn:
         make = getattr(self, "_" + type(node).__name__, None)
@@ -119,11 +119,10 @@ class _Compiler:
 
     def _Name(self, node) -> Fn:
         name = node.id
+        if name in self.bound:  # a comprehension's variable, bound before this is evaluated
+            return lambda run, env: env[name]
 
         def get(run, env):
-            value = env.get(name, _UNBOUND)
-            if value is not _UNBOUND:
-                return value
             try:
                 return run.scope[name]
             except KeyError:
@@ -153,7 +152,9 @@ class _Compiler:
 
             def repeat(run, env):
                 a, b = left(run, env), right(run, env)
-                if isinstance(a, (str, list, tuple)) or isinstance(b, (str, list, tuple)):
+                ta, tb = type(a), type(b)
+                numbers = (ta is int or ta is float) and (tb is int or tb is float)
+                if not numbers and (isinstance(a, (str, list, tuple)) or isinstance(b, (str, list, tuple))):
                     seq, n = (a, b) if isinstance(a, (str, list, tuple)) else (b, a)
                     if not isinstance(n, int) or n * run.size(seq) > ITEMS:
                         raise Bail
@@ -171,7 +172,18 @@ class _Compiler:
                 return _charged(run, fn(a, b))
 
             return modulo
-        return lambda run, env: _charged(run, fn(left(run, env), right(run, env)))
+
+        def binop(run, env):
+            v = fn(left(run, env), right(run, env))
+            kind = type(v)  # run.charge(v), its common case (a number) inline
+            if kind is float or (kind is int and v.bit_length() <= INT_BITS):
+                run.work += 1
+                if run.work > WORK:
+                    raise Bail
+                return v
+            return run.charge(v)
+
+        return binop
 
     def _BoolOp(self, node) -> Fn:
         values = [self.node(v) for v in node.values]
@@ -237,16 +249,32 @@ class _Compiler:
             return call
         if len(args) == 1:
             (one,) = args
-            return lambda run, env: _charged(run, fn(one(run, env)))
+
+            def call1(run, env):
+                v = fn(one(run, env))
+                kind = type(v)  # as in binop
+                if kind is float or (kind is int and v.bit_length() <= INT_BITS):
+                    run.work += 1
+                    if run.work > WORK:
+                        raise Bail
+                    return v
+                return run.charge(v)
+
+            return call1
         if len(args) == 2:
             first, second = args
             return lambda run, env: _charged(run, fn(first(run, env), second(run, env)))
         return lambda run, env: _charged(run, fn(*[a(run, env) for a in args]))
 
     def _ListComp(self, node) -> Fn:
-        element = self.node(node.elt)
         per_item = _count(node)  # every node of the comprehension, each iteration (an upper bound)
-        clauses = [(self.node(g.iter), _binder(g.target), [self.node(c) for c in g.ifs]) for g in node.generators]
+        outside, clauses = self.bound, []
+        for g in node.generators:  # each iterable sees the variables of the clauses before it
+            iterable = self.node(g.iter)
+            self.bound = self.bound | {n.id for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+            clauses.append((iterable, _binder(g.target), [self.node(c) for c in g.ifs]))
+        element = self.node(node.elt)
+        self.bound = outside
         last = len(clauses) - 1
 
         def comprehend(run, env, i, out):
