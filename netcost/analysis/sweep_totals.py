@@ -40,6 +40,7 @@ from netcost.options import DTYPE_BYTES
 from netcost.spec import expr
 from netcost.spec.expand import (
     _FIELD,
+    SHAPE_VARS,
     Scope,
     StageCall,
     Tensor,
@@ -185,7 +186,9 @@ class TotalsEngine:
         self.reads = {name: block_reads(spec, name) for name in spec.blocks}
         self.read_sets = {name: frozenset(names) for name, names in self.reads.items()}
         self.ops: dict[Any, tuple[Shape, bool, tuple[int, ...]]] = {}  # an op layer -> (shape, is a view, sums)
-        self.op_words: dict[Any, tuple[str, ...]] = {}  # an op's arguments as written -> the names they may read
+        self.op_words: dict[Any, tuple[tuple[str, ...], bool]] = {}  # an op's arguments -> (the names they
+        # may read, whether one is the input's shape)
+        self.made: dict[Any, Any] = {}  # an op layer's arguments and the values they read -> its op
         self.places: dict[Any, tuple[Any, Location]] = {}  # (id(a list of the spec), index, path) -> (it, where)
         self.parsed: dict[Any, tuple[Any, tuple]] = {}  # (id(a layer item), path) -> (it, its parts)
         self.stage_args: dict[int, tuple[Any, tuple]] = {}  # id(a stage's arguments) -> (them, its blocks')
@@ -287,6 +290,7 @@ class _MemoExpander(_Expander):
         self.frozen: dict[int, tuple[Any, Any]] = {}  # id(value) -> (value, frozen(value)), this model's
         self.repeats: dict[StageCall, _Repeat] = {}  # a stage's blocks 1, 2, ... that are one summary
         self.flats: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}  # id(scope vars) -> (them, flat)
+        self.op_key: Any = None  # the op layer being made (make_op)
 
     def at(self, container, key, path):
         """Where ``container[key]`` is: the spec's lists of layers are asked again and again."""
@@ -381,18 +385,24 @@ class _MemoExpander(_Expander):
             raw = tuple(args.items())
             words = engine.op_words.get((kind, raw))
             if words is None:
-                words = engine.op_words[kind, raw] = tuple(sorted(words_in(dict(raw))))
+                names = words_in(dict(raw))
+                words = engine.op_words[kind, raw] = (tuple(sorted(names)), bool(names & set(SHAPE_VARS)))
             env = self.flat(scope.vars)
-            read = [env.get(n, MISSING) for n in words]
+            read = [env.get(n, MISSING) for n in words[0]]
             if any(isinstance(v, (list, dict)) for v in read):
                 raise TypeError  # a model's own lists: remembering them is no use
-            key = (kind, raw, x.shape, tuple(self.freeze(v) for v in read))
+            values = tuple(self.freeze(v) for v in read)
+            key = (kind, raw, x.shape, values)
             hit = engine.ops.get(key)
         except TypeError:
             return super().op(kind, args, name, path, at, scope, x)
         if hit is None:
             before = len(rec.nodes)
-            y = super().op(kind, args, name, path, at, scope, x)
+            self.op_key = (kind, raw, x.shape if words[1] else None, values)  # for make_op
+            try:
+                y = super().op(kind, args, name, path, at, scope, x)
+            finally:
+                self.op_key = None
             if len(rec.nodes) == before + 1:
                 step = rec.nodes[-1]
                 engine.ops[key] = (y.shape, step.alias, step.sums)
@@ -405,6 +415,17 @@ class _MemoExpander(_Expander):
         storage, io = (rec.storage_of(x.name), 0) if alias else (size, x.shape.numel + size)
         rec.append(Step(full_name, (x.name,), size, alias, storage, sums, io=io))
         return Tensor(full_name, shape)
+
+    def make_op(self, kind, args, full_name, path, at, evaluate):
+        """The op of an op layer, remembered by what :meth:`op` found its arguments read (the
+        input shape only where they read it): the same op recurs on other inputs."""
+        key, self.op_key = self.op_key, None
+        if key is None:
+            return super().make_op(kind, args, full_name, path, at, evaluate)
+        made = self.engine.made.get(key)
+        if made is None:
+            made = self.engine.made[key] = super().make_op(kind, args, full_name, path, at, evaluate)
+        return made
 
     def stage_block(self, call: StageCall, i: int, x: Tensor) -> Tensor:
         """Block ``i`` of a stage. Blocks 1, 2, ... are called with the same arguments; where
