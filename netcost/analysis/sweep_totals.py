@@ -72,7 +72,7 @@ _SUMS = ("params", "buffers", "macs", "elementwise_flops", "flops", "attention_m
 _ZERO = (0,) * (len(_SUMS) + 1)  # + activation elements
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Summary:
     """What the totals need of one sealed run of layers (sizes in elements)."""
 
@@ -85,7 +85,7 @@ class Summary:
     out_storage: int  # elements of the output's storage
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """One layer, or one summarised run, of a recording."""
 
