@@ -51,7 +51,6 @@ from netcost.spec.expand import (
     _variables,
     shape_vars,
 )
-from netcost.spec.load import LocList
 from netcost.spec.schema import Spec
 
 # the scalar totals of analyze, in its order (netcost.analysis.counts)
@@ -70,6 +69,7 @@ TOTAL_KEYS = (
 )
 _SUMS = ("params", "buffers", "macs", "elementwise_flops", "flops", "attention_macs", "mha_projection_macs")
 _ZERO = (0,) * (len(_SUMS) + 1)  # + activation elements
+PLACES = 100_000  # remembered locations at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,12 +293,16 @@ class _MemoExpander(_Expander):
         self.op_key: Any = None  # the op layer being made (make_op)
 
     def at(self, container, key, path):
-        """Where ``container[key]`` is: the spec's lists of layers are asked again and again."""
-        if not isinstance(container, LocList):
-            return super().at(container, key, path)
+        """Where ``container[key]`` is: the same places of the spec are asked again and again
+        (a bounded memo: its entries keep their containers)."""
         places = self.engine.places
-        hit = places.get((id(container), key, path))
+        try:
+            hit = places.get((id(container), key, path))
+        except TypeError:  # an unhashable key
+            return super().at(container, key, path)
         if hit is None or hit[0] is not container:
+            if len(places) > PLACES:
+                places.clear()
             hit = places[id(container), key, path] = (container, super().at(container, key, path))
         return hit[1]
 
