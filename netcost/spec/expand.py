@@ -196,6 +196,9 @@ def _override(value: Any, var: Variable) -> Any:
 
 
 def _default(var: Variable, raw: Any, earlier: Mapping[str, Any]) -> Any:
+    kind = type(raw)
+    if kind is int or kind is float or kind is bool or raw is None:
+        return raw  # a number as written (what _value gives it)
     if is_literal_choice(var, raw):
         return raw
     if var.choices is not None and isinstance(raw, str) and raw.isidentifier() and raw not in earlier:
