@@ -126,9 +126,10 @@ class Recording:
         return self.storage[name]
 
 
-def run_pass(steps: list[Step], entry: str, entry_size: int, entry_storage: int, exit: str, keep_entry: bool):
-    """(sums, max io, peak) of ``steps`` on the tensor ``entry``; ``exit`` is read after them,
-    ``entry`` too where ``keep_entry``. The liveness rule is netcost.analysis.memory's."""
+def run_pass(steps: list[Step], entry: str, entry_storage: int, exit: str, keeps: tuple[bool, ...]):
+    """(sums, max io, peaks, owners) of ``steps`` on the tensor ``entry``; ``exit`` is read
+    after them, and ``entry`` too for each true one of ``keeps`` (a peak for each). The
+    liveness rule is netcost.analysis.memory's."""
     owner = {entry: entry}
     owner_size = {entry: entry_storage}
     born = {entry: -1}
@@ -147,13 +148,22 @@ def run_pass(steps: list[Step], entry: str, entry_size: int, entry_storage: int,
     sums = tuple(map(sum, zip(*[step.sums for step in steps], strict=True))) if steps else _ZERO
     io = max([step.io for step in steps], default=0)
     n = len(steps)
-    last[exit] = n
-    if keep_entry:
-        last[entry] = n
-    end: dict[str, int] = {}
+    end: dict[str, int] = {}  # each storage's last use
     for tensor, at in last.items():
         o = owner[tensor]
-        end[o] = max(end.get(o, -1), at)
+        if at > end.get(o, -1):
+            end[o] = at
+    end[owner[exit]] = n
+    peaks = []
+    for keep in keeps:
+        if keep:
+            end = {**end, entry: n}
+        peaks.append(_peak(steps, owner, owner_size, born, end))
+    return sums, io, tuple(peaks), owner
+
+
+def _peak(steps: list[Step], owner: dict, owner_size: dict, born: dict, end: dict) -> int:
+    n = len(steps)
     change = [0] * (n + 2)
     for o, b in born.items():
         change[b + 1] += owner_size[o]
@@ -169,7 +179,7 @@ def run_pass(steps: list[Step], entry: str, entry_size: int, entry_storage: int,
             inner = s.peak_lives if end[source] > j else s.peak_dies
             here = live - owner_size[source] - (0 if s.out_alias else step.storage) + inner
         peak = max(peak, here)
-    return sums, io, peak, owner
+    return peak
 
 
 class TotalsEngine:
@@ -194,8 +204,16 @@ class TotalsEngine:
         self.stage_args: dict[int, tuple[Any, tuple]] = {}  # id(a stage's arguments) -> (them, its blocks')
         self.templates: dict[Any, str] = {}  # (a stage's names template, the values it reads) -> the name
         self._spec_reads: dict[Any, tuple[str, ...]] = {}
+        self._shape_vars: dict[Shape, dict[str, int]] = {}
         self._template_reads: dict[str, tuple[str, ...] | None] = {}
         self._index_unread: dict[Any, bool] = {}
+
+    def shape_vars(self, shape: Shape) -> dict[str, int]:
+        """``shape_vars(shape)``, once per shape (never written to)."""
+        hit = self._shape_vars.get(shape)
+        if hit is None:
+            hit = self._shape_vars[shape] = shape_vars(shape)
+        return hit
 
     def spec_reads(self, key: str, bound: tuple[str, ...]) -> tuple[str, ...]:
         """The spec variables a block's arguments and layers may read (not those its arguments
@@ -264,7 +282,7 @@ class TotalsEngine:
             from netcost.spec.expand import expand
 
             expand(spec, overrides, input_shape)  # raises the spec's own error
-        sums, io, peak, _ = run_pass(rec.nodes, INPUT, shape.numel, shape.numel, rec.output, False)
+        sums, io, (peak,), _ = run_pass(rec.nodes, INPUT, shape.numel, rec.output, (False,))
         params, buffers, macs, elementwise, flops, attention, projections, acts = sums
         return {
             "params": params,
@@ -470,10 +488,10 @@ class _MemoExpander(_Expander):
     def evaluator(self, scope: Scope, x: Tensor):
         """The expander's evaluator, remembering each expression's scalar value by the values
         of the names it reads (an expression is a pure function of them)."""
-        return self.remembering({**self.flat(scope.vars), **shape_vars(x.shape)})
+        return self.remembering({**self.flat(scope.vars), **self.engine.shape_vars(x.shape)})
 
     def caller(self, scope: Scope, x: Tensor, extra: dict[str, Any]):
-        return self.remembering({**self.flat(scope.vars), **extra, **shape_vars(x.shape)})
+        return self.remembering({**self.flat(scope.vars), **extra, **self.engine.shape_vars(x.shape)})
 
     def remembering(self, env: dict[str, Any]):
         """An evaluator over ``env`` that remembers values by what they read."""
@@ -553,9 +571,7 @@ class _Repeat:
 def _summarise(sub: Recording, x: Tensor, x_storage: int, y: Tensor) -> Summary | None:
     if not sub.nodes:
         return None
-    size = x.shape.numel
-    sums, io, lives, owner = run_pass(sub.nodes, x.name, size, x_storage, y.name, True)
-    _, _, dies, _ = run_pass(sub.nodes, x.name, size, x_storage, y.name, False)
+    sums, io, (dies, lives), owner = run_pass(sub.nodes, x.name, x_storage, y.name, (False, True))
     alias = owner[y.name] == x.name
     out_storage = x_storage if alias else sub.storage_of(owner[y.name])
     return Summary(sums, io, lives, dies, y.shape, alias, out_storage)
