@@ -296,6 +296,23 @@ class _Compiler:
             comprehend(run, env, 0, out)
             return run.charge(out)
 
+        if len(clauses) == 1 and isinstance(node.generators[0].target, ast.Name) and len(clauses[0][2]) <= 1:
+            iterable, _, ifs = clauses[0]  # the common case: one `for name in ...`, one `if` at most
+            name, test = node.generators[0].target.id, ifs[0] if ifs else None
+
+            def simple(run, env):
+                out: list = []
+                inner = dict(env)
+                for item in iterable(run, env):
+                    run.work += per_item
+                    if run.work > WORK:
+                        raise Bail
+                    inner[name] = item
+                    if test is None or test(run, inner):
+                        out.append(_charged(run, element(run, inner)))
+                return run.charge(out)
+
+            return simple
         return listcomp
 
     _GeneratorExp = _ListComp
