@@ -127,21 +127,18 @@ class RowMaker:
     def __init__(self, spec: Spec, options: AnalyzeOptions, varied: Sequence[str]):
         self.spec, self.options, self.varied = spec, options, list(varied)
         self.engine = TotalsEngine(spec, options.batch, options.dtype, options.convention)
-        self._settable: Spec | None = None
 
-    def variables(self, point: Point, settable_only: bool = False) -> dict[str, Any]:
-        """The spec's variables for ``point`` (``settable_only``: its `vars`, not the `let`)."""
-        from netcost.spec.expand import _variables
+    def variables(self, point: Point, settable: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The spec's variables for ``point`` (``settable``: its `vars`, when already worked out)."""
+        from netcost.spec.expand import _derived
 
-        if settable_only:
-            if self._settable is None:
-                from dataclasses import replace
+        return _derived(self.spec, self.settable(point) if settable is None else settable)
 
-                from netcost.spec.load import LocDict
+    def settable(self, point: Point) -> dict[str, Any]:
+        """The spec's `vars` for ``point`` (not the derived `let`)."""
+        from netcost.spec.expand import _settable
 
-                self._settable = replace(self.spec, let=LocDict())
-            return _variables(self._settable, dict(point.values))
-        return _variables(self.spec, dict(point.values))
+        return _settable(self.spec, point.values)
 
     def row(self, point: Point, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         shape = point.input_shape or self.options.input_shape
@@ -262,10 +259,10 @@ def point_row(maker: RowMaker, point: Point, space=None) -> dict[str, Any] | Non
     variables = None
     if space is not None:
         try:
-            early = space.early
-            if early and not space.admits(maker.variables(point, settable_only=True), early):
+            settable = maker.settable(point)
+            if space.early and not space.admits(settable, space.early):
                 return None  # rejected before the derived values are worked out
-            variables = maker.variables(point)
+            variables = maker.variables(point, settable)
         except SpecError as exc:
             raise SpecError(f"space {space.name!r} drew {_show(point.values)}: {exc.message}", exc.location) from None
         if not space.admits(variables):

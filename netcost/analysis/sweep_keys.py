@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from netcost.spec import expr
-from netcost.spec.expand import SHAPE_VARS
 from netcost.spec.schema import Spec
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -20,6 +19,15 @@ NOT_EXPRESSIONS = ("naming",)  # keys whose values are words, not expressions
 def names_in(value: Any) -> set[str]:
     """The identifiers a YAML value may read (an over-approximation: every word of its text)."""
     return set(IDENT.findall(value)) if isinstance(value, str) else set()
+
+
+def words_in(value: Any) -> set[str]:
+    """:func:`names_in` of every string in a YAML value (lists and mappings walked)."""
+    if isinstance(value, dict):
+        return set().union(set(), *(words_in(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(set(), *(words_in(v) for v in value))
+    return names_in(value)
 
 
 def block_reads(spec: Spec, key: str, seen: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -62,33 +70,16 @@ def free_names(text: str) -> tuple[str, ...]:
     return tuple(sorted(expr.names_used(text)))
 
 
-def bindable_names(spec: Spec) -> frozenset[str]:
-    """The spec's variables, every block's arguments, every loop variable, the shape names."""
-    names = {*spec.vars, *spec.let, *SHAPE_VARS, "index"}
-    for bdef in spec.blocks.values():
-        names.update(k for k in bdef.args if isinstance(k, str))
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            if isinstance(value.get("var"), str):
-                names.add(value["var"])
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-
-    walk(spec.layers)
-    for bdef in spec.blocks.values():
-        walk(bdef.layers)
-    return frozenset(names)
-
-
 def frozen(value: Any) -> Any:
+    """``value`` as a dictionary key that keeps apart what compares equal but is not the same
+    value: 1, 1.0 and True; a list and a tuple stay equal (expressions treat them alike)."""
+    kind = type(value)
+    if kind is int or kind is str:  # no other kind's key equals an int or a str
+        return value
     if isinstance(value, (list, tuple)):
-        return tuple(frozen(v) for v in value)
+        return ("list", tuple(frozen(v) for v in value))
     if isinstance(value, dict):
-        return tuple(sorted((k, frozen(v)) for k, v in value.items()))
+        return ("dict", tuple(sorted((k, frozen(v)) for k, v in value.items())))
     if value is MISSING:
         return value
-    return (type(value).__name__, value)  # 1 and 1.0 and True stay apart
+    return (kind.__name__, value)

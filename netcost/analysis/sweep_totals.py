@@ -25,22 +25,32 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from netcost.analysis.sweep_keys import MISSING, bindable_names, block_reads, free_names, frozen, lookup, names_in
+from netcost.analysis.sweep_keys import (
+    MISSING,
+    block_reads,
+    free_names,
+    frozen,
+    words_in,
+)
 from netcost.core.conventions import Convention
 from netcost.core.shape import Shape
+from netcost.errors import Location
 from netcost.graph import INPUT, Node
 from netcost.options import DTYPE_BYTES
 from netcost.spec import expr
 from netcost.spec.expand import (
+    _FIELD,
+    SHAPE_VARS,
     Scope,
+    StageCall,
     Tensor,
     _evaluator,
     _Expander,
     _input_shape,
+    _located,
     _variables,
     shape_vars,
 )
-from netcost.spec.load import LocDict, LocList
 from netcost.spec.schema import Spec
 
 # the scalar totals of analyze, in its order (netcost.analysis.counts)
@@ -59,9 +69,10 @@ TOTAL_KEYS = (
 )
 _SUMS = ("params", "buffers", "macs", "elementwise_flops", "flops", "attention_macs", "mha_projection_macs")
 _ZERO = (0,) * (len(_SUMS) + 1)  # + activation elements
+PLACES = 100_000  # remembered locations at most
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Summary:
     """What the totals need of one sealed run of layers (sizes in elements)."""
 
@@ -74,7 +85,7 @@ class Summary:
     out_storage: int  # elements of the output's storage
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """One layer, or one summarised run, of a recording."""
 
@@ -85,6 +96,7 @@ class Step:
     storage: int  # elements of the output's storage when it owns one
     sums: tuple[int, ...]
     summary: Summary | None = None
+    io: int = 0  # its inputs + output (a layer's that is no view), or the largest of its run's layers
 
 
 @dataclass
@@ -102,7 +114,8 @@ class Recording:
         view = node.op.is_view
         storage = self.storage_of(node.inputs[0]) if view else size
         sums = (*self.engine.cost(node), size)
-        self.append(Step(node.name, node.inputs, size, view, storage, sums))
+        io = 0 if view else sum(s.numel for s in node.in_shapes) + size
+        self.append(Step(node.name, node.inputs, size, view, storage, sums, io=io))
 
     def append(self, step: Step) -> None:
         self.nodes.append(step)
@@ -113,40 +126,44 @@ class Recording:
         return self.storage[name]
 
 
-def run_pass(steps: list[Step], entry: str, entry_size: int, entry_storage: int, exit: str, keep_entry: bool):
-    """(sums, max io, peak) of ``steps`` on the tensor ``entry``; ``exit`` is read after them,
-    ``entry`` too where ``keep_entry``. The liveness rule is netcost.analysis.memory's."""
-    size = {entry: entry_size}
+def run_pass(steps: list[Step], entry: str, entry_storage: int, exit: str, keeps: tuple[bool, ...]):
+    """(sums, max io, peaks, owners) of ``steps`` on the tensor ``entry``; ``exit`` is read
+    after them, and ``entry`` too for each true one of ``keeps`` (a peak for each). The
+    liveness rule is netcost.analysis.memory's."""
     owner = {entry: entry}
     owner_size = {entry: entry_storage}
     born = {entry: -1}
     last = {entry: -1}
-    sums = list(_ZERO)
-    io = 0
     for j, step in enumerate(steps):
-        size[step.name] = step.size
+        name = step.name
         if step.alias:
-            owner[step.name] = owner[step.inputs[0]]
+            owner[name] = owner[step.inputs[0]]
         else:
-            owner[step.name] = step.name
-            owner_size[step.name] = step.storage
-            born[step.name] = j
-        last[step.name] = j
-        for name in step.inputs:
-            last[name] = j
-        sums = [a + b for a, b in zip(sums, step.sums, strict=True)]
-        if step.summary is not None:
-            io = max(io, step.summary.max_io)
-        elif not step.alias:
-            io = max(io, sum(size[i] for i in step.inputs) + step.size)
+            owner[name] = name
+            owner_size[name] = step.storage
+            born[name] = j
+        last[name] = j
+        for tensor in step.inputs:
+            last[tensor] = j
+    sums = tuple(map(sum, zip(*[step.sums for step in steps], strict=True))) if steps else _ZERO
+    io = max([step.io for step in steps], default=0)
     n = len(steps)
-    last[exit] = n
-    if keep_entry:
-        last[entry] = n
-    end: dict[str, int] = {}
+    end: dict[str, int] = {}  # each storage's last use
     for tensor, at in last.items():
         o = owner[tensor]
-        end[o] = max(end.get(o, -1), at)
+        if at > end.get(o, -1):
+            end[o] = at
+    end[owner[exit]] = n
+    peaks = []
+    for keep in keeps:
+        if keep:
+            end = {**end, entry: n}
+        peaks.append(_peak(steps, owner, owner_size, born, end))
+    return sums, io, tuple(peaks), owner
+
+
+def _peak(steps: list[Step], owner: dict, owner_size: dict, born: dict, end: dict) -> int:
+    n = len(steps)
     change = [0] * (n + 2)
     for o, b in born.items():
         change[b + 1] += owner_size[o]
@@ -162,7 +179,7 @@ def run_pass(steps: list[Step], entry: str, entry_size: int, entry_storage: int,
             inner = s.peak_lives if end[source] > j else s.peak_dies
             here = live - owner_size[source] - (0 if s.out_alias else step.storage) + inner
         peak = max(peak, here)
-    return tuple(sums), io, peak, owner
+    return peak
 
 
 class TotalsEngine:
@@ -175,18 +192,63 @@ class TotalsEngine:
         self.costs: dict[Any, tuple[int, ...]] = {}
         self.summaries: dict[Any, Summary | None] = {}
         self.values: dict[Any, Any] = {}  # (expression, the values it reads) -> its scalar value
-        self.used: dict[Any, tuple[str, ...]] = {}  # (block, its raw arguments) -> the names they may read
         self.arguments: dict[Any, dict[str, Any]] = {}  # a block call's evaluated arguments (cached_values)
         self.reads = {name: block_reads(spec, name) for name in spec.blocks}
-        self.bindable = bindable_names(spec)  # every name a scope may hold
+        self.read_sets = {name: frozenset(names) for name, names in self.reads.items()}
+        self.ops: dict[Any, tuple[Shape, bool, tuple[int, ...]]] = {}  # an op layer -> (shape, is a view, sums)
+        self.op_words: dict[Any, tuple[tuple[str, ...], bool]] = {}  # an op's arguments -> (the names they
+        # may read, whether one is the input's shape)
+        self.made: dict[Any, Any] = {}  # an op layer's arguments and the values they read -> its op
+        self.places: dict[Any, tuple[Any, Location]] = {}  # (id(a list of the spec), index, path) -> (it, where)
+        self.parsed: dict[Any, tuple[Any, tuple]] = {}  # (id(a layer item), path) -> (it, its parts)
+        self.stage_args: dict[int, tuple[Any, tuple]] = {}  # id(a stage's arguments) -> (them, its blocks')
+        self.templates: dict[Any, str] = {}  # (a stage's names template, the values it reads) -> the name
+        self._spec_reads: dict[Any, tuple[str, ...]] = {}
+        self._shape_vars: dict[Shape, dict[str, int]] = {}
+        self._template_reads: dict[str, tuple[str, ...] | None] = {}
+        self._index_unread: dict[Any, bool] = {}
 
-    def argument_reads(self, key: str, raw: tuple) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(the names a block call's written arguments may read in the caller's scope, the
-        spec variables its defaults may read): every word of their text that names something."""
-        bdef = self.spec.blocks[key]
-        given = set().union(*(names_in(v) for _, v in raw)) & self.bindable
-        defaults = set().union(*(names_in(v) for v in bdef.args.values())) - set(bdef.args)
-        return tuple(sorted(given)), tuple(sorted(defaults & (set(self.spec.vars) | set(self.spec.let))))
+    def shape_vars(self, shape: Shape) -> dict[str, int]:
+        """``shape_vars(shape)``, once per shape (never written to)."""
+        hit = self._shape_vars.get(shape)
+        if hit is None:
+            hit = self._shape_vars[shape] = shape_vars(shape)
+        return hit
+
+    def spec_reads(self, key: str, bound: tuple[str, ...]) -> tuple[str, ...]:
+        """The spec variables a block's arguments and layers may read (not those its arguments
+        or the ``bound`` names, a stage's index variable, hide)."""
+        hit = self._spec_reads.get((key, bound))
+        if hit is None:
+            hidden = {*self.spec.blocks[key].args, *bound}
+            variables = {*self.spec.vars, *self.spec.let}
+            hit = tuple(n for n in self.reads[key] if n in variables and n not in hidden)
+            self._spec_reads[key, bound] = hit
+        return hit
+
+    def template_reads(self, text: str) -> tuple[str, ...] | None:
+        """The names a ``{expression}`` template reads (None where one does not parse)."""
+        if text not in self._template_reads:
+            try:
+                names = set().union(*(expr.names_used(f) for f in _FIELD.findall(text)))
+                self._template_reads[text] = tuple(sorted(names))
+            except expr.ExprError:
+                self._template_reads[text] = None
+        return self._template_reads[text]
+
+    def index_unread(self, call: StageCall) -> bool:
+        """Whether a stage's block calls 1, 2, ... never read its index variable: neither the
+        arguments written in the stage nor the block (its defaults and layers)."""
+        try:
+            key = (call.block, call.var, tuple(call.rest.items()))
+            hit = self._index_unread.get(key)
+        except TypeError:
+            key, hit = None, None
+        if hit is None:
+            hit = call.var not in self.read_sets[call.block] and call.var not in words_in(dict(call.rest))
+            if key is not None:
+                self._index_unread[key] = hit
+        return hit
 
     def cost(self, node: Node) -> tuple[int, ...]:
         try:
@@ -220,7 +282,7 @@ class TotalsEngine:
             from netcost.spec.expand import expand
 
             expand(spec, overrides, input_shape)  # raises the spec's own error
-        sums, io, peak, _ = run_pass(rec.nodes, INPUT, shape.numel, shape.numel, rec.output, False)
+        sums, io, (peak,), _ = run_pass(rec.nodes, INPUT, shape.numel, rec.output, (False,))
         params, buffers, macs, elementwise, flops, attention, projections, acts = sums
         return {
             "params": params,
@@ -243,47 +305,212 @@ class _MemoExpander(_Expander):
     def __init__(self, spec: Spec, recording: Recording, engine: TotalsEngine):
         super().__init__(spec, recording)  # type: ignore[arg-type]: a Recording stands in for the Graph
         self.engine = engine
+        self.frozen: dict[int, tuple[Any, Any]] = {}  # id(value) -> (value, frozen(value)), this model's
+        self.repeats: dict[StageCall, _Repeat] = {}  # a stage's blocks 1, 2, ... that are one summary
+        self.flats: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}  # id(scope vars) -> (them, flat)
+        self.op_key: Any = None  # the op layer being made (make_op)
+
+    def at(self, container, key, path):
+        """Where ``container[key]`` is: the same places of the spec are asked again and again
+        (a bounded memo: its entries keep their containers)."""
+        places = self.engine.places
+        try:
+            hit = places.get((id(container), key, path))
+        except TypeError:  # an unhashable key
+            return super().at(container, key, path)
+        if hit is None or hit[0] is not container:
+            if len(places) > PLACES:
+                places.clear()
+            hit = places[id(container), key, path] = (container, super().at(container, key, path))
+        return hit[1]
+
+    def parse(self, item, path, at):
+        """The parts of a layer item, once per item of the spec (the arguments are never written to)."""
+        parsed = self.engine.parsed
+        hit = parsed.get((id(item), path))
+        if hit is None or hit[0] is not item:
+            hit = parsed[id(item), path] = (item, super().parse(item, path, at))
+        return hit[1]
+
+    def stage_args(self, args):
+        """A stage's block arguments, once per stage of the spec (its parsed item's arguments)."""
+        hit = self.engine.stage_args.get(id(args))
+        if hit is None or hit[0] is not args:
+            hit = self.engine.stage_args[id(args)] = (args, super().stage_args(args))
+        return hit[1]
+
+    def freeze(self, value: Any) -> Any:
+        """``frozen(value)``, once per list or mapping of this model (the same list is read
+        by many block calls: the spec's `let` lists)."""
+        kind = type(value)
+        if kind is int or kind is str:
+            return value  # as frozen() has it
+        if kind is float:
+            return ("float", value)
+        if isinstance(value, (list, dict)):
+            hit = self.frozen.get(id(value))
+            if hit is None or hit[0] is not value:
+                hit = self.frozen[id(value)] = (value, frozen(value))
+            return hit[1]
+        return frozen(value)
+
+    def flat(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """A scope's variables as one dict (scopes nest ChainMaps; a lookup through them is
+        slow): made once per scope of this model."""
+        if type(variables) is dict:
+            return variables
+        hit = self.flats.get(id(variables))
+        if hit is None or hit[0] is not variables:
+            out: dict[str, Any] = {}
+            if isinstance(variables, ChainMap):
+                for part in reversed(variables.maps):
+                    out.update(self.flat(part))
+            else:
+                out.update(variables)
+            hit = self.flats[id(variables)] = (variables, out)
+        return hit[1]
 
     def block(self, key, args, name, path, at, scope, x, extra):
-        values = self.cached_values(key, args, path, at, scope, x, extra)
         rec: Recording = self.graph  # type: ignore[assignment]
-        reads = self.engine.reads[key]
-        visible = {**rec.vars, **values}
-        try:
-            read = tuple((n, frozen(visible[n])) for n in reads if n in visible)
-            ident = (key, x.shape, rec.storage_of(x.name), read)
+        storage = rec.storage_of(x.name)
+        values, ident = self.cached_values(key, args, path, at, scope, x, extra)
+        summary: Summary | bool | None = False
+        if ident is not None:  # the values, and so the body, are a function of ident
+            ident = (ident, storage)
             summary = self.engine.summaries.get(ident, False)
-        except TypeError:
-            ident, summary = None, False
         if summary is False:
-            sub = Recording(rec.vars, self.engine, storage={x.name: rec.storage_of(x.name)})
+            sub = Recording(rec.vars, self.engine, storage={x.name: storage})
             self.graph = sub
             try:
                 y = self.block_body(key, values, name, at, scope, x)
             finally:
                 self.graph = rec
-            summary = _summarise(sub, x, rec.storage_of(x.name), y)
+            summary = _summarise(sub, x, storage, y)
             if ident is not None:
                 self.engine.summaries[ident] = summary
         else:
-            self.names.take(scope, name, key)  # the name, as the expansion takes it
+            with _located(at):
+                self.names.take(scope, name, key)  # the name, as block_body takes it
         if summary is None:  # the block added nothing
             return x
         out = f"{scope.path(str(name) if name is not None else key)}\0{len(rec.nodes)}"
-        storage = rec.storage_of(x.name) if summary.out_alias else summary.out_storage
-        rec.append(Step(out, (x.name,), summary.shape.numel, summary.out_alias, storage, summary.sums, summary))
+        out_storage = storage if summary.out_alias else summary.out_storage
+        numel, alias = summary.shape.numel, summary.out_alias
+        rec.append(Step(out, (x.name,), numel, alias, out_storage, summary.sums, summary, summary.max_io))
         return Tensor(out, summary.shape)
+
+    def op(self, kind, args, name, path, at, scope, x):
+        """An op layer; its output shape and costs remembered by its arguments as written, the
+        input shape and the values of the names they read."""
+        engine, rec = self.engine, self.graph
+        try:
+            raw = tuple(args.items())
+            words = engine.op_words.get((kind, raw))
+            if words is None:
+                names = words_in(dict(raw))
+                words = engine.op_words[kind, raw] = (tuple(sorted(names)), bool(names & set(SHAPE_VARS)))
+            env = self.flat(scope.vars)
+            read = [env.get(n, MISSING) for n in words[0]]
+            if any(isinstance(v, (list, dict)) for v in read):
+                raise TypeError  # a model's own lists: remembering them is no use
+            values = tuple(self.freeze(v) for v in read)
+            key = (kind, raw, x.shape, values)
+            hit = engine.ops.get(key)
+        except TypeError:
+            return super().op(kind, args, name, path, at, scope, x)
+        if hit is None:
+            before = len(rec.nodes)
+            self.op_key = (kind, raw, x.shape if words[1] else None, values)  # for make_op
+            try:
+                y = super().op(kind, args, name, path, at, scope, x)
+            finally:
+                self.op_key = None
+            if len(rec.nodes) == before + 1:
+                step = rec.nodes[-1]
+                engine.ops[key] = (y.shape, step.alias, step.sums)
+            return y
+        shape, alias, sums = hit
+        with _located(at):
+            full_name = self.names.take(scope, name, kind)
+        self.room(at)
+        size = sums[-1]
+        storage, io = (rec.storage_of(x.name), 0) if alias else (size, x.shape.numel + size)
+        rec.append(Step(full_name, (x.name,), size, alias, storage, sums, io=io))
+        return Tensor(full_name, shape)
+
+    def make_op(self, kind, args, full_name, path, at, evaluate):
+        """The op of an op layer, remembered by what :meth:`op` found its arguments read (the
+        input shape only where they read it): the same op recurs on other inputs."""
+        key, self.op_key = self.op_key, None
+        if key is None:
+            return super().make_op(kind, args, full_name, path, at, evaluate)
+        made = self.engine.made.get(key)
+        if made is None:
+            made = self.engine.made[key] = super().make_op(kind, args, full_name, path, at, evaluate)
+        return made
+
+    def stage_block(self, call: StageCall, i: int, x: Tensor) -> Tensor:
+        """Block ``i`` of a stage. Blocks 1, 2, ... are called with the same arguments; where
+        the block does not read the index variable and the input is the same (shape and
+        storage) as block 1's, each is block 1's summary again: only its name is taken."""
+        rec: Recording = self.graph  # type: ignore[assignment]
+        repeat = self.repeats.get(call) if i >= 2 else None
+        if repeat is not None and repeat.follows(rec, x):
+            with _located(call.at):
+                name = self.names.take(call.scope, self.stage_name(call, i), call.block)
+            return repeat.extend(rec, name)
+        before = len(rec.nodes)
+        y = super().stage_block(call, i, x)
+        if i == 1 and len(rec.nodes) == before + 1 and self.engine.index_unread(call):
+            step = rec.nodes[-1]
+            if step.summary is not None and step.inputs == (x.name,):
+                self.repeats[call] = _Repeat(step, x, rec.storage_of(x.name))
+        return y
+
+    def stage_name(self, call: StageCall, i: int) -> str | None:
+        """The template's name for block ``i``, remembered by the values of the names it reads."""
+        if call.names is None:
+            return None
+        text = str(call.names)
+        reads = self.engine.template_reads(text)
+        if reads is None:
+            return super().stage_name(call, i)
+        try:
+            env = self.flat(call.scope.vars)
+            key = (text, *(frozen(i) if n == call.var else self.freeze(env.get(n, MISSING)) for n in reads))
+            hit = self.engine.templates.get(key)
+        except TypeError:
+            return super().stage_name(call, i)
+        if hit is None:
+            hit = self.engine.templates[key] = super().stage_name(call, i)
+        return hit
 
     def evaluator(self, scope: Scope, x: Tensor):
         """The expander's evaluator, remembering each expression's scalar value by the values
         of the names it reads (an expression is a pure function of them)."""
-        env = ChainMap(shape_vars(x.shape), scope.vars)
+        return self.remembering({**self.flat(scope.vars), **self.engine.shape_vars(x.shape)})
+
+    def caller(self, scope: Scope, x: Tensor, extra: dict[str, Any]):
+        return self.remembering({**self.flat(scope.vars), **extra, **self.engine.shape_vars(x.shape)})
+
+    def remembering(self, env: dict[str, Any]):
+        """An evaluator over ``env`` that remembers values by what they read."""
         slow = _evaluator(env)
         memo = self.engine.values
+        freeze = self.freeze
 
         def evaluate(text: str) -> Any:
             try:
-                key = (text, *(frozen(lookup(env, n)) for n in free_names(text)))
+                names = free_names(text)
+                if len(names) == 1 and names[0] == text and text in env:
+                    return env[text]  # a variable's name: its value
+                parts = [text]
+                for n in names:
+                    v = env.get(n, MISSING)
+                    if isinstance(v, (list, dict)):
+                        return slow(text)  # a model's own lists (`let` widths): remembering them is no use
+                    parts.append(freeze(v))
+                key = tuple(parts)
                 hit = memo.get(key, MISSING)
             except (TypeError, expr.ExprError):
                 return slow(text)
@@ -295,38 +522,56 @@ class _MemoExpander(_Expander):
 
         return evaluate
 
-    def cached_values(self, key, args, path, at, scope, x, extra) -> dict[str, Any]:
-        """The evaluated arguments of a block call, remembered by what they are computed from:
-        the arguments as written, the input shape, and the values of every name they and the
-        block's defaults may read (in the caller's scope and among the spec's variables)."""
+    def cached_values(self, key, args, path, at, scope, x, extra) -> tuple[dict[str, Any], Any]:
+        """The evaluated arguments of a block call, its defaults remembered by what they are
+        computed from: the input shape, and the values of the given arguments, the index
+        variable and the spec's variables that the block may read. Returns (values, that key;
+        None where it cannot be made); the values are shared between calls, never written to."""
+        engine = self.engine
+        given = self.given_values(key, args, path, scope, x, extra)
+        freeze, reads = self.freeze, engine.read_sets[key]
         try:
-            raw = tuple((k, v) for k, v in args.items() if not isinstance(v, (LocDict, LocList)))
-            if len(raw) != len(args):
-                raise TypeError
-            names = self.engine.used.get((key, raw))
-            if names is None:
-                names = self.engine.used[key, raw] = self.engine.argument_reads(key, raw)
-            given, defaults = names
-            caller = ChainMap(extra, scope.vars)
-            here = tuple(frozen(caller.get(n, MISSING)) for n in given)
-            spec_vars = tuple(frozen(self.graph.vars.get(n, MISSING)) for n in defaults)
-            ident = (key, raw, x.shape, here, spec_vars)
-            hit = self.engine.arguments.get(ident)
+            here = tuple((n, freeze(v)) for n, v in given.items() if n in reads)
+            spec_vars = tuple(freeze(self.graph.vars[n]) for n in engine.spec_reads(key, tuple(extra)))
+            ident = (key, x.shape, here, spec_vars)
+            hit = engine.arguments.get(ident)
         except TypeError:
-            return self.block_values(key, args, path, at, scope, x, extra)
-        if hit is not None:
-            return {**hit, **extra}
-        values = self.block_values(key, args, path, at, scope, x, extra)
-        self.engine.arguments[ident] = values
-        return dict(values)
+            return self.block_defaults(key, given, at, x), None
+        if hit is None:
+            hit = engine.arguments[ident] = self.block_defaults(key, given, at, x)
+        return hit, ident
+
+
+@dataclass
+class _Repeat:
+    """A stage's blocks 1, 2, ... that are one summary: the last one's step."""
+
+    step: Step
+    entry: Tensor  # block 1's input
+    storage: int  # ... and its storage
+
+    def follows(self, rec: Recording, x: Tensor) -> bool:
+        """Whether ``x`` is the last block's output and so the next block's input is the same as block 1's."""
+        return (
+            rec.nodes[-1] is self.step
+            and x.name == self.step.name
+            and x.shape == self.entry.shape
+            and rec.storage_of(x.name) == self.storage
+        )
+
+    def extend(self, rec: Recording, name: str) -> Tensor:
+        """One more block, ``name``d: a step of the same summary on the last one's output."""
+        last = self.step
+        out = f"{name}\0{len(rec.nodes)}"
+        self.step = Step(out, (last.name,), last.size, last.alias, last.storage, last.sums, last.summary, last.io)
+        rec.append(self.step)
+        return Tensor(out, self.entry.shape)
 
 
 def _summarise(sub: Recording, x: Tensor, x_storage: int, y: Tensor) -> Summary | None:
     if not sub.nodes:
         return None
-    size = x.shape.numel
-    sums, io, lives, owner = run_pass(sub.nodes, x.name, size, x_storage, y.name, True)
-    _, _, dies, _ = run_pass(sub.nodes, x.name, size, x_storage, y.name, False)
+    sums, io, (dies, lives), owner = run_pass(sub.nodes, x.name, x_storage, y.name, (False, True))
     alias = owner[y.name] == x.name
     out_storage = x_storage if alias else sub.storage_of(owner[y.name])
     return Summary(sums, io, lives, dies, y.shape, alias, out_storage)

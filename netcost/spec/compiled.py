@@ -20,6 +20,9 @@ ITEMS = 100_000  # items in one value at most (MAX_ITEMS: 1,000,000)
 INT_BITS = 10_000  # bits of an integer result at most (MAX_INT_BITS: 100,000)
 
 
+_WORD = 2**63  # an integer within one 64-bit word has size 1
+
+
 class Bail(Exception):
     """Leave it to the tree walker."""
 
@@ -59,7 +62,11 @@ class _Run:
                 return hit[1]
             n = 0
             for item in v:
-                n += self.size(item)
+                kind = type(item)
+                if kind is float or kind is bool or (kind is int and -_WORD < item < _WORD):
+                    n += 1  # what size() gives a number of one word
+                else:
+                    n += self.size(item)
                 if n > ITEMS:
                     raise Bail
             n = max(1, n)
@@ -98,6 +105,7 @@ def _count(node: ast.AST) -> int:
 class _Compiler:
     def __init__(self, functions, binops, unops, cmpops):
         self.functions, self.binops, self.unops, self.cmpops = functions, binops, unops, cmpops
+        self.bound: frozenset[str] = frozenset()  # names the comprehensions around a node bind
 
     def node(self, node) -> Fn:
         make = getattr(self, "_" + type(node).__name__, None)
@@ -111,10 +119,10 @@ class _Compiler:
 
     def _Name(self, node) -> Fn:
         name = node.id
+        if name in self.bound:  # a comprehension's variable, bound before this is evaluated
+            return lambda run, env: env[name]
 
         def get(run, env):
-            if name in env:
-                return env[name]
             try:
                 return run.scope[name]
             except KeyError:
@@ -140,18 +148,40 @@ class _Compiler:
     def _BinOp(self, node) -> Fn:
         left, right = self.node(node.left), self.node(node.right)
         sym, fn = self.binops[type(node.op)]
+        if sym == "*":
+
+            def repeat(run, env):
+                a, b = left(run, env), right(run, env)
+                ta, tb = type(a), type(b)
+                numbers = (ta is int or ta is float) and (tb is int or tb is float)
+                if not numbers and (isinstance(a, (str, list, tuple)) or isinstance(b, (str, list, tuple))):
+                    seq, n = (a, b) if isinstance(a, (str, list, tuple)) else (b, a)
+                    if not isinstance(n, int) or n * run.size(seq) > ITEMS:
+                        raise Bail
+                    if not isinstance(seq, str) and any(isinstance(v, (list, tuple)) for v in seq):
+                        raise Bail  # shared nested lists: the walker counts them
+                return _charged(run, fn(a, b))
+
+            return repeat
+        if sym == "%":
+
+            def modulo(run, env):
+                a, b = left(run, env), right(run, env)
+                if isinstance(a, str):
+                    raise Bail
+                return _charged(run, fn(a, b))
+
+            return modulo
 
         def binop(run, env):
-            a, b = left(run, env), right(run, env)
-            if sym == "%" and isinstance(a, str):
-                raise Bail
-            if sym == "*" and (isinstance(a, (str, list, tuple)) or isinstance(b, (str, list, tuple))):
-                seq, n = (a, b) if isinstance(a, (str, list, tuple)) else (b, a)
-                if not isinstance(n, int) or n * run.size(seq) > ITEMS:
+            v = fn(left(run, env), right(run, env))
+            kind = type(v)  # run.charge(v), its common case (a number) inline
+            if kind is float or (kind is int and v.bit_length() <= INT_BITS):
+                run.work += 1
+                if run.work > WORK:
                     raise Bail
-                if not isinstance(seq, str) and any(isinstance(v, (list, tuple)) for v in seq):
-                    raise Bail  # shared nested lists: the walker counts them
-            return run.charge(fn(a, b))
+                return v
+            return run.charge(v)
 
         return binop
 
@@ -171,6 +201,9 @@ class _Compiler:
     def _Compare(self, node) -> Fn:
         left = self.node(node.left)
         pairs = [(self.cmpops[type(op)][1], self.node(c)) for op, c in zip(node.ops, node.comparators, strict=True)]
+        if len(pairs) == 1:
+            ((fn, right),) = pairs
+            return lambda run, env: fn(left(run, env), right(run, env))
 
         def compare(run, env):
             a = left(run, env)
@@ -197,7 +230,8 @@ class _Compiler:
 
         def subscript(run, env):
             obj, idx = value(run, env), index(run, env)
-            if not isinstance(obj, (Sequence, Mapping)):
+            kind = type(obj)
+            if kind is not list and kind is not tuple and not isinstance(obj, (Sequence, Mapping)):
                 raise Bail
             return obj[idx]
 
@@ -213,35 +247,86 @@ class _Compiler:
                 return run.charge(fn(*[a(run, env) for a in args], **{k: v(run, env) for k, v in keywords}))
 
             return call
-        return lambda run, env: run.charge(fn(*[a(run, env) for a in args]))
+        if len(args) == 1:
+            (one,) = args
+
+            def call1(run, env):
+                v = fn(one(run, env))
+                kind = type(v)  # as in binop
+                if kind is float or (kind is int and v.bit_length() <= INT_BITS):
+                    run.work += 1
+                    if run.work > WORK:
+                        raise Bail
+                    return v
+                return run.charge(v)
+
+            return call1
+        if len(args) == 2:
+            first, second = args
+            return lambda run, env: _charged(run, fn(first(run, env), second(run, env)))
+        return lambda run, env: _charged(run, fn(*[a(run, env) for a in args]))
 
     def _ListComp(self, node) -> Fn:
-        element = self.node(node.elt)
         per_item = _count(node)  # every node of the comprehension, each iteration (an upper bound)
-        clauses = [(self.node(g.iter), _binder(g.target), [self.node(c) for c in g.ifs]) for g in node.generators]
+        outside, clauses = self.bound, []
+        for g in node.generators:  # each iterable sees the variables of the clauses before it
+            iterable = self.node(g.iter)
+            self.bound = self.bound | {n.id for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+            clauses.append((iterable, _binder(g.target), [self.node(c) for c in g.ifs]))
+        element = self.node(node.elt)
+        self.bound = outside
+        last = len(clauses) - 1
 
         def comprehend(run, env, i, out):
-            if i == len(clauses):
-                out.append(run.charge(element(run, env)))
-                return
             iterable, bind, ifs = clauses[i]
+            inner = dict(env)  # the clause's variables, bound again for each item
             for item in iterable(run, env):
                 run.work += per_item
                 if run.work > WORK:
                     raise Bail
-                inner = dict(env)
                 bind(item, inner)
-                if all(bool(c(run, inner)) for c in ifs):
-                    comprehend(run, inner, i + 1, out)
+                if all(c(run, inner) for c in ifs):
+                    if i == last:
+                        out.append(run.charge(element(run, inner)))
+                    else:
+                        comprehend(run, inner, i + 1, out)
 
         def listcomp(run, env):
             out: list = []
             comprehend(run, env, 0, out)
             return run.charge(out)
 
+        if len(clauses) == 1 and isinstance(node.generators[0].target, ast.Name) and len(clauses[0][2]) <= 1:
+            iterable, _, ifs = clauses[0]  # the common case: one `for name in ...`, one `if` at most
+            name, test = node.generators[0].target.id, ifs[0] if ifs else None
+
+            def simple(run, env):
+                out: list = []
+                inner = dict(env)
+                for item in iterable(run, env):
+                    run.work += per_item
+                    if run.work > WORK:
+                        raise Bail
+                    inner[name] = item
+                    if test is None or test(run, inner):
+                        out.append(_charged(run, element(run, inner)))
+                return run.charge(out)
+
+            return simple
         return listcomp
 
     _GeneratorExp = _ListComp
+
+
+def _charged(run: _Run, v):
+    """``run.charge(v)``, its common case (a number) inline."""
+    kind = type(v)
+    if kind is float or (kind is int and v.bit_length() <= INT_BITS):
+        run.work += 1
+        if run.work > WORK:
+            raise Bail
+        return v
+    return run.charge(v)
 
 
 def _binder(target) -> Callable[[object, dict], None]:

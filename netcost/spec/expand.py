@@ -120,6 +120,11 @@ def _variables(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
     """``vars`` in order (each may use the earlier ones; ``--set`` replaces a value, checked
     against the variable's type and domain), then the derived ``let`` entries, which
     ``--set`` cannot touch."""
+    return _derived(spec, _settable(spec, overrides))
+
+
+def _settable(spec: Spec, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec's ``vars`` with the ``--set`` overrides (the first part of :func:`_variables`)."""
     for name in overrides:
         if name in spec.let:
             raise SpecError(
@@ -137,22 +142,45 @@ def _variables(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
     for name, raw in spec.vars.items():
         var = spec.variables.get(name) or declare(name, raw)
         default, table, key = (var.default, raw, "default") if isinstance(raw, LocDict) else (raw, spec.vars, name)
-        if name in overrides:
-            with _located(spec.where(table, key, f"vars.{name}")):
-                typed = var.typed(_default(var, default, values))
+        with _located(lambda table=table, key=key, name=name: spec.where(table, key, f"vars.{name}")):
+            if name in overrides:
+                typed = _typed(var, _default(var, default, values))
                 try:
                     values[name] = typed.check(_override(overrides[name], typed))
                 except FieldError as exc:
                     allowed = "" if typed.choices else f" ({name} is {typed.allowed()})"
                     raise FieldError(f"--set {name}: {exc}{allowed}") from None
-            continue
-        with _located(spec.where(table, key, f"vars.{name}")):
-            value = _default(var, default, values)
-            var.typed(value).check(value)
-            values[name] = value
+            else:
+                value = _default(var, default, values)
+                var.check(value)  # (the type a default implies is its own: only the declared one can fail)
+                values[name] = value
+    return values
+
+
+_TYPED: dict[tuple[int, type], tuple[Variable, Variable]] = {}  # (id(variable), type of its default) -> typed
+
+
+def _typed(var: Variable, default: Any) -> Variable:
+    """``var.typed(default)``, made once per variable and type of a plain default (a sweep
+    checks many values of the same variable)."""
+    if isinstance(default, (list, tuple)):
+        return var.typed(default)
+    key = (id(var), type(default))
+    hit = _TYPED.get(key)
+    if hit is None or hit[0] is not var:
+        if len(_TYPED) > 10_000:
+            _TYPED.clear()
+        hit = _TYPED[key] = (var, var.typed(default))
+    return hit[1]
+
+
+def _derived(spec: Spec, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (the settable variables) with the spec's ``let`` entries after them, in a new dict."""
+    values = dict(values)
+    evaluate = _evaluator(values)
     for name, raw in spec.let.items():
-        with _located(spec.where(spec.let, name, f"let.{name}")):
-            values[name] = _value(raw, _evaluator(values))
+        with _located(lambda name=name: spec.where(spec.let, name, f"let.{name}")):
+            values[name] = _value(raw, evaluate)
     return values
 
 
@@ -168,6 +196,9 @@ def _override(value: Any, var: Variable) -> Any:
 
 
 def _default(var: Variable, raw: Any, earlier: Mapping[str, Any]) -> Any:
+    kind = type(raw)
+    if kind is int or kind is float or kind is bool or raw is None:
+        return raw  # a number as written (what _value gives it)
     if is_literal_choice(var, raw):
         return raw
     if var.choices is not None and isinstance(raw, str) and raw.isidentifier() and raw not in earlier:
@@ -258,6 +289,21 @@ class _located:
         raise SpecError(prefix + str(exc), at) from None
 
 
+@dataclass(frozen=True, eq=False)
+class StageCall:
+    """One expansion of a ``stage``: what each of its block calls is made from."""
+
+    block: str
+    first: LocDict  # the arguments of block 0 (with the stage's stride)
+    rest: LocDict  # of blocks 1..n-1 (without it)
+    names: Any  # the ``names`` template, or None
+    var: str  # the index variable
+    path: str
+    at: Location
+    scope: Scope  # where the blocks are named
+    args: LocDict  # the stage's own arguments, as written
+
+
 class _Expander:
     def __init__(self, spec: Spec, graph: Graph):
         self.spec = spec
@@ -346,10 +392,14 @@ class _Expander:
         self.depth -= 1
         return x
 
-    def item(self, item: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
+    def parse(self, item: Any, path: str, at: Location) -> tuple[str, LocDict, LocDict]:
+        """(kind, arguments, arguments without `name` and `when`) of a layer item."""
         key, args = self.split(item, at)
+        return key, args, _without(args, *RESERVED)
+
+    def item(self, item: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
+        key, args, rest = self.parse(item, path, at)
         path = f"{path}.{key}"
-        rest = _without(args, *RESERVED)
         if "when" in args:
             with _located(lambda: self.at(args, "when", f"{path}.when")):
                 if not to_bool(_value(args["when"], self.evaluator(scope, x))):
@@ -407,10 +457,14 @@ class _Expander:
             shape = op.shape(in_shapes)
         except ShapeError as exc:
             raise ShapeError(f"{name}: {exc.message}", at, exc.hint) from None
-        if len(self.graph.nodes) >= MAX_NODES:
-            raise SpecError(f"the graph would have more than {MAX_NODES:,} layers: {_LIMIT}", at)
+        self.room(at)
         self.graph.add(Node(name, op, tuple(t.name for t in ins), in_shapes, shape, at))
         return Tensor(name, shape)
+
+    def room(self, at: Location) -> None:
+        """Refuse a layer beyond the graph's limit."""
+        if len(self.graph.nodes) >= MAX_NODES:
+            raise SpecError(f"the graph would have more than {MAX_NODES:,} layers: {_LIMIT}", at)
 
     # -- structures ------------------------------------------------------------------------
     def scope_for(self, scope: Scope, name: Any, at: Location, naming: str = "kind", **extra_vars) -> Scope:
@@ -479,22 +533,31 @@ class _Expander:
                 f"`stage` needs `block`: a block name of this spec, got {show_value(block)}", where, hint=hint
             )
         var = self.name_arg(args, "var", path, "index", "a variable name")
-        names = args.get("names")
         n = self.count(args, path, scope, x, 1, at)
-        block_args = _without(args, "block", "n", "var", "names")
+        first, rest = self.stage_args(args)
         # a named stage numbers its blocks 0..n-1 under its name (layer1.0, layer1.1); an
         # unnamed one names them in the enclosing scope (features.1, features.2, ...)
         inner = self.scope_for(scope, name, at, naming="index")
+        call = StageCall(block, first, rest, args.get("names"), var, path, at, inner, args)
+        return self.loop(n, at, x, lambda i, x: self.stage_block(call, i, x))
 
-        def one(i: int, x: Tensor) -> Tensor:
-            these = block_args if i == 0 else _without(block_args, "stride")
-            child = None
-            if names is not None:
-                with _located(lambda: self.at(args, "names", f"{path}.names")):
-                    child = _template(str(names), _evaluator(ChainMap({var: i}, inner.vars)))
-            return self.block(block, these, child, f"{path}[{i}]", at, inner, x, {var: i})
+    def stage_args(self, args: LocDict) -> tuple[LocDict, LocDict]:
+        """The arguments of a stage's block 0, and of its blocks 1..n-1 (no stride)."""
+        first = _without(args, "block", "n", "var", "names")
+        return first, _without(first, "stride")
 
-        return self.loop(n, at, x, one)
+    def stage_block(self, call: StageCall, i: int, x: Tensor) -> Tensor:
+        """Block ``i`` of a stage, on ``x``."""
+        these = call.first if i == 0 else call.rest
+        child = self.stage_name(call, i)
+        return self.block(call.block, these, child, f"{call.path}[{i}]", call.at, call.scope, x, {call.var: i})
+
+    def stage_name(self, call: StageCall, i: int) -> str | None:
+        """The name of block ``i`` by the stage's ``names`` template (None: numbered)."""
+        if call.names is None:
+            return None
+        with _located(lambda: self.at(call.args, "names", f"{call.path}.names")):
+            return _template(str(call.names), _evaluator(ChainMap({call.var: i}, call.scope.vars)))
 
     def repeat(self, args: LocDict, name: Any, path: str, at: Location, scope: Scope, x: Tensor) -> Tensor:
         unknown_keys(args, {"n", "layers", "var"}, self.spec.file, path, "repeat key")
@@ -535,11 +598,17 @@ class _Expander:
     ) -> dict[str, Any]:
         """A block call's arguments, evaluated (given ones in the caller's scope, defaults in
         the block's), with ``extra`` (a stage's index variable)."""
+        return self.block_defaults(key, self.given_values(key, args, path, scope, x, extra), at, x)
+
+    def given_values(
+        self, key: str, args: LocDict, path: str, scope: Scope, x: Tensor, extra: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``extra`` and the arguments a block call gives, evaluated in the caller's scope."""
         bdef = self.spec.blocks[key]
         if key in scope.blocks:
             cycle = " -> ".join([*scope.blocks[scope.blocks.index(key) :], key])
             raise SpecError(f"template cycle: {cycle}", bdef.location)
-        caller = self.evaluator(Scope(scope.prefix, ChainMap(extra, scope.vars)), x)
+        caller = self.caller(scope, x, extra)
         values: dict[str, Any] = dict(extra)
         for arg, raw in args.items():
             if arg not in bdef.args:
@@ -549,6 +618,16 @@ class _Expander:
                 )
             with _located(lambda arg=arg: self.at(args, arg, f"{path}.{arg}")):
                 values[arg] = _value(raw, caller)
+        return values
+
+    def caller(self, scope: Scope, x: Tensor, extra: dict[str, Any]):
+        """The evaluator of a block call's given arguments: the caller's scope and ``extra``."""
+        return self.evaluator(Scope(scope.prefix, ChainMap(extra, scope.vars)), x)
+
+    def block_defaults(self, key: str, values: dict[str, Any], at: Location, x: Tensor) -> dict[str, Any]:
+        """``values`` with the block's defaults for the arguments not given (each may read the
+        incoming shape, the arguments before it and the spec's variables)."""
+        bdef = self.spec.blocks[key]
         incoming = shape_vars(x.shape)
         for arg, default in bdef.args.items():
             if arg in values:

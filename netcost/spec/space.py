@@ -27,6 +27,7 @@ value is checked against the variable's declared domain when the spec is loaded.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -74,11 +75,17 @@ class Distribution:
 
     def _on_grid(self, k: int) -> int | float:
         """``k * step`` within [low, high], exact in decimal (0.1 * 3 is 0.3, not 0.30000000000000004)."""
-        value = Decimal(k) * Decimal(str(self.step))
-        value = min(max(value, Decimal(str(self.low))), Decimal(str(self.high)))
+        step, low, high, integral = self._grid
+        if integral:  # integers: exact as they are
+            return min(max(k * step, low), high)
+        return float(min(max(Decimal(k) * step, low), high))
+
+    @functools.cached_property
+    def _grid(self) -> tuple:
+        """(step, low, high) as _on_grid computes with them, and whether they are all integers."""
         if all(isinstance(v, int) for v in (self.low, self.high, self.step)):
-            return int(value)
-        return float(value)
+            return self.step, self.low, self.high, True
+        return Decimal(str(self.step)), Decimal(str(self.low)), Decimal(str(self.high)), False
 
     def text(self) -> str:
         if self.kind == "fixed":
@@ -100,7 +107,7 @@ class Space:
     location: Location | None = None
     settable: frozenset[str] = frozenset()  # the spec's `vars` (a constraint on them alone is checked first)
 
-    @property
+    @functools.cached_property
     def early(self) -> tuple[str, ...]:
         """The constraints that read settable variables only (no `let` value)."""
         return tuple(t for t in self.where if expr.names_used(t) <= self.settable)

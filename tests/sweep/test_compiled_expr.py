@@ -33,6 +33,12 @@ def walker(text, scope):
         "[[1, 2], [3]][0][1:] + [max(1, 2, key=None) if False else 4]",
         "not (depth in [1, 22]) or (3, 4)",
         "2 ** 0.5 + abs(-3) - sorted([3, 1, 2])[0]",
+        # comprehension variables shadow the scope's, each clause seeing the ones before it
+        "[j for j in [j, 2 * j]]",
+        "[y * j for j in [[1, 2], [3]] for y in j]",
+        "[[j for j in range(i)] for i in range(3)] + [j]",
+        "[i for i in range(4) if [i for i in range(i)]]",
+        "[w0 * 2.5 * 3 for w0 in [wa, depth]] + [w0 * 1.5, 'ab' * 2, [1] * 3]",
     ],
 )
 def test_values_equal_the_walkers(text):
