@@ -174,14 +174,7 @@ class _Compiler:
             return modulo
 
         def binop(run, env):
-            v = fn(left(run, env), right(run, env))
-            kind = type(v)  # run.charge(v), its common case (a number) inline
-            if kind is float or (kind is int and v.bit_length() <= INT_BITS):
-                run.work += 1
-                if run.work > WORK:
-                    raise Bail
-                return v
-            return run.charge(v)
+            return _charged(run, fn(left(run, env), right(run, env)))
 
         return binop
 
@@ -251,14 +244,7 @@ class _Compiler:
             (one,) = args
 
             def call1(run, env):
-                v = fn(one(run, env))
-                kind = type(v)  # as in binop
-                if kind is float or (kind is int and v.bit_length() <= INT_BITS):
-                    run.work += 1
-                    if run.work > WORK:
-                        raise Bail
-                    return v
-                return run.charge(v)
+                return _charged(run, fn(one(run, env)))
 
             return call1
         if len(args) == 2:
