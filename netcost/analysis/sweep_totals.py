@@ -34,12 +34,13 @@ from netcost.analysis.sweep_keys import (
 )
 from netcost.core.conventions import Convention
 from netcost.core.shape import Shape
-from netcost.errors import Location
+from netcost.errors import Location, SpecError
 from netcost.graph import INPUT, Node
 from netcost.options import DTYPE_BYTES
 from netcost.spec import expr
 from netcost.spec.expand import (
     _FIELD,
+    MAX_NODES,
     SHAPE_VARS,
     Scope,
     StageCall,
@@ -83,6 +84,8 @@ class Summary:
     shape: Shape  # of the output
     out_alias: bool  # the output shares the input's storage (a run of views)
     out_storage: int  # elements of the output's storage
+    layers: int = 0  # the layers it stands for, and the stage/repeat iterations it ran (the limits)
+    iterations: int = 0
 
 
 @dataclass(slots=True)
@@ -277,11 +280,17 @@ class TotalsEngine:
         shape = _input_shape(spec, variables, input_shape)
         rec = Recording(variables, self)
         rec.storage[INPUT] = shape.numel
-        _MemoExpander(spec, rec, self).layers(spec.layers, "layers", Scope("", variables), Tensor(INPUT, shape))
-        if not rec.nodes:
+        try:
+            _MemoExpander(spec, rec, self).layers(spec.layers, "layers", Scope("", variables), Tensor(INPUT, shape))
+        except _OverLimit:
+            rec.nodes.clear()
+        if not rec.nodes:  # no layers, or past the limits: the spec's own expansion raises its error
             from netcost.spec.expand import expand
 
-            expand(spec, overrides, input_shape)  # raises the spec's own error
+            expand(spec, overrides, input_shape)
+            raise SpecError(
+                f"the expansion goes past {MAX_NODES:,} layers or iterations", spec.where(spec.raw, "layers", "layers")
+            )
         sums, io, (peak,), _ = run_pass(rec.nodes, INPUT, shape.numel, rec.output, (False,))
         params, buffers, macs, elementwise, flops, attention, projections, acts = sums
         return {
@@ -309,6 +318,22 @@ class _MemoExpander(_Expander):
         self.repeats: dict[StageCall, _Repeat] = {}  # a stage's blocks 1, 2, ... that are one summary
         self.flats: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}  # id(scope vars) -> (them, flat)
         self.op_key: Any = None  # the op layer being made (make_op)
+        self.expanded = 0  # layers expanded so far, each summary's own included (the limits count them)
+
+    def layer_count(self) -> int:
+        return self.expanded
+
+    def room(self, at):
+        super().room(at)
+        self.expanded += 1
+
+    def reused(self, summary: Summary) -> None:
+        """Count a reused summary's layers and iterations as its expansion counted them; past
+        the limits, the spec's own expansion says which (:meth:`TotalsEngine.totals`)."""
+        self.expanded += summary.layers
+        self.iterations += summary.iterations
+        if self.expanded > MAX_NODES or self.iterations > MAX_NODES:
+            raise _OverLimit
 
     def at(self, container, key, path):
         """Where ``container[key]`` is: the same places of the spec are asked again and again
@@ -381,16 +406,19 @@ class _MemoExpander(_Expander):
         if summary is False:
             sub = Recording(rec.vars, self.engine, storage={x.name: storage})
             self.graph = sub
+            layers, iterations = self.expanded, self.iterations
             try:
                 y = self.block_body(key, values, name, at, scope, x)
             finally:
                 self.graph = rec
-            summary = _summarise(sub, x, storage, y)
+            summary = _summarise(sub, x, storage, y, self.expanded - layers, self.iterations - iterations)
             if ident is not None:
                 self.engine.summaries[ident] = summary
         else:
             with _located(at):
                 self.names.take(scope, name, key)  # the name, as block_body takes it
+            if summary is not None:
+                self.reused(summary)
         if summary is None:  # the block added nothing
             return x
         out = f"{scope.path(str(name) if name is not None else key)}\0{len(rec.nodes)}"
@@ -458,6 +486,7 @@ class _MemoExpander(_Expander):
         if repeat is not None and repeat.follows(rec, x):
             with _located(call.at):
                 name = self.names.take(call.scope, self.stage_name(call, i), call.block)
+            self.reused(repeat.step.summary)
             return repeat.extend(rec, name)
         before = len(rec.nodes)
         y = super().stage_block(call, i, x)
@@ -568,10 +597,14 @@ class _Repeat:
         return Tensor(out, self.entry.shape)
 
 
-def _summarise(sub: Recording, x: Tensor, x_storage: int, y: Tensor) -> Summary | None:
+class _OverLimit(Exception):
+    """The expansion went past MAX_NODES layers or iterations (reused summaries included)."""
+
+
+def _summarise(sub: Recording, x: Tensor, x_storage: int, y: Tensor, layers: int, iterations: int) -> Summary | None:
     if not sub.nodes:
         return None
     sums, io, (dies, lives), owner = run_pass(sub.nodes, x.name, x_storage, y.name, (False, True))
     alias = owner[y.name] == x.name
     out_storage = x_storage if alias else sub.storage_of(owner[y.name])
-    return Summary(sums, io, lives, dies, y.shape, alias, out_storage)
+    return Summary(sums, io, lives, dies, y.shape, alias, out_storage, layers, iterations)

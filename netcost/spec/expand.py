@@ -331,9 +331,9 @@ class _Expander:
         if self.iterations > MAX_NODES:
             raise SpecError(f"the expansion would run {self.iterations:,} stage/repeat iterations: {_LIMIT}", at)
         for i in range(n):
-            before = len(self.graph.nodes)
+            before = self.layer_count()
             x = body(i, x)
-            layers = len(self.graph.nodes) + (n - 1) * (len(self.graph.nodes) - before)
+            layers = self.layer_count() + (n - 1) * (self.layer_count() - before)
             if i == 0 and layers > MAX_NODES:
                 raise SpecError(f"the expansion would make {layers:,} layers: {_LIMIT}", at)
         return x
@@ -461,9 +461,13 @@ class _Expander:
         self.graph.add(Node(name, op, tuple(t.name for t in ins), in_shapes, shape, at))
         return Tensor(name, shape)
 
+    def layer_count(self) -> int:
+        """Layers expanded so far (what the limits count)."""
+        return len(self.graph.nodes)
+
     def room(self, at: Location) -> None:
         """Refuse a layer beyond the graph's limit."""
-        if len(self.graph.nodes) >= MAX_NODES:
+        if self.layer_count() >= MAX_NODES:
             raise SpecError(f"the graph would have more than {MAX_NODES:,} layers: {_LIMIT}", at)
 
     # -- structures ------------------------------------------------------------------------

@@ -149,3 +149,33 @@ def test_draws_whose_expansion_fails_fail_as_in_analyze(tmp_path):
     assert 0 < failed < 30
     with pytest.raises(SpecError, match="groups"):
         netcost.sweep(spec, sample=30, seed=7)
+
+
+# 2 relus x 1,000 inner blocks x n outer blocks: n = 600 is 1,200,000 layers, past the limit
+# (netcost.spec.expand.MAX_NODES, 1,000,000), though the sweep records only a few summaries
+PAST_THE_LIMIT = """
+    name: past_the_limit
+    input: [4, 4, 4]
+    vars: {n: 10}
+    blocks:
+      inner:
+        layers: [relu, relu]
+      outer:
+        layers:
+          - stage: {block: inner, n: 1000}
+    layers:
+      - stage: {block: outer, n: n}
+"""
+
+
+def test_a_model_past_the_layer_limit_fails_as_in_analyze(tmp_path):
+    path = tmp_path / "past_the_limit.yaml"
+    path.write_text(textwrap.dedent(PAST_THE_LIMIT))
+    small = netcost.sweep(str(path), grid={"n": [10]}, frame=False).rows[0]
+    assert small["activation_bytes"] == 2 * 1000 * 10 * 64 * 4  # 20,000 relu outputs of 64 floats
+    with pytest.raises(SpecError) as analyzed:
+        netcost.analyze(str(path), {"n": 600})
+    with pytest.raises(SpecError) as swept:
+        netcost.sweep(str(path), grid={"n": [10, 600]}, frame=False)
+    assert "1,200,000 layers" in analyzed.value.message
+    assert swept.value.message == analyzed.value.message and swept.value.location == analyzed.value.location
