@@ -287,3 +287,11 @@ def test_compare_predict_csv_has_the_latency_columns(cli, cache):
     assert header.endswith("predicted_s,predicted_s_ratio")
     k3, k5 = (2 * 8 * 8 * k * k * 256 + 8 * 256 for k in (3, 5))  # MACs x 2 + the bias adds
     assert float(second.split(",")[-1]) == pytest.approx(k5 / k3)
+
+
+def test_the_docs_table_lists_every_op_class():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "latency.md").read_text()
+    listed = {line.split("`")[1] for line in text.splitlines() if line.startswith("| `")}
+    assert listed == set(OP_CLASSES)
