@@ -103,19 +103,29 @@ class OpClassCalibration:
 
 
 def doubts(record: OpClassCalibration, now: datetime.datetime | None = None) -> list[str]:
-    """Why a calibration may not describe this machine now: its age, the load it ran under."""
+    """Why a calibration may not describe this machine now: its age, the load it ran under,
+    its reference networks' disagreement."""
+    found = measurement_doubts(record.measured_at, record.load_average, record.cpus, now)
+    if record.disturbed:
+        found.append("its microbenchmarks disagree with its reference networks (the machine was busy)")
+    return found
+
+
+def measurement_doubts(
+    measured_at: str, load_average: float | None, cpus: int, now: datetime.datetime | None = None
+) -> list[str]:
+    """Why any measurement of this machine (a roofline, an op-class calibration) may be off:
+    its age (a UTC ISO 8601 time) and the load it was taken under."""
     found = []
     now = now or datetime.datetime.now(datetime.timezone.utc)
     try:
-        taken = datetime.datetime.fromisoformat(record.measured_at)
+        taken = datetime.datetime.fromisoformat(measured_at)
     except ValueError:
         taken = None
     if taken is not None and taken.tzinfo is not None and (now - taken).days > STALE_DAYS:
         found.append(f"it is {(now - taken).days} days old")
-    if busy(record.load_average, record.cpus):
-        found.append(f"it was measured under load ({record.load_average:g} on {record.cpus} CPUs)")
-    if record.disturbed:
-        found.append("its microbenchmarks disagree with its reference networks (the machine was busy)")
+    if busy(load_average, cpus):
+        found.append(f"it was measured under load ({load_average:g} on {cpus} CPUs)")
     return found
 
 

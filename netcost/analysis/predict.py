@@ -146,14 +146,15 @@ def predict_layer(node: Node, calibration: OpClassCalibration, batch: int, dtype
     compute, memory = (0.0, 0.0) if cls == "view" else fit.terms(flops, moved, calibration.bandwidth_bytes_per_s)
     work = max(compute, memory)
     bound = "overhead" if fit.overhead_s >= work else ("compute" if compute >= memory else "memory")
+    alone = fit.overhead_s + work
     return {
         "name": node.name,
         "op": node.op.kind,
         "op_class": cls,
         "flops": flops,
         "bytes_moved": moved,
-        "alone_s": fit.overhead_s + work,
-        "predicted_s": (fit.overhead_s + work) * calibration.network_factor,
+        "alone_s": alone,
+        "predicted_s": alone * calibration.network_factor,
         "bound": bound,
     }
 

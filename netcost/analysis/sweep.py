@@ -200,35 +200,14 @@ def run_sample(spec, options, n, seed, space_name, where, jobs, progress) -> Swe
     draws = candidates(space, options.overrides, seed)
     rows: list[dict[str, Any]] = []
     drawn = 0
-    if jobs == 1:  # one draw at a time
-        maker = RowMaker(spec, options, varied)
-        for values in draws:
-            drawn += 1
-            row = point_row(maker, Point(values), space)
-            if row is not None:
-                rows.append(row)
-                if progress:
-                    progress(len(rows), n)
-                if len(rows) == n:
-                    break
-    else:  # batches of draws, each split among the workers; the first n that meet the constraints
-        from netcost.analysis.sweep_pool import Pool
-
-        with Pool(spec, options, varied, jobs, space) as pool:
-            while len(rows) < n:
-                batch = [
-                    Point(v) for v in itertools.islice(draws, min(BATCH_DRAWS, max(4 * (n - len(rows)), 16 * jobs)))
-                ]
-                if not batch:
-                    break
-                for row in pool.rows(batch):
-                    drawn += 1
-                    if row is not None:
-                        rows.append(row)
-                        if progress:
-                            progress(len(rows), n)
-                        if len(rows) == n:
-                            break
+    for row in _sampled(spec, options, varied, space, draws, jobs, n, rows):
+        drawn += 1
+        if row is not None:
+            rows.append(row)
+            if progress:
+                progress(len(rows), n)
+            if len(rows) == n:
+                break
     if len(rows) < n:
         raise NetcostError(
             f"space {space.name!r}: {drawn:,} draws gave {len(rows)} models that meet its constraints, not {n}",
@@ -236,6 +215,24 @@ def run_sample(spec, options, n, seed, space_name, where, jobs, progress) -> Swe
         )
     rows = [r for r in rows if keep(r)]
     return SweepResult(spec.name, "sample", varied, columns, rows, space=space.name, seed=seed, drawn=drawn)
+
+
+def _sampled(spec, options, varied, space, draws, jobs, n, rows) -> Iterable[dict[str, Any] | None]:
+    """Each draw's row (None: it breaks the space's constraints), one draw at a time, or in
+    batches split among ``jobs`` workers, as many as the ``n`` rows still wanting may need."""
+    if jobs == 1:
+        maker = RowMaker(spec, options, varied)
+        yield from (point_row(maker, Point(values), space) for values in draws)
+        return
+    from netcost.analysis.sweep_pool import Pool
+
+    with Pool(spec, options, varied, jobs, space) as pool:
+        while len(rows) < n:
+            size = min(BATCH_DRAWS, max(4 * (n - len(rows)), 16 * jobs))
+            batch = [Point(v) for v in itertools.islice(draws, size)]
+            if not batch:
+                return
+            yield from pool.rows(batch)
 
 
 def _rows(spec, options, varied, points, jobs, progress, total, space=None) -> list[dict[str, Any] | None]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from netcost.analysis.latency_record import measurement_doubts
 from netcost.counted.device import RUN_DTYPES, check_device, check_dtype
 from netcost.counted.timing import DTYPES, synchronize
 from netcost.files import read_cache_entries, write_atomic
@@ -97,23 +98,9 @@ def load_average() -> float | None:
         return None
 
 
-STALE_DAYS = 90  # a calibration older than this is warned about
-BUSY = 0.5  # load per CPU above which a measurement was taken on a busy machine
-
-
 def doubts(entry: Roofline, now: datetime.datetime | None = None) -> list[str]:
     """Why a calibration may not describe this machine now: its age, the load it ran under."""
-    found = []
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    try:
-        taken = datetime.datetime.fromisoformat(entry.measured_at)
-    except ValueError:
-        taken = None
-    if taken is not None and (now - taken).days > STALE_DAYS:
-        found.append(f"it is {(now - taken).days} days old")
-    if entry.load_average is not None and entry.cpus and entry.load_average > BUSY * entry.cpus:
-        found.append(f"it was measured under load ({entry.load_average:g} on {entry.cpus} CPUs)")
-    return found
+    return measurement_doubts(entry.measured_at, entry.load_average, entry.cpus, now)
 
 
 def roofline(device: str = "cpu", dtype: str = "fp32", recalibrate: bool = False) -> tuple[Roofline, bool]:

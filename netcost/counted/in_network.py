@@ -59,10 +59,10 @@ def network_fit(timings: Sequence[ReferenceTiming], bare_step_s: float = 0.0) ->
     say = sum(a * y for a, _, y in rows)
     scy = sum(c * y for _, c, y in rows)
     det = saa * scc - sac * sac
-    a = c = 0.0
-    if det > 1e-12 * max(saa * scc, 1e-300):
+    a = c = -1.0
+    if det > 1e-12 * max(saa * scc, 1e-300):  # the two terms tell apart
         a, c = (say * scc - scy * sac) / det, (scy * saa - say * sac) / det
-    if not (det > 1e-12 * max(saa * scc, 1e-300)) or a < 0 or c < 0:  # on the boundary: the better of one term alone
+    if a < 0 or c < 0:  # on the boundary: the better of one term alone
         only_a = (max(say / saa, 0.0), 0.0) if saa else (0.0, 0.0)
         only_c = (0.0, max(scy / scc, 0.0)) if scc else (0.0, 0.0)
         a, c = min(only_a, only_c, key=lambda ac: sum((y - ac[0] * x - ac[1] * n) ** 2 for x, n, y in rows))
@@ -72,8 +72,6 @@ def network_fit(timings: Sequence[ReferenceTiming], bare_step_s: float = 0.0) ->
 def time_references(calibration, device: str, dtype: str, channels_last: bool, min_run_time: float, rounds: int = 3):
     """Time every reference network whole (the fastest of ``rounds`` medians: another
     process only ever adds time) and predict its layers alone under ``calibration``."""
-    import torch
-
     from netcost.analysis.predict import predict_graph
     from netcost.counted.compile import build
     from netcost.counted.reference_networks import reference_graphs
@@ -86,8 +84,7 @@ def time_references(calibration, device: str, dtype: str, channels_last: bool, m
     best: dict[str, float] = {}
     for _ in range(rounds):  # interleaved: a slow spell of the machine spreads over all of them
         for name, (_, (model, x, context)) in prepared.items():
-            with torch.inference_mode():
-                seconds = time_model(model, x, context, min_run_time).median_s
+            seconds = time_model(model, x, context, min_run_time).median_s  # under inference mode
             best[name] = min(best.get(name, seconds), seconds)
     out = []
     for name, (graph, _) in prepared.items():

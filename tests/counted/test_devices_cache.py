@@ -11,6 +11,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from netcost.analysis.latency_record import STALE_DAYS  # noqa: E402
 from netcost.counted import calibrate as calibration  # noqa: E402
 from netcost.counted.device import RUN_DTYPES, check_device, check_dtypes  # noqa: E402
 from netcost.counted.timing import DTYPES  # noqa: E402
@@ -215,14 +216,14 @@ def test_the_cli_calibrates_with_a_broken_cache(cli, cache, measured):
 
 
 def test_an_old_or_loaded_calibration_is_used_with_a_warning(cache, measured, capsys):
-    old = NOW - datetime.timedelta(days=calibration.STALE_DAYS + 10)
+    old = NOW - datetime.timedelta(days=STALE_DAYS + 10)
     cache.mkdir()
     entry = _entry(measured_at=old.isoformat(timespec="seconds"), load_average=3.5, cpus=2)
     (cache / "calibration.json").write_bytes(_doc(entry))
     _, cached = calibration.roofline("cpu", "fp32")
     assert cached and measured == []
     err = capsys.readouterr().err
-    assert f"{calibration.STALE_DAYS + 10} days old" in err and "under load (3.5 on 2 CPUs)" in err
+    assert f"{STALE_DAYS + 10} days old" in err and "under load (3.5 on 2 CPUs)" in err
     assert "--recalibrate" in err
 
 
