@@ -45,6 +45,13 @@ class Graph:
         self._by_name[node.name] = node
         self.output = node.name
 
+    def add_layer(
+        self, name: str, op: Op, inputs: tuple[str, ...], in_shapes: tuple[Shape, ...], shape: Shape, at: Location
+    ) -> None:
+        """``add(Node(...))``, as the spec expander adds a layer (a sweep's recording takes
+        the same fields and makes no Node)."""
+        self.add(Node(name, op, inputs, in_shapes, shape, at))
+
     def __getitem__(self, name: str) -> Node:
         return self._by_name[name]
 

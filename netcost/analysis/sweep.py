@@ -127,6 +127,15 @@ class RowMaker:
     def __init__(self, spec: Spec, options: AnalyzeOptions, varied: Sequence[str]):
         self.spec, self.options, self.varied = spec, options, list(varied)
         self.engine = TotalsEngine(spec, options.batch, options.dtype, options.convention)
+        self._on_draws: dict[str, tuple[str, ...]] = {}  # a space's name -> its constraints on draws alone
+
+    def rejects(self, space, draw: dict[str, Any]) -> bool:
+        """Whether the space's constraints on its drawn values alone reject ``draw`` (checked
+        before anything is worked out: most draws of a constrained space are rejected)."""
+        constraints = self._on_draws.get(space.name)
+        if constraints is None:
+            constraints = self._on_draws[space.name] = space.on_draws(frozenset(self.options.overrides))
+        return bool(constraints) and space.rejects(draw, constraints)
 
     def variables(self, point: Point, settable: dict[str, Any] | None = None) -> dict[str, Any]:
         """The spec's variables for ``point`` (``settable``: its `vars`, when already worked out)."""
@@ -255,6 +264,8 @@ def point_row(maker: RowMaker, point: Point, space=None) -> dict[str, Any] | Non
     """The row of ``point``, or None where the design space's constraints reject it."""
     variables = None
     if space is not None:
+        if maker.rejects(space, point.values):
+            return None  # rejected by the drawn values alone
         try:
             settable = maker.settable(point)
             if space.early and not space.admits(settable, space.early):

@@ -20,6 +20,7 @@ the receptive field and the per-counter gaps, which are not costs, are left out.
 
 from __future__ import annotations
 
+import keyword
 from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from netcost.analysis.sweep_keys import (
 from netcost.core.conventions import Convention
 from netcost.core.shape import Shape
 from netcost.errors import Location, SpecError
-from netcost.graph import INPUT, Node
+from netcost.graph import INPUT
 from netcost.options import DTYPE_BYTES
 from netcost.spec import expr
 from netcost.spec.expand import (
@@ -48,7 +49,6 @@ from netcost.spec.expand import (
     _evaluator,
     _Expander,
     _input_shape,
-    _located,
     _variables,
     shape_vars,
 )
@@ -71,6 +71,7 @@ TOTAL_KEYS = (
 _SUMS = ("params", "buffers", "macs", "elementwise_flops", "flops", "attention_macs", "mha_projection_macs")
 _ZERO = (0,) * (len(_SUMS) + 1)  # + activation elements
 PLACES = 100_000  # remembered locations at most
+_KEYWORDS = frozenset(keyword.kwlist)  # words that are not names (True, None, and, ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +113,13 @@ class Recording:
     storage: dict[str, int] = field(default_factory=dict)  # tensor -> elements of its storage
     output: str = INPUT
 
-    def add(self, node: Node) -> None:
-        size = node.shape.numel
-        view = node.op.is_view
-        storage = self.storage_of(node.inputs[0]) if view else size
-        sums = (*self.engine.cost(node), size)
-        io = 0 if view else sum(s.numel for s in node.in_shapes) + size
-        self.append(Step(node.name, node.inputs, size, view, storage, sums, io=io))
+    def add_layer(self, name, op, inputs, in_shapes, shape, at) -> None:
+        size = shape.numel
+        view = op.is_view
+        storage = self.storage_of(inputs[0]) if view else size
+        sums = (*self.engine.cost(op, in_shapes, shape), size)
+        io = 0 if view else sum(s.numel for s in in_shapes) + size
+        self.append(Step(name, inputs, size, view, storage, sums, io=io))
 
     def append(self, step: Step) -> None:
         self.nodes.append(step)
@@ -136,26 +137,21 @@ def run_pass(steps: list[Step], entry: str, entry_storage: int, exit: str, keeps
     owner = {entry: entry}
     owner_size = {entry: entry_storage}
     born = {entry: -1}
-    last = {entry: -1}
+    end = {entry: -1}  # each storage's last use (steps run in order: the latest use is the last)
     for j, step in enumerate(steps):
+        for tensor in step.inputs:
+            end[owner[tensor]] = j
         name = step.name
         if step.alias:
-            owner[name] = owner[step.inputs[0]]
+            owner[name] = o = owner[step.inputs[0]]
         else:
-            owner[name] = name
+            owner[name] = o = name
             owner_size[name] = step.storage
             born[name] = j
-        last[name] = j
-        for tensor in step.inputs:
-            last[tensor] = j
+        end[o] = j
     sums = tuple(map(sum, zip(*[step.sums for step in steps], strict=True))) if steps else _ZERO
     io = max([step.io for step in steps], default=0)
     n = len(steps)
-    end: dict[str, int] = {}  # each storage's last use
-    for tensor, at in last.items():
-        o = owner[tensor]
-        if at > end.get(o, -1):
-            end[o] = at
     end[owner[exit]] = n
     peaks = []
     for keep in keeps:
@@ -193,30 +189,47 @@ class TotalsEngine:
         self.spec, self.batch, self.dtype, self.convention = spec, batch, dtype, convention
         self.unit = DTYPE_BYTES[dtype] * batch
         self.costs: dict[Any, tuple[int, ...]] = {}
-        self.summaries: dict[Any, Summary | None] = {}
         self.values: dict[Any, Any] = {}  # (expression, the values it reads) -> its scalar value
-        self.arguments: dict[Any, dict[str, Any]] = {}  # a block call's evaluated arguments (cached_values)
+        # a block call's key -> (its evaluated arguments, its summaries by the storage of its input)
+        self.arguments: dict[Any, tuple[dict[str, Any], dict[int, Summary | None]]] = {}
         self.reads = {name: block_reads(spec, name) for name in spec.blocks}
         self.read_sets = {name: frozenset(names) for name, names in self.reads.items()}
         self.ops: dict[Any, tuple[Shape, bool, tuple[int, ...]]] = {}  # an op layer -> (shape, is a view, sums)
-        self.op_words: dict[Any, tuple[tuple[str, ...], bool]] = {}  # an op's arguments -> (the names they
-        # may read, whether one is the input's shape)
+        self.op_words: dict[Any, tuple[tuple[str, ...], bool, Any]] = {}  # (kind, id(an op's arguments in the
+        # spec)) -> (the names they may read, whether one is the input's shape, the arguments)
         self.made: dict[Any, Any] = {}  # an op layer's arguments and the values they read -> its op
         self.places: dict[Any, tuple[Any, Location]] = {}  # (id(a list of the spec), index, path) -> (it, where)
         self.parsed: dict[Any, tuple[Any, tuple]] = {}  # (id(a layer item), path) -> (it, its parts)
         self.stage_args: dict[int, tuple[Any, tuple]] = {}  # id(a stage's arguments) -> (them, its blocks')
         self.templates: dict[Any, str] = {}  # (a stage's names template, the values it reads) -> the name
         self._spec_reads: dict[Any, tuple[str, ...]] = {}
-        self._shape_vars: dict[Shape, dict[str, int]] = {}
+        self._shape_vars: dict[int, tuple[Shape, dict[str, int]]] = {}
+        self._input_reads = tuple(sorted(words_in(list(spec.input))))
+        self._inputs: dict[Any, Shape] = {}
         self._template_reads: dict[str, tuple[str, ...] | None] = {}
         self._index_unread: dict[Any, bool] = {}
 
-    def shape_vars(self, shape: Shape) -> dict[str, int]:
-        """``shape_vars(shape)``, once per shape (never written to)."""
-        hit = self._shape_vars.get(shape)
+    def input_shape(self, variables: dict[str, Any], override: tuple[int, ...] | None) -> Shape:
+        """The model's input shape, remembered by ``override`` and the values of the names the
+        spec's ``input`` reads."""
+        try:
+            key = (override, tuple([frozen(variables.get(n, MISSING)) for n in self._input_reads]))
+            hit = self._inputs.get(key)
+        except TypeError:
+            return _input_shape(self.spec, variables, override)
         if hit is None:
-            hit = self._shape_vars[shape] = shape_vars(shape)
+            hit = self._inputs[key] = _input_shape(self.spec, variables, override)
         return hit
+
+    def shape_vars(self, shape: Shape) -> dict[str, int]:
+        """``shape_vars(shape)`` (never written to), remembered per shape object: a Shape's hash
+        is a Python call, an id's is not (a bounded memo; its entries keep their shapes)."""
+        hit = self._shape_vars.get(id(shape))
+        if hit is None or hit[0] is not shape:
+            if len(self._shape_vars) > PLACES:
+                self._shape_vars.clear()
+            hit = self._shape_vars[id(shape)] = (shape, shape_vars(shape))
+        return hit[1]
 
     def spec_reads(self, key: str, bound: tuple[str, ...]) -> tuple[str, ...]:
         """The spec variables a block's arguments and layers may read (not those its arguments
@@ -253,14 +266,16 @@ class TotalsEngine:
                 self._index_unread[key] = hit
         return hit
 
-    def cost(self, node: Node) -> tuple[int, ...]:
+    def cost(self, op, in_shapes: tuple[Shape, ...], shape: Shape) -> tuple[int, ...]:
         try:
-            key = (node.op, node.in_shapes)
+            key = (op, in_shapes)
             hit = self.costs.get(key)
         except TypeError:  # an op with an unhashable field
             key, hit = None, None
         if hit is None:
-            c = node.op.cost(node.in_shapes, node.shape).scaled(self.batch)
+            c = op.cost(in_shapes, shape)
+            if self.batch != 1:
+                c = c.scaled(self.batch)
             hit = (c.params, c.buffers, c.macs, c.elementwise, self.convention.flops(c), c.attention, c.mha_projections)
             if key is not None:
                 self.costs[key] = hit
@@ -277,7 +292,7 @@ class TotalsEngine:
         spec = self.spec
         if variables is None:
             variables = _variables(spec, dict(overrides or {}))
-        shape = _input_shape(spec, variables, input_shape)
+        shape = self.input_shape(variables, input_shape)
         rec = Recording(variables, self)
         rec.storage[INPUT] = shape.numel
         try:
@@ -316,8 +331,11 @@ class _MemoExpander(_Expander):
         self.engine = engine
         self.frozen: dict[int, tuple[Any, Any]] = {}  # id(value) -> (value, frozen(value)), this model's
         self.repeats: dict[StageCall, _Repeat] = {}  # a stage's blocks 1, 2, ... that are one summary
+        self.name_keys: dict[StageCall, Any] = {}  # a stage's names template and the values it reads
         self.flats: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}  # id(scope vars) -> (them, flat)
         self.op_key: Any = None  # the op layer being made (make_op)
+        self.local: dict[Any, Any] = {}  # values of expressions that read this model's lists (remembering)
+        self.kept: list[Any] = []  # ... and those lists
         self.expanded = 0  # layers expanded so far, each summary's own included (the limits count them)
 
     def layer_count(self) -> int:
@@ -398,11 +416,10 @@ class _MemoExpander(_Expander):
     def block(self, key, args, name, path, at, scope, x, extra):
         rec: Recording = self.graph  # type: ignore[assignment]
         storage = rec.storage_of(x.name)
-        values, ident = self.cached_values(key, args, path, at, scope, x, extra)
+        values, known = self.cached_values(key, args, path, at, scope, x, extra)
         summary: Summary | bool | None = False
-        if ident is not None:  # the values, and so the body, are a function of ident
-            ident = (ident, storage)
-            summary = self.engine.summaries.get(ident, False)
+        if known is not None:  # the values, and so the body, are a function of the call's key
+            summary = known.get(storage, False)
         if summary is False:
             sub = Recording(rec.vars, self.engine, storage={x.name: storage})
             self.graph = sub
@@ -412,11 +429,10 @@ class _MemoExpander(_Expander):
             finally:
                 self.graph = rec
             summary = _summarise(sub, x, storage, y, self.expanded - layers, self.iterations - iterations)
-            if ident is not None:
-                self.engine.summaries[ident] = summary
+            if known is not None:
+                known[storage] = summary
         else:
-            with _located(at):
-                self.names.take(scope, name, key)  # the name, as block_body takes it
+            self.take_name(scope, name, key, at)  # the name, as block_body takes it
             if summary is not None:
                 self.reused(summary)
         if summary is None:  # the block added nothing
@@ -432,23 +448,23 @@ class _MemoExpander(_Expander):
         input shape and the values of the names they read."""
         engine, rec = self.engine, self.graph
         try:
-            raw = tuple(args.items())
-            words = engine.op_words.get((kind, raw))
-            if words is None:
-                names = words_in(dict(raw))
-                words = engine.op_words[kind, raw] = (tuple(sorted(names)), bool(names & set(SHAPE_VARS)))
+            words = engine.op_words.get((kind, id(args)))
+            if words is None:  # (the entry keeps the spec's arguments, and so their id, alive)
+                names = words_in(dict(args))
+                words = (tuple(sorted(names)), bool(names & set(SHAPE_VARS)), args)
+                engine.op_words[kind, id(args)] = words
             env = self.flat(scope.vars)
             read = [env.get(n, MISSING) for n in words[0]]
             if any(isinstance(v, (list, dict)) for v in read):
                 raise TypeError  # a model's own lists: remembering them is no use
-            values = tuple(self.freeze(v) for v in read)
-            key = (kind, raw, x.shape, values)
+            values = tuple([self.freeze(v) for v in read])
+            key = (kind, id(args), x.shape, values)
             hit = engine.ops.get(key)
         except TypeError:
             return super().op(kind, args, name, path, at, scope, x)
         if hit is None:
             before = len(rec.nodes)
-            self.op_key = (kind, raw, x.shape if words[1] else None, values)  # for make_op
+            self.op_key = (kind, id(args), x.shape if words[1] else None, values)  # for make_op
             try:
                 y = super().op(kind, args, name, path, at, scope, x)
             finally:
@@ -458,8 +474,7 @@ class _MemoExpander(_Expander):
                 engine.ops[key] = (y.shape, step.alias, step.sums)
             return y
         shape, alias, sums = hit
-        with _located(at):
-            full_name = self.names.take(scope, name, kind)
+        full_name = self.take_name(scope, name, kind, at)
         self.room(at)
         size = sums[-1]
         storage, io = (rec.storage_of(x.name), 0) if alias else (size, x.shape.numel + size)
@@ -484,8 +499,7 @@ class _MemoExpander(_Expander):
         rec: Recording = self.graph  # type: ignore[assignment]
         repeat = self.repeats.get(call) if i >= 2 else None
         if repeat is not None and repeat.follows(rec, x):
-            with _located(call.at):
-                name = self.names.take(call.scope, self.stage_name(call, i), call.block)
+            name = self.take_name(call.scope, self.stage_name(call, i), call.block, call.at)
             self.reused(repeat.step.summary)
             return repeat.extend(rec, name)
         before = len(rec.nodes)
@@ -497,78 +511,103 @@ class _MemoExpander(_Expander):
         return y
 
     def stage_name(self, call: StageCall, i: int) -> str | None:
-        """The template's name for block ``i``, remembered by the values of the names it reads."""
+        """The template's name for block ``i``, remembered by the values of the names it
+        reads: all but the index are the stage's, looked up once per stage."""
         if call.names is None:
             return None
-        text = str(call.names)
-        reads = self.engine.template_reads(text)
-        if reads is None:
+        known = self.name_keys.get(call)
+        if known is None:
+            known = self.name_keys[call] = self._name_key(call)
+        if known is False:
             return super().stage_name(call, i)
-        try:
-            env = self.flat(call.scope.vars)
-            key = (text, *(frozen(i) if n == call.var else self.freeze(env.get(n, MISSING)) for n in reads))
-            hit = self.engine.templates.get(key)
-        except TypeError:
-            return super().stage_name(call, i)
+        text, reads_index, values = known
+        key = (text, values, i if reads_index else None)
+        hit = self.engine.templates.get(key)
         if hit is None:
             hit = self.engine.templates[key] = super().stage_name(call, i)
         return hit
 
+    def _name_key(self, call: StageCall):
+        """(template, whether it reads the index, the values of the other names it reads),
+        or False where they cannot be a key."""
+        text = str(call.names)
+        reads = self.engine.template_reads(text)
+        if reads is None:
+            return False
+        env = self.flat(call.scope.vars)
+        try:
+            values = tuple(self.freeze(env.get(n, MISSING)) for n in reads if n != call.var)
+            hash(values)
+        except TypeError:
+            return False
+        return text, call.var in reads, values
+
     def evaluator(self, scope: Scope, x: Tensor):
-        """The expander's evaluator, remembering each expression's scalar value by the values
-        of the names it reads (an expression is a pure function of them)."""
-        return self.remembering({**self.flat(scope.vars), **self.engine.shape_vars(x.shape)})
+        """The expander's evaluator, remembering values (:class:`_Remembering`)."""
+        return _Remembering(self, {**self.flat(scope.vars), **self.engine.shape_vars(x.shape)})
 
     def caller(self, scope: Scope, x: Tensor, extra: dict[str, Any]):
-        return self.remembering({**self.flat(scope.vars), **extra, **self.engine.shape_vars(x.shape)})
+        return _Remembering(self, {**self.flat(scope.vars), **extra, **self.engine.shape_vars(x.shape)})
 
-    def remembering(self, env: dict[str, Any]):
-        """An evaluator over ``env`` that remembers values by what they read."""
-        slow = _evaluator(env)
-        memo = self.engine.values
-        freeze = self.freeze
-
-        def evaluate(text: str) -> Any:
-            try:
-                names = free_names(text)
-                if len(names) == 1 and names[0] == text and text in env:
-                    return env[text]  # a variable's name: its value
-                parts = [text]
-                for n in names:
-                    v = env.get(n, MISSING)
-                    if isinstance(v, (list, dict)):
-                        return slow(text)  # a model's own lists (`let` widths): remembering them is no use
-                    parts.append(freeze(v))
-                key = tuple(parts)
-                hit = memo.get(key, MISSING)
-            except (TypeError, expr.ExprError):
-                return slow(text)
-            if hit is MISSING:
-                hit = slow(text)
-                if hit is None or isinstance(hit, (bool, int, float, str)):
-                    memo[key] = hit
-            return hit
-
-        return evaluate
-
-    def cached_values(self, key, args, path, at, scope, x, extra) -> tuple[dict[str, Any], Any]:
+    def cached_values(self, key, args, path, at, scope, x, extra) -> tuple[dict[str, Any], dict | None]:
         """The evaluated arguments of a block call, its defaults remembered by what they are
         computed from: the input shape, and the values of the given arguments, the index
-        variable and the spec's variables that the block may read. Returns (values, that key;
-        None where it cannot be made); the values are shared between calls, never written to."""
+        variable and the spec's variables that the block may read. Returns (values, the
+        summaries of calls with that key by their input's storage; None where no key can be
+        made); the values are shared between calls, never written to."""
         engine = self.engine
         given = self.given_values(key, args, path, scope, x, extra)
         freeze, reads = self.freeze, engine.read_sets[key]
         try:
-            here = tuple((n, freeze(v)) for n, v in given.items() if n in reads)
-            spec_vars = tuple(freeze(self.graph.vars[n]) for n in engine.spec_reads(key, tuple(extra)))
+            here = tuple([(n, freeze(v)) for n, v in given.items() if n in reads])
+            spec_vars = tuple([freeze(self.graph.vars[n]) for n in engine.spec_reads(key, tuple(extra))])
             ident = (key, x.shape, here, spec_vars)
             hit = engine.arguments.get(ident)
         except TypeError:
             return self.block_defaults(key, given, at, x), None
         if hit is None:
-            hit = engine.arguments[ident] = self.block_defaults(key, given, at, x)
-        return hit, ident
+            hit = engine.arguments[ident] = (self.block_defaults(key, given, at, x), {})
+        return hit
+
+
+class _Remembering:
+    """An evaluator over ``env`` that remembers each expression's scalar value by the values
+    of the names it reads (an expression is a pure function of them): in the engine, across
+    models; where it reads the model's own lists (`let` widths), by their identity in this
+    model. (An object, not a closure: expansion makes one per layer and uses few.)"""
+
+    __slots__ = ("env", "expander")
+
+    def __init__(self, expander: _MemoExpander, env: dict[str, Any]):
+        self.expander, self.env = expander, env
+
+    def __call__(self, text: str) -> Any:
+        env, expander = self.env, self.expander
+        if text in env and text.isidentifier() and text not in _KEYWORDS:
+            return env[text]  # a variable's name: its value
+        try:
+            names = free_names(text)
+            parts: list[Any] = [text]
+            lists: list[Any] = []
+            for n in names:
+                v = env.get(n, MISSING)
+                if isinstance(v, (list, dict)):
+                    lists.append(v)
+                    parts.append(("id", id(v)))
+                else:
+                    parts.append(expander.freeze(v))
+            key = tuple(parts)
+            memo = expander.local if lists else expander.engine.values
+            hit = memo.get(key, MISSING)
+        except (TypeError, expr.ExprError):
+            return _evaluator(env)(text)
+        if hit is MISSING:
+            hit = _evaluator(env)(text)
+            if hit is None or isinstance(hit, (bool, int, float, str)):
+                memo[key] = hit
+                if lists:  # (kept, so that their ids stay theirs while this model is expanded)
+                    expander.kept.append(lists)
+        return hit
 
 
 @dataclass

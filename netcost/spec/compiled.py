@@ -49,6 +49,17 @@ class _Run:
             raise Bail
         return v
 
+    def charge_sized(self, out: list, items: int) -> list:
+        """``charge(out)``, a list made here whose size is already counted (``items``)."""
+        items = max(1, items)
+        if items > ITEMS:
+            raise Bail
+        self.sizes[id(out)] = (out, items)
+        self.work += items
+        if self.work > WORK:
+            raise Bail
+        return out
+
     def size(self, v) -> int:
         if isinstance(v, str):
             n = max(1, len(v))
@@ -85,10 +96,11 @@ Fn = Callable[[_Run, dict], object]
 
 def compile_tree(tree: ast.AST, functions, binops, unops, cmpops) -> Fn:
     """The closure that computes ``tree`` (already checked by the walker's whitelist). The
-    work it counts is at least the walker's steps: every node once, and every node of a
-    comprehension once more per iteration, and the size of every value made."""
+    work it counts is at least the walker's steps: every node twice (its visit, and its
+    result when that is a number of one word, which is then not charged again), every node
+    of a comprehension twice more per iteration, and the size of every other value made."""
     body = _Compiler(functions, binops, unops, cmpops).node(tree)
-    nodes = _count(tree)
+    nodes = 2 * _count(tree)
 
     def run(scope: Mapping[str, object]):
         state = _Run(scope)
@@ -174,7 +186,11 @@ class _Compiler:
             return modulo
 
         def binop(run, env):
-            return _charged(run, fn(left(run, env), right(run, env)))
+            v = fn(left(run, env), right(run, env))
+            kind = type(v)  # _charged, inline: the commonest call of all
+            if kind is float or (kind is int and -_WORD < v < _WORD):
+                return v
+            return run.charge(v)
 
         return binop
 
@@ -244,7 +260,11 @@ class _Compiler:
             (one,) = args
 
             def call1(run, env):
-                return _charged(run, fn(one(run, env)))
+                v = fn(one(run, env))
+                kind = type(v)  # _charged, inline
+                if kind is float or (kind is int and -_WORD < v < _WORD):
+                    return v
+                return run.charge(v)
 
             return call1
         if len(args) == 2:
@@ -253,7 +273,7 @@ class _Compiler:
         return lambda run, env: _charged(run, fn(*[a(run, env) for a in args]))
 
     def _ListComp(self, node) -> Fn:
-        per_item = _count(node)  # every node of the comprehension, each iteration (an upper bound)
+        per_item = 2 * _count(node)  # every node of the comprehension, each iteration (an upper bound)
         outside, clauses = self.bound, []
         for g in node.generators:  # each iterable sees the variables of the clauses before it
             iterable = self.node(g.iter)
@@ -263,9 +283,11 @@ class _Compiler:
         self.bound = outside
         last = len(clauses) - 1
 
-        def comprehend(run, env, i, out):
+        def comprehend(run, env, i, out) -> int:
+            """Clause ``i`` and those after it, appending to ``out``; the size it added."""
             iterable, bind, ifs = clauses[i]
             inner = dict(env)  # the clause's variables, bound again for each item
+            items = 0
             for item in iterable(run, env):
                 run.work += per_item
                 if run.work > WORK:
@@ -273,14 +295,16 @@ class _Compiler:
                 bind(item, inner)
                 if all(c(run, inner) for c in ifs):
                     if i == last:
-                        out.append(run.charge(element(run, inner)))
+                        v = element(run, inner)
+                        items += _item_size(run, v)
+                        out.append(v)
                     else:
-                        comprehend(run, inner, i + 1, out)
+                        items += comprehend(run, inner, i + 1, out)
+            return items
 
         def listcomp(run, env):
             out: list = []
-            comprehend(run, env, 0, out)
-            return run.charge(out)
+            return run.charge_sized(out, comprehend(run, env, 0, out))
 
         if len(clauses) == 1 and isinstance(node.generators[0].target, ast.Name) and len(clauses[0][2]) <= 1:
             iterable, _, ifs = clauses[0]  # the common case: one `for name in ...`, one `if` at most
@@ -289,14 +313,17 @@ class _Compiler:
             def simple(run, env):
                 out: list = []
                 inner = dict(env)
+                items = 0  # the size of out, counted as it grows
                 for item in iterable(run, env):
                     run.work += per_item
                     if run.work > WORK:
                         raise Bail
                     inner[name] = item
                     if test is None or test(run, inner):
-                        out.append(_charged(run, element(run, inner)))
-                return run.charge(out)
+                        v = element(run, inner)
+                        items += _item_size(run, v)
+                        out.append(v)
+                return run.charge_sized(out, items)
 
             return simple
         return listcomp
@@ -305,14 +332,21 @@ class _Compiler:
 
 
 def _charged(run: _Run, v):
-    """``run.charge(v)``, its common case (a number) inline."""
+    """``run.charge(v)``, free for a number of one word (compile_tree counted it)."""
     kind = type(v)
-    if kind is float or (kind is int and v.bit_length() <= INT_BITS):
-        run.work += 1
-        if run.work > WORK:
-            raise Bail
+    if kind is float or (kind is int and -_WORD < v < _WORD):
         return v
     return run.charge(v)
+
+
+def _item_size(run: _Run, v) -> int:
+    """What ``v`` adds to the size of a list it is put in; a value bigger than a number of
+    one word (which compile_tree counted) is charged too."""
+    kind = type(v)
+    if kind is float or kind is bool or (kind is int and -_WORD < v < _WORD):
+        return 1
+    run.charge(v)
+    return run.size(v)
 
 
 def _binder(target) -> Callable[[object, dict], None]:

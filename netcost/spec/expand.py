@@ -32,12 +32,12 @@ import re
 from collections import ChainMap, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from netcost import ops
 from netcost.core.shape import DEFAULT_LAYOUT, Shape
 from netcost.errors import Location, ShapeError, SpecError
-from netcost.graph import INPUT, Graph, Node
+from netcost.graph import INPUT, Graph
 from netcost.options import OneSize
 from netcost.spec import expr, setvalue
 from netcost.spec.fields import Domain, FieldError, coerce, describe_type, op_fields, show_value, to_bool, to_int
@@ -54,14 +54,12 @@ RESERVED = ("name", "when")
 SHAPE_VARS = ("in_channels", "in_h", "in_w", "in_tokens")
 
 
-@dataclass(frozen=True)
-class Tensor:
+class Tensor(NamedTuple):  # (named tuples: expansion makes hundreds of thousands of these)
     name: str
     shape: Shape
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(NamedTuple):
     prefix: str
     vars: Mapping[str, Any]
     naming: str = "kind"  # unnamed children: "kind" -> conv1, relu1; "index" -> 0, 1, 2
@@ -142,22 +140,37 @@ def _settable(spec: Spec, overrides: Mapping[str, Any]) -> dict[str, Any]:
     for name, raw in spec.vars.items():
         var = spec.variables.get(name) or declare(name, raw)
         default, table, key = (var.default, raw, "default") if isinstance(raw, LocDict) else (raw, spec.vars, name)
-        with _located(lambda table=table, key=key, name=name: spec.where(table, key, f"vars.{name}")):
+        try:
             if name in overrides:
                 typed = _typed(var, _default(var, default, values))
                 try:
-                    values[name] = typed.check(_override(overrides[name], typed))
+                    values[name] = _checked(typed, _override(overrides[name], typed))
                 except FieldError as exc:
                     allowed = "" if typed.choices else f" ({name} is {typed.allowed()})"
                     raise FieldError(f"--set {name}: {exc}{allowed}") from None
             else:
                 value = _default(var, default, values)
-                var.check(value)  # (the type a default implies is its own: only the declared one can fail)
+                _checked(var, value)  # (the type a default implies is its own: only the declared one can fail)
                 values[name] = value
+        except (SpecError, FieldError) as exc:
+            raise _locate(exc, spec.where(table, key, f"vars.{name}")) from None
     return values
 
 
+def _remembered(memo: dict, key: Any, owner: Any, make: Callable[[], Any], limit: int) -> Any:
+    """``memo[key]``, made by ``make()`` the first time. ``key`` holds ``id(owner)``: each
+    entry keeps its owner alive (so that id stays its) and is checked against it; the memo
+    is emptied past ``limit`` entries."""
+    hit = memo.get(key)
+    if hit is None or hit[0] is not owner:
+        if len(memo) > limit:
+            memo.clear()
+        hit = memo[key] = (owner, make())
+    return hit[1]
+
+
 _TYPED: dict[tuple[int, type], tuple[Variable, Variable]] = {}  # (id(variable), type of its default) -> typed
+_CHECKED: dict[tuple[int, type, Any], tuple[Variable, Any]] = {}  # (id(variable), type, value) -> checked
 
 
 def _typed(var: Variable, default: Any) -> Variable:
@@ -165,13 +178,16 @@ def _typed(var: Variable, default: Any) -> Variable:
     checks many values of the same variable)."""
     if isinstance(default, (list, tuple)):
         return var.typed(default)
-    key = (id(var), type(default))
-    hit = _TYPED.get(key)
-    if hit is None or hit[0] is not var:
-        if len(_TYPED) > 10_000:
-            _TYPED.clear()
-        hit = _TYPED[key] = (var, var.typed(default))
-    return hit[1]
+    return _remembered(_TYPED, (id(var), type(default)), var, lambda: var.typed(default), 10_000)
+
+
+def _checked(var: Variable, value: Any) -> Any:
+    """``var.check(value)``, remembered for a plain value (a sweep checks the same values of
+    the same variables again and again); errors are raised afresh each time."""
+    kind = type(value)
+    if (kind is not int and kind is not float and kind is not str and kind is not bool) or value == 0.0:
+        return var.check(value)  # (0.0 is also -0.0 as a key)
+    return _remembered(_CHECKED, (id(var), kind, value), var, lambda: var.check(value), 100_000)
 
 
 def _derived(spec: Spec, values: dict[str, Any]) -> dict[str, Any]:
@@ -179,8 +195,10 @@ def _derived(spec: Spec, values: dict[str, Any]) -> dict[str, Any]:
     values = dict(values)
     evaluate = _evaluator(values)
     for name, raw in spec.let.items():
-        with _located(lambda name=name: spec.where(spec.let, name, f"let.{name}")):
+        try:
             values[name] = _value(raw, evaluate)
+        except (SpecError, FieldError) as exc:
+            raise _locate(exc, spec.where(spec.let, name, f"let.{name}")) from None
     return values
 
 
@@ -279,14 +297,23 @@ class _located:
     def __exit__(self, kind, exc, tb) -> bool:
         if exc is None or not isinstance(exc, (SpecError, FieldError)):
             return False
-        prefix = f"{self.layer}: " if self.layer else ""
-        at = self.at() if callable(self.at) else self.at
-        if isinstance(exc, SpecError):
-            if exc.location is None:
-                exc.location = at
-                exc.message = prefix + exc.message
+        located = _locate(exc, self.at, self.layer)
+        if located is exc:
             return False
-        raise SpecError(prefix + str(exc), at) from None
+        raise located from None
+
+
+def _locate(exc: SpecError | FieldError, at: Location | Callable[[], Location], layer: str | None = None) -> SpecError:
+    """``exc``, raised at ``at`` (inside ``layer``), as a located SpecError: a SpecError that
+    has no location yet gets this one; a FieldError becomes a SpecError here. The loops of
+    expansion catch and call this rather than enter a :class:`_located` per item."""
+    prefix = f"{layer}: " if layer else ""
+    if isinstance(exc, SpecError):
+        if exc.location is None:
+            exc.location = at() if callable(at) else at
+            exc.message = prefix + exc.message
+        return exc
+    return SpecError(prefix + str(exc), at() if callable(at) else at)
 
 
 @dataclass(frozen=True, eq=False)
@@ -316,12 +343,14 @@ class _Expander:
         """The evaluated ``n`` of a stage or repeat: an integer >= ``low``."""
         if "n" not in args:
             raise SpecError(f"`{path.rsplit('.', 1)[-1]}` needs `n`: how many times (an integer >= {low})", at)
-        with _located(lambda: self.at(args, "n", f"{path}.n")):
+        try:
             n = to_int(_value(args.get("n"), self.evaluator(scope, x)))
             try:
                 Domain(low).check(n)
             except FieldError as exc:
                 raise FieldError(f"`n` {exc}") from None
+        except (SpecError, FieldError) as exc:
+            raise _locate(exc, self.at(args, "n", f"{path}.n")) from None
         return n
 
     def loop(self, n: int, at: Location, x: Tensor, body) -> Tensor:
@@ -330,13 +359,23 @@ class _Expander:
         self.iterations += n
         if self.iterations > MAX_NODES:
             raise SpecError(f"the expansion would run {self.iterations:,} stage/repeat iterations: {_LIMIT}", at)
-        for i in range(n):
-            before = self.layer_count()
+        if n == 0:
+            return x
+        before = self.layer_count()
+        x = body(0, x)
+        layers = self.layer_count() + (n - 1) * (self.layer_count() - before)
+        if layers > MAX_NODES:
+            raise SpecError(f"the expansion would make {layers:,} layers: {_LIMIT}", at)
+        for i in range(1, n):
             x = body(i, x)
-            layers = self.layer_count() + (n - 1) * (self.layer_count() - before)
-            if i == 0 and layers > MAX_NODES:
-                raise SpecError(f"the expansion would make {layers:,} layers: {_LIMIT}", at)
         return x
+
+    def take_name(self, scope: Scope, name: Any, base: str, at: Location) -> str:
+        """``names.take``, its error located at ``at``."""
+        try:
+            return self.names.take(scope, name, base)
+        except FieldError as exc:
+            raise _locate(exc, at) from None
 
     def name_arg(self, args: LocDict, key: str, path: str, default: Any, what: str) -> Any:
         """A value that names something (a block, a loop variable): a plain identifier."""
@@ -388,7 +427,8 @@ class _Expander:
                 f"layers nest more than {MAX_DEPTH} levels deep (blocks within blocks)", self.at(items, None, path)
             )
         for i, item in enumerate(items):
-            x = self.item(item, f"{path}[{i}]", self.at(items, i, f"{path}[{i}]"), scope, x)
+            here = f"{path}[{i}]"
+            x = self.item(item, here, self.at(items, i, here), scope, x)
         self.depth -= 1
         return x
 
@@ -401,13 +441,17 @@ class _Expander:
         key, args, rest = self.parse(item, path, at)
         path = f"{path}.{key}"
         if "when" in args:
-            with _located(lambda: self.at(args, "when", f"{path}.when")):
+            try:
                 if not to_bool(_value(args["when"], self.evaluator(scope, x))):
                     return x
+            except (SpecError, FieldError) as exc:
+                raise _locate(exc, self.at(args, "when", f"{path}.when")) from None
         name = args.get("name")
         if isinstance(name, str) and "{" in name:
-            with _located(lambda: self.at(args, "name", f"{path}.name")):
+            try:
                 name = _template(name, self.evaluator(scope, x))
+            except (SpecError, FieldError) as exc:
+                raise _locate(exc, self.at(args, "name", f"{path}.name")) from None
         if key in STRUCTURES:
             return getattr(self, key)(rest, name, path, at, scope, x)
         if key in self.spec.blocks:
@@ -420,8 +464,7 @@ class _Expander:
             raise SpecError(f"unknown op or block {kind!r}", at, hint=ops.did_you_mean(kind, choices))
         if ops.REGISTRY[kind].arity[0] > 1:  # merges only (attention takes one input or two)
             raise SpecError(f"`{kind}` merges branches: use it as `parallel: {{merge: {kind}, branches: [...]}}`", at)
-        with _located(at):
-            full_name = self.names.take(scope, name, kind)
+        full_name = self.take_name(scope, name, kind, at)
         op = self.make_op(kind, args, full_name, path, at, self.evaluator(scope, x))
         return self.node(full_name, op, (x,), at)
 
@@ -436,11 +479,12 @@ class _Expander:
                 expected = ", ".join(f"{f} ({describe_type(t)})" for f, (t, _) in fields.items()) or "none"
                 hint = ops.did_you_mean(key, fields) or f"`{kind}` takes: {expected}"
                 raise SpecError(f"{full_name}: unknown argument {key!r} for `{kind}`", field_at, hint=hint)
-            with _located(lambda key=key: self.at(args, key, f"{path}.{key}"), full_name):
-                try:
-                    kwargs[key] = coerce(fields[key][0], raw, evaluate)
-                except FieldError as exc:
-                    raise FieldError(f"`{key}` {exc}") from None
+            try:
+                kwargs[key] = coerce(fields[key][0], raw, evaluate)
+            except FieldError as exc:
+                raise _locate(FieldError(f"`{key}` {exc}"), self.at(args, key, f"{path}.{key}"), full_name) from None
+            except SpecError as exc:
+                raise _locate(exc, self.at(args, key, f"{path}.{key}"), full_name) from None
         missing = [f for f, (_, required) in fields.items() if required and f not in kwargs]
         if missing:
             needs = ", ".join(f"`{f}` ({describe_type(fields[f][0])})" for f in missing)
@@ -458,7 +502,7 @@ class _Expander:
         except ShapeError as exc:
             raise ShapeError(f"{name}: {exc.message}", at, exc.hint) from None
         self.room(at)
-        self.graph.add(Node(name, op, tuple(t.name for t in ins), in_shapes, shape, at))
+        self.graph.add_layer(name, op, tuple(t.name for t in ins), in_shapes, shape, at)
         return Tensor(name, shape)
 
     def layer_count(self) -> int:
@@ -474,8 +518,7 @@ class _Expander:
     def scope_for(self, scope: Scope, name: Any, at: Location, naming: str = "kind", **extra_vars) -> Scope:
         if name is None:
             return scope
-        with _located(at):
-            prefix = self.names.take(scope, name, "")
+        prefix = self.take_name(scope, name, "", at)
         variables = ChainMap(extra_vars, scope.vars) if extra_vars else scope.vars
         return Scope(prefix, variables, naming, scope.blocks)
 
@@ -493,22 +536,25 @@ class _Expander:
         inner = self.scope_for(scope, name, at)
         outs = []
         for j, branch in enumerate(branches):
-            b_path, b_at = f"{path}.branches[{j}]", self.at(branches, j, f"{path}.branches[{j}]")
+            b_path = f"{path}.branches[{j}]"
+            b_at = self.at(branches, j, b_path)
             layers, b_name, when, otherwise, naming = self.branch(branch, b_path, b_at)
             if when is not None:
-                with _located(b_at):
-                    if not to_bool(_value(when, self.evaluator(inner, x))):
-                        if otherwise is None:
-                            continue
-                        layers, b_name = otherwise, None
+                try:
+                    taken = to_bool(_value(when, self.evaluator(inner, x)))
+                except (SpecError, FieldError) as exc:
+                    raise _locate(exc, b_at) from None
+                if not taken:
+                    if otherwise is None:
+                        continue
+                    layers, b_name = otherwise, None
             b_scope = self.scope_for(inner, b_name, b_at, naming)
             outs.append(self.layers(layers, f"{b_path}.layers", b_scope, x, self.at_or(branch, "layers", b_path, b_at)))
         if not outs:
             raise SpecError("every branch of this `parallel` was left out by its `when`", at)
         if len(outs) == 1:
             return outs[0]
-        with _located(at):
-            merge_name = self.names.take(inner, None, merge)
+        merge_name = self.take_name(inner, None, merge, at)
         op = self.make_op(merge, merge_args, merge_name, f"{path}.merge", at, self.evaluator(inner, x))
         return self.node(merge_name, op, tuple(outs), at)
 
@@ -620,8 +666,10 @@ class _Expander:
                 raise SpecError(
                     f"unknown argument {arg!r} for block `{key}`", self.at(args, arg, f"{path}.{arg}"), hint=hint
                 )
-            with _located(lambda arg=arg: self.at(args, arg, f"{path}.{arg}")):
+            try:
                 values[arg] = _value(raw, caller)
+            except (SpecError, FieldError) as exc:
+                raise _locate(exc, self.at(args, arg, f"{path}.{arg}")) from None
         return values
 
     def caller(self, scope: Scope, x: Tensor, extra: dict[str, Any]):
@@ -633,20 +681,26 @@ class _Expander:
         incoming shape, the arguments before it and the spec's variables)."""
         bdef = self.spec.blocks[key]
         incoming = shape_vars(x.shape)
+        env: dict[str, Any] | None = None  # the incoming shape over the arguments over the spec's variables
         for arg, default in bdef.args.items():
             if arg in values:
                 continue
             if default == REQUIRED:
                 raise SpecError(f"block `{key}` needs argument `{arg}`", at)
-            with _located(lambda arg=arg: self.at(bdef.args, arg, f"blocks.{key}.args.{arg}")):
-                values[arg] = _value(default, _evaluator(ChainMap(incoming, values, self.graph.vars)))
+            if env is None:
+                env = {**self.graph.vars, **values, **incoming}
+            try:
+                values[arg] = _value(default, _evaluator(env))
+            except (SpecError, FieldError) as exc:
+                raise _locate(exc, self.at(bdef.args, arg, f"blocks.{key}.args.{arg}")) from None
+            if arg not in incoming:
+                env[arg] = values[arg]
         return values
 
     def block_body(self, key: str, values: dict[str, Any], name: Any, at: Location, scope: Scope, x: Tensor) -> Tensor:
         """The block's layers, named under the block's name in ``scope``, on ``x``."""
         bdef = self.spec.blocks[key]
-        with _located(at):
-            prefix = self.names.take(scope, name, key)
+        prefix = self.take_name(scope, name, key, at)
         inner = Scope(prefix, ChainMap(values, self.graph.vars), bdef.naming, (*scope.blocks, key))
         try:
             return self.layers(bdef.layers, f"blocks.{key}.layers", inner, x)

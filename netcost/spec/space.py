@@ -69,23 +69,33 @@ class Distribution:
                 return rng.uniform(self.low, self.high)
             f = rng.uniform(self.low, self.high + self.step)
             return self._on_grid(math.floor(f / self.step))
-        low = self.low - min(self.step, self.low / 2) if self.step else self.low  # log_uniform
-        f = math.exp(rng.uniform(math.log(low), math.log(self.high)))
+        f = math.exp(rng.uniform(*self._log_range))  # log_uniform
         return f if self.step is None else self._on_grid(math.ceil(f / self.step))
 
+    @functools.cached_property
+    def _log_range(self) -> tuple[float, float]:
+        """The log-uniform draw's range of logarithms: (low - min(step, low / 2), high] when quantised."""
+        low = self.low - min(self.step, self.low / 2) if self.step else self.low
+        return math.log(low), math.log(self.high)
+
     def _on_grid(self, k: int) -> int | float:
-        """``k * step`` within [low, high], exact in decimal (0.1 * 3 is 0.3, not 0.30000000000000004)."""
-        step, low, high, integral = self._grid
-        if integral:  # integers: exact as they are
-            return min(max(k * step, low), high)
-        return float(min(max(Decimal(k) * step, low), high))
+        """``k * step`` within [low, high], exact in decimal (0.1 * 3 is 0.3, not
+        0.30000000000000004): integers counted in the finest decimal place of the step and
+        bounds, then one correctly rounded division."""
+        step, low, high, scale = self._grid
+        units = min(max(k * step, low), high)
+        return units if scale is None else units / scale
 
     @functools.cached_property
     def _grid(self) -> tuple:
-        """(step, low, high) as _on_grid computes with them, and whether they are all integers."""
+        """(step, low, high) as integers in units of 1 / scale, and the scale (None when they
+        are all integers as written: a draw is an integer too)."""
         if all(isinstance(v, int) for v in (self.low, self.high, self.step)):
-            return self.step, self.low, self.high, True
-        return Decimal(str(self.step)), Decimal(str(self.low)), Decimal(str(self.high)), False
+            return self.step, self.low, self.high, None
+        exact = [Decimal(str(v)) for v in (self.step, self.low, self.high)]
+        scale = 10 ** max(0, *(-d.as_tuple().exponent for d in exact))
+        step, low, high = (int(d * scale) for d in exact)
+        return step, low, high, scale
 
     def text(self) -> str:
         if self.kind == "fixed":
@@ -106,6 +116,7 @@ class Space:
     description: str = ""
     location: Location | None = None
     settable: frozenset[str] = frozenset()  # the spec's `vars` (a constraint on them alone is checked first)
+    typed: frozenset[str] = frozenset()  # drawn variables whose draws are already values as --set checks them
 
     @functools.cached_property
     def early(self) -> tuple[str, ...]:
@@ -114,6 +125,23 @@ class Space:
 
     def draw(self, rng: random.Random) -> dict[str, Any]:
         return {name: dist.draw(rng) for name, dist in self.vars.items()}
+
+    def on_draws(self, fixed: frozenset[str]) -> tuple[str, ...]:
+        """The constraints that read only variables this space draws, of a type known when
+        the spec was loaded (so a draw is the value the variable takes), none of them set by
+        ``--set`` (``fixed``): these can reject a draw before its variables are worked out."""
+        return tuple(t for t in self.early if expr.names_used(t) <= self.typed - fixed)
+
+    def rejects(self, draw: dict[str, Any], constraints: tuple[str, ...]) -> bool:
+        """Whether one of ``constraints`` is false for the drawn values; an error is left to
+        :meth:`admits`, on the variables worked out as ``--set`` has them."""
+        for text in constraints:
+            try:
+                if not expr.evaluate(text, draw):
+                    return True
+            except expr.ExprError:
+                return False
+        return False
 
     def admits(self, values: dict[str, Any], constraints: tuple[str, ...] | None = None) -> bool:
         """Whether every constraint (of ``constraints``, default all) holds for the model's
@@ -171,7 +199,8 @@ def parse_spaces(raw: Any, variables: dict[str, Variable], file: str, derived: A
         if "where" in body:
             constraints = _constraints(body, file, path, set(variables) | set(derived))
         description = body.get("description", "")
-        spaces[name] = Space(name, dists, constraints, str(description), at, frozenset(variables))
+        typed = frozenset(n for n in dists if variables[n].type is not None)
+        spaces[name] = Space(name, dists, constraints, str(description), at, frozenset(variables), typed)
     return spaces
 
 

@@ -4,6 +4,8 @@ leaves every error and every limit to it."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from netcost.api import load_spec
 from netcost.spec import compiled, expr
@@ -99,3 +101,38 @@ def _walker_only_parse(text):
     prog = expr._Program(text)
     prog.fast = None
     return prog
+
+
+# what the fast path returns, the tree walker returns (random expressions over numbers and lists)
+NUMERIC = [
+    "w0", "wa", "wm", "depth", "widths", "j", "0", "1", "2", "8", "0.5", "3.7", "2 ** 62", "2 ** 70",
+    "(", ")", "[", "]", ",", " + ", " - ", " * ", " / ", " // ", " % ", " ** ", " < ", " == ",
+    " and ", " or ", " if ", " else ", " for j in range(depth)", " for j in widths", " if j",
+    "round(", "int(", "log(", "len(", "max(", "min(", "sum(", "make_divisible(", "abs(",
+]  # fmt: skip
+NUMBERS = {"w0": 24, "wa": 24.48, "wm": 2.54, "depth": 22, "widths": [32, 64, 160, 384], "j": 3}
+
+
+def _walked(prog):
+    try:
+        return expr._Evaluator(prog, NUMBERS).value(prog.tree, {}), None
+    except expr.ExprError as exc:
+        return None, exc
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(NUMERIC), min_size=1, max_size=20).map("".join))
+def test_the_fast_path_agrees_with_the_walker(text):
+    try:
+        prog = expr._program(text)
+    except expr.ExprError:
+        return
+    if prog.fast is None:
+        return
+    try:
+        fast = prog.fast(NUMBERS)
+    except Exception:  # it bails out: the walker decides
+        return
+    walked, error = _walked(prog)
+    assert error is None, f"{text!r}: the fast path gave {fast!r}, the walker {error}"
+    assert type(fast) is type(walked) and repr(fast) == repr(walked), text

@@ -144,3 +144,45 @@ def test_constraints_no_draw_meets_are_an_error(spec_file):
             netcost.sweep(str(path), sample=2)
     finally:
         run.MAX_DRAWS = before
+
+
+def test_a_draw_rejected_before_its_variables_are_worked_out_is_one_they_reject():
+    """The constraints that read only drawn variables reject a draw from its values alone
+    (sweep.RowMaker.rejects): exactly the draws that the worked-out variables reject."""
+    from netcost.analysis.sweep import Point, RowMaker, candidates
+    from netcost.options import AnalyzeOptions
+
+    spec = netcost.load_spec("regnet")
+    space = spec.spaces["regnetx"]
+    maker = RowMaker(spec, AnalyzeOptions(), list(space.vars))
+    assert maker._on_draws == {} and space.on_draws(frozenset()) == space.early  # all it draws is typed
+    early = rejected = 0
+    for values, _ in zip(candidates(space, {}, 3), range(3000), strict=False):
+        quick = maker.rejects(space, values)
+        worked_out = not space.admits(maker.settable(Point(values)), space.early)
+        assert quick == worked_out, values
+        # by hand: the quantisation index of the last block, round(log(u / w0) / log(wm)), is 3
+        u = values["w0"] + values["wa"] * (values["depth"] - 1)
+        assert quick == (round(math.log(u / values["w0"]) / math.log(values["wm"])) != 3)
+        early += worked_out
+        rejected += quick
+    assert 0 < rejected == early < 3000
+
+
+def test_constraints_on_set_or_untyped_variables_wait_for_them(spec_file):
+    """A constraint reading a --set variable, or one whose default is an expression (its type
+    known only once worked out), is not checked on the draw alone."""
+    path = spec_with(spec_file, "  s:\n    vars: {depth: {int: [1, 3]}}\n    where: [depth * width < 3]\n")
+    space = netcost.load_spec(str(path)).spaces["s"]
+    assert space.on_draws(frozenset()) == () and space.typed == {"depth"}  # width is not drawn
+    both = spec_with(spec_file, "  s:\n    vars: {depth: {int: [1, 3]}, width: 1.0}\n    where: [depth * width < 3]\n")
+    space = netcost.load_spec(str(both)).spaces["s"]
+    assert space.on_draws(frozenset()) == ("depth * width < 3",)
+    assert space.on_draws(frozenset({"width"})) == ()  # --set width: its value is checked first
+    rows = netcost.sweep(str(both), sample=30, seed=1, overrides={"width": 1.25}, frame=False).rows
+    assert {r["depth"] for r in rows} == {1, 2}  # 3 * 1.25 is not below 3
+    # a drawn variable whose default is an expression: its type is known only once worked out
+    derived = BASE.replace("  depth: 2\n", "  depth: 2\n  blocks: depth * 2\n")
+    path = spec_file(derived + "space:\n  s:\n    vars: {blocks: {int: [1, 6]}}\n    where: [blocks < 3]\n")
+    space = netcost.load_spec(str(path)).spaces["s"]
+    assert space.typed == frozenset() and space.on_draws(frozenset()) == ()
