@@ -37,6 +37,7 @@ from netcost.core.conventions import Convention
 from netcost.core.shape import Shape
 from netcost.errors import Location, SpecError
 from netcost.graph import INPUT
+from netcost.memo import by_identity
 from netcost.options import DTYPE_BYTES
 from netcost.spec import expr
 from netcost.spec.expand import (
@@ -224,7 +225,7 @@ class TotalsEngine:
     def shape_vars(self, shape: Shape) -> dict[str, int]:
         """``shape_vars(shape)`` (never written to), remembered per shape object: a Shape's hash
         is a Python call, an id's is not (a bounded memo; its entries keep their shapes)."""
-        hit = self._shape_vars.get(id(shape))
+        hit = self._shape_vars.get(id(shape))  # by_identity, inline: the hottest lookups (a call costs about 1%)
         if hit is None or hit[0] is not shape:
             if len(self._shape_vars) > PLACES:
                 self._shape_vars.clear()
@@ -356,7 +357,7 @@ class _MemoExpander(_Expander):
     def at(self, container, key, path):
         """Where ``container[key]`` is: the same places of the spec are asked again and again
         (a bounded memo: its entries keep their containers)."""
-        places = self.engine.places
+        places = self.engine.places  # by_identity, inline (as shape_vars)
         try:
             hit = places.get((id(container), key, path))
         except TypeError:  # an unhashable key
@@ -369,7 +370,7 @@ class _MemoExpander(_Expander):
 
     def parse(self, item, path, at):
         """The parts of a layer item, once per item of the spec (the arguments are never written to)."""
-        parsed = self.engine.parsed
+        parsed = self.engine.parsed  # by_identity, inline (as shape_vars)
         hit = parsed.get((id(item), path))
         if hit is None or hit[0] is not item:
             hit = parsed[id(item), path] = (item, super().parse(item, path, at))
@@ -377,10 +378,7 @@ class _MemoExpander(_Expander):
 
     def stage_args(self, args):
         """A stage's block arguments, once per stage of the spec (its parsed item's arguments)."""
-        hit = self.engine.stage_args.get(id(args))
-        if hit is None or hit[0] is not args:
-            hit = self.engine.stage_args[id(args)] = (args, super().stage_args(args))
-        return hit[1]
+        return by_identity(self.engine.stage_args, id(args), args, super().stage_args, args)
 
     def freeze(self, value: Any) -> Any:
         """``frozen(value)``, once per list or mapping of this model (the same list is read
@@ -391,10 +389,7 @@ class _MemoExpander(_Expander):
         if kind is float:
             return ("float", value)
         if isinstance(value, (list, dict)):
-            hit = self.frozen.get(id(value))
-            if hit is None or hit[0] is not value:
-                hit = self.frozen[id(value)] = (value, frozen(value))
-            return hit[1]
+            return by_identity(self.frozen, id(value), value, frozen, value)
         return frozen(value)
 
     def flat(self, variables: Mapping[str, Any]) -> dict[str, Any]:
@@ -402,7 +397,7 @@ class _MemoExpander(_Expander):
         slow): made once per scope of this model."""
         if type(variables) is dict:
             return variables
-        hit = self.flats.get(id(variables))
+        hit = self.flats.get(id(variables))  # by_identity, inline (as shape_vars)
         if hit is None or hit[0] is not variables:
             out: dict[str, Any] = {}
             if isinstance(variables, ChainMap):

@@ -38,6 +38,7 @@ from netcost import ops
 from netcost.core.shape import DEFAULT_LAYOUT, Shape
 from netcost.errors import Location, ShapeError, SpecError
 from netcost.graph import INPUT, Graph
+from netcost.memo import by_identity
 from netcost.options import OneSize
 from netcost.spec import expr, setvalue
 from netcost.spec.fields import Domain, FieldError, coerce, describe_type, op_fields, show_value, to_bool, to_int
@@ -157,18 +158,6 @@ def _settable(spec: Spec, overrides: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _remembered(memo: dict, key: Any, owner: Any, make: Callable[[], Any], limit: int) -> Any:
-    """``memo[key]``, made by ``make()`` the first time. ``key`` holds ``id(owner)``: each
-    entry keeps its owner alive (so that id stays its) and is checked against it; the memo
-    is emptied past ``limit`` entries."""
-    hit = memo.get(key)
-    if hit is None or hit[0] is not owner:
-        if len(memo) > limit:
-            memo.clear()
-        hit = memo[key] = (owner, make())
-    return hit[1]
-
-
 _TYPED: dict[tuple[int, type], tuple[Variable, Variable]] = {}  # (id(variable), type of its default) -> typed
 _CHECKED: dict[tuple[int, type, Any], tuple[Variable, Any]] = {}  # (id(variable), type, value) -> checked
 
@@ -178,7 +167,7 @@ def _typed(var: Variable, default: Any) -> Variable:
     checks many values of the same variable)."""
     if isinstance(default, (list, tuple)):
         return var.typed(default)
-    return _remembered(_TYPED, (id(var), type(default)), var, lambda: var.typed(default), 10_000)
+    return by_identity(_TYPED, (id(var), type(default)), var, var.typed, default, limit=10_000)
 
 
 def _checked(var: Variable, value: Any) -> Any:
@@ -187,7 +176,7 @@ def _checked(var: Variable, value: Any) -> Any:
     kind = type(value)
     if (kind is not int and kind is not float and kind is not str and kind is not bool) or value == 0.0:
         return var.check(value)  # (0.0 is also -0.0 as a key)
-    return _remembered(_CHECKED, (id(var), kind, value), var, lambda: var.check(value), 100_000)
+    return by_identity(_CHECKED, (id(var), kind, value), var, var.check, value, limit=100_000)
 
 
 def _derived(spec: Spec, values: dict[str, Any]) -> dict[str, Any]:
